@@ -1,0 +1,15 @@
+import { benchQuant } from './quant.js';
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  quant: benchQuant,
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  const bench = BENCHES[name];
+  if (bench === undefined) {
+    console.error(`unknown bench '${name}'; one of ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+  await bench();
+}
