@@ -1,7 +1,9 @@
 import { benchQuant } from './quant.js';
+import { benchTrainStep } from './train-step.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   quant: benchQuant,
+  'train-step': benchTrainStep,
 };
 
 const wanted = process.argv.slice(2);

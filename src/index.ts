@@ -35,3 +35,24 @@ export type { TernaryShape } from './quant/pack.js';
 export { WEIGHT_STORAGE_FORMATS, storageByteSize } from './quant/storage.js';
 export type { WeightStorageFormat } from './quant/storage.js';
 export { SeededRandom, randomNormalArray } from './util/random.js';
+export { selectBackend, BACKEND_NAMES } from './backend.js';
+export type { BackendName, ConcreteBackend, ModuleImporter } from './backend.js';
+export { BitLinear, bitLinear } from './nn/bit-linear.js';
+export type { BitLinearArgs } from './nn/bit-linear.js';
+export { RMSNorm, rmsNormLayer, rmsNorm } from './nn/rms-norm.js';
+export type { RMSNormArgs } from './nn/rms-norm.js';
+export { registerLayers, LAYER_PACKAGE } from './nn/register.js';
+export { kernelToTorch, torchToKernel } from './nn/layout.js';
+export {
+  straightThrough,
+  fakeQuantActivations,
+  fakeQuantKernel,
+  quantizeActivationsTensor,
+  quantizeKernelTensor,
+} from './quant/ste.js';
+export { fileSystem, saveModel, loadModel, registerFileRouters } from './formats/tfjs-fs.js';
+export { buildMlp } from './models/mlp.js';
+export type { MlpOptions } from './models/mlp.js';
+export { loadMnistDigits, mnistSplit, MNIST_PIXELS } from './data/mnist.js';
+export type { LabeledImages, MnistSplit } from './data/mnist.js';
+export { seededPermutation } from './data/shuffle.js';

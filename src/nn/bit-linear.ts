@@ -1,0 +1,251 @@
+import * as tf from '@tensorflow/tfjs';
+import { parseBitNetConfig, type BitNetConfig } from '../config.js';
+import { BitNetError } from '../errors.js';
+import { fakeQuantActivations, fakeQuantKernel, quantizeActivationsTensor, straightThrough } from '../quant/ste.js';
+import { quantizeWeights, type GroupSize, type TernaryWeight } from '../quant/weight.js';
+import { resolveInitializer, serializeInitializer, type Initializer, type InitializerSpec, type SerializedInitializer } from './initializers.js';
+import { kernelToTorch, torchToKernel } from './layout.js';
+import { rmsNorm } from './rms-norm.js';
+import { singleInput, singleShape, type Kwargs, type LayerArgs, type LayerVariable, type Shape } from './tfjs-types.js';
+
+export interface BitLinearArgs extends LayerArgs {
+  /** Output features. */
+  units: number;
+  /** Add a bias after the matMul (BitNet models have none). Default false. */
+  useBias?: boolean;
+  /** Weight scale granularity: 'tensor' (default) or a power of two dividing the input features. */
+  groupSize?: GroupSize;
+  /** Activation integer bits, 2..8 (default 8). */
+  activationBits?: number;
+  /** Activation scale per 'token' (default) or per 'tensor'. */
+  activationScope?: 'token' | 'tensor';
+  /** Floor of the weight and activation scale denominators (default 1e-5). */
+  eps?: number;
+  /** Sub-LN: RMSNorm with a learnable gain before activation quantization (default true). */
+  useRmsNorm?: boolean;
+  rmsNormEps?: number;
+  /** Quantization strength for warm-up: x + lambda * (q(x) - x). 1 = BitNet (default), 0 = plain linear. */
+  quantLambda?: number;
+  /** Compute with exact integer arithmetic on cached ternary weights (see `setInference`). */
+  inference?: boolean;
+  kernelInitializer?: InitializerSpec | SerializedInitializer;
+  biasInitializer?: InitializerSpec | SerializedInitializer;
+}
+
+/** Ternary weights as the integer forward pass uses them, built from the latent kernel. */
+interface InferenceWeights {
+  ternary: TernaryWeight;
+  /** q as float32 in the kernel layout [in, out]. */
+  q: tf.Tensor2D;
+  /** per tensor: a scalar; per group: [in/groupSize, 1, out]. */
+  beta: tf.Tensor;
+}
+
+function checkLambda(lambda: number): number {
+  if (!(lambda >= 0 && lambda <= 1)) {
+    throw new BitNetError('INVALID_CONFIG', `quantLambda must be in [0, 1], got ${String(lambda)}`, { field: 'quantLambda' });
+  }
+  return lambda;
+}
+
+/**
+ * A linear layer with ternary weights and integer activations (BitNet b1.58).
+ * Training: RMSNorm → activation fake-quant (STE) → weight fake-quant (STE) → matMul → bias.
+ * Inference: the same, computed as int8 × ternary with exact integer accumulation, then scaled.
+ * The latent kernel keeps tfjs Dense's layout [in, out], so Dense weights carry over.
+ */
+export class BitLinear extends tf.layers.Layer {
+  static className = 'BitLinear';
+  readonly units: number;
+  readonly useBias: boolean;
+  readonly quant: BitNetConfig;
+  private lambda: number;
+  private inferenceMode: boolean;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
+  private kernel: LayerVariable | undefined;
+  private bias: LayerVariable | undefined;
+  private normGamma: LayerVariable | undefined;
+  private cache: InferenceWeights | undefined;
+
+  constructor(args: BitLinearArgs) {
+    super(args);
+    if (!Number.isInteger(args.units) || args.units <= 0) {
+      throw new BitNetError('INVALID_CONFIG', `units must be a positive integer, got ${String(args.units)}`, { field: 'units' });
+    }
+    this.units = args.units;
+    this.useBias = args.useBias ?? false;
+    this.quant = parseBitNetConfig({
+      ...(args.groupSize === undefined ? {} : { groupSize: args.groupSize }),
+      ...(args.activationBits === undefined ? {} : { activationBits: args.activationBits }),
+      ...(args.activationScope === undefined ? {} : { activationScope: args.activationScope }),
+      ...(args.eps === undefined ? {} : { eps: args.eps }),
+      ...(args.useRmsNorm === undefined ? {} : { useRmsNorm: args.useRmsNorm }),
+      ...(args.rmsNormEps === undefined ? {} : { rmsNormEps: args.rmsNormEps }),
+    });
+    this.lambda = checkLambda(args.quantLambda ?? 1);
+    this.inferenceMode = args.inference ?? false;
+    this.kernelInitializer = resolveInitializer(args.kernelInitializer, 'glorotUniform');
+    this.biasInitializer = resolveInitializer(args.biasInitializer, 'zeros');
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const inDim = singleShape(inputShape).at(-1);
+    if (inDim === null || inDim === undefined) {
+      throw new BitNetError('INVALID_SHAPE', `${this.name}: BitLinear needs a known last input dimension`, { field: 'inputShape' });
+    }
+    const { groupSize } = this.quant;
+    if (groupSize !== 'tensor' && inDim % groupSize !== 0) {
+      throw new BitNetError('INVALID_CONFIG', `${this.name}: groupSize ${groupSize} does not divide the input dimension ${inDim}`, {
+        field: 'groupSize',
+        hint: `choose a power of two dividing ${inDim}, or 'tensor'`,
+      });
+    }
+    if (this.quant.useRmsNorm) this.normGamma = this.addWeight('norm_gamma', [inDim], 'float32', tf.initializers.ones());
+    this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', this.kernelInitializer);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.units], 'float32', this.biasInitializer);
+    this.inputSpec = [{ minNDim: 2, axes: { [-1]: inDim } }];
+    this.built = true;
+  }
+
+  /** Quantization strength (warm-up); takes effect on the next call. */
+  get quantLambda(): number {
+    return this.lambda;
+  }
+
+  set quantLambda(lambda: number) {
+    this.lambda = checkLambda(lambda);
+  }
+
+  get inference(): boolean {
+    return this.inferenceMode;
+  }
+
+  /** Switches to exact integer inference on the current weights (or back to training mode). */
+  setInference(on: boolean): void {
+    this.inferenceMode = on;
+    this.clearCache();
+  }
+
+  /** Inference mode on the current weights: ternary weights are quantized once and cached. */
+  freeze(): void {
+    this.setInference(true);
+  }
+
+  /** The ternary weight [out, in] (PyTorch layout) of the current latent kernel. */
+  ternaryWeight(): TernaryWeight {
+    return this.inferenceWeights().ternary;
+  }
+
+  private requireKernel(): LayerVariable {
+    if (this.kernel === undefined) {
+      throw new BitNetError('INVALID_ARGUMENT', `${this.name}: the layer is not built yet`, { hint: 'call it on an input (or build it) first' });
+    }
+    return this.kernel;
+  }
+
+  private inferenceWeights(): InferenceWeights {
+    if (this.cache !== undefined) return this.cache;
+    const kernel = this.requireKernel();
+    const [inDim, outDim] = kernel.shape as [number, number];
+    const data = kernel.read().dataSync() as Float32Array;
+    const ternary = quantizeWeights(kernelToTorch(data, inDim, outDim), [outDim, inDim], {
+      groupSize: this.quant.groupSize,
+      eps: this.quant.eps,
+    });
+    const qKernel = torchToKernel(Float32Array.from(ternary.values), outDim, inDim);
+    const { groupSize } = this.quant;
+    const q = tf.keep(tf.tensor2d(qKernel, [inDim, outDim]));
+    const beta = tf.keep(
+      groupSize === 'tensor'
+        ? tf.scalar(ternary.scales[0] as number)
+        : tf.tidy(() => tf.transpose(tf.tensor2d(ternary.scales, [outDim, inDim / groupSize])).reshape([inDim / groupSize, 1, outDim])),
+    );
+    this.cache = { ternary, q, beta };
+    return this.cache;
+  }
+
+  private clearCache(): void {
+    if (this.cache === undefined) return;
+    tf.dispose([this.cache.q, this.cache.beta]);
+    this.cache = undefined;
+  }
+
+  /** Training-mode product: fake-quantized activations × fake-quantized kernel, with STE. */
+  private trainingMatMul(x: tf.Tensor2D): tf.Tensor2D {
+    const { activationBits, activationScope, eps, groupSize } = this.quant;
+    const kernel = this.requireKernel().read() as tf.Tensor2D;
+    const xq = straightThrough(x, (t) => fakeQuantActivations(t, activationBits, activationScope, eps), this.lambda);
+    const wq = straightThrough(kernel, (k) => fakeQuantKernel(k, groupSize, eps), this.lambda);
+    return tf.matMul(xq, wq);
+  }
+
+  /**
+   * Integer product: acc = q_x · q_w summed exactly (integers below 2^24 are exact in float32),
+   * then per tensor y = acc * (beta * 1/s); per group y = (sum over groups of acc_g * beta_g) * 1/s.
+   */
+  private integerMatMul(x: tf.Tensor2D): tf.Tensor2D {
+    const { activationBits, activationScope, eps, groupSize } = this.quant;
+    const { q: qw, beta } = this.inferenceWeights();
+    const { q: qx, s } = quantizeActivationsTensor(x, activationBits, activationScope, eps);
+    const invS = tf.reciprocal(s);
+    if (groupSize === 'tensor') return tf.mul(tf.matMul(qx as tf.Tensor2D, qw), tf.mul(beta, invS));
+    const [n, inDim] = x.shape;
+    const groups = inDim / groupSize;
+    const xg = tf.transpose(tf.reshape(qx, [n, groups, groupSize]), [1, 0, 2]) as tf.Tensor3D;
+    const wg = tf.reshape(qw, [groups, groupSize, this.units]) as tf.Tensor3D;
+    const scaled = tf.mul(tf.matMul(xg, wg), beta);
+    let acc = tf.squeeze(tf.slice(scaled, [0, 0, 0], [1, n, this.units]), [0]);
+    for (let g = 1; g < groups; g++) acc = tf.add(acc, tf.squeeze(tf.slice(scaled, [g, 0, 0], [1, n, this.units]), [0]));
+    return tf.mul(acc, invS) as tf.Tensor2D;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const input = singleInput(inputs);
+      const inDim = input.shape[input.rank - 1] as number;
+      let x = (input.rank === 2 ? input : tf.reshape(input, [-1, inDim])) as tf.Tensor2D;
+      if (this.normGamma !== undefined) x = rmsNorm(x, this.normGamma.read(), this.quant.rmsNormEps) as tf.Tensor2D;
+      let y: tf.Tensor = this.inferenceMode ? this.integerMatMul(x) : this.trainingMatMul(x);
+      if (this.bias !== undefined) y = tf.add(y, this.bias.read());
+      return input.rank === 2 ? y : tf.reshape(y, [...input.shape.slice(0, -1), this.units]);
+    });
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return [...singleShape(inputShape).slice(0, -1), this.units];
+  }
+
+  override setWeights(weights: tf.Tensor[]): void {
+    super.setWeights(weights);
+    this.clearCache();
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    this.clearCache();
+    return super.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      useBias: this.useBias,
+      groupSize: this.quant.groupSize,
+      activationBits: this.quant.activationBits,
+      activationScope: this.quant.activationScope,
+      eps: this.quant.eps,
+      useRmsNorm: this.quant.useRmsNorm,
+      rmsNormEps: this.quant.rmsNormEps,
+      quantLambda: this.lambda,
+      inference: this.inferenceMode,
+      kernelInitializer: serializeInitializer(this.kernelInitializer) as unknown as tf.serialization.ConfigDictValue,
+      biasInitializer: serializeInitializer(this.biasInitializer) as unknown as tf.serialization.ConfigDictValue,
+    };
+  }
+}
+
+export function bitLinear(args: BitLinearArgs): BitLinear {
+  return new BitLinear(args);
+}

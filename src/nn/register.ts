@@ -1,0 +1,18 @@
+import * as tf from '@tensorflow/tfjs';
+import { BitLinear } from './bit-linear.js';
+import { RMSNorm } from './rms-norm.js';
+
+/** The serialization namespace of this package's layers in model.json (`BitNet>BitLinear`). */
+export const LAYER_PACKAGE = 'BitNet';
+
+let registered = false;
+
+/** Registers the package's layers for tf.loadLayersModel; idempotent. The only module with this side effect. */
+export function registerLayers(): void {
+  if (registered) return;
+  tf.serialization.registerClass(BitLinear, LAYER_PACKAGE);
+  tf.serialization.registerClass(RMSNorm, LAYER_PACKAGE);
+  registered = true;
+}
+
+registerLayers();
