@@ -56,3 +56,24 @@ export type { MlpOptions } from './models/mlp.js';
 export { loadMnistDigits, mnistSplit, MNIST_PIXELS } from './data/mnist.js';
 export type { LabeledImages, MnistSplit } from './data/mnist.js';
 export { seededPermutation } from './data/shuffle.js';
+export { PeftModel } from './adapter/peft-model.js';
+export type { PeftModelOptions } from './adapter/peft-model.js';
+export { getPeftModel, loadPeftModel } from './adapter/peft.js';
+export type { PeftConfigInput } from './adapter/peft.js';
+export { registerAdapter, getAdapterMethod, registeredAdapters } from './adapter/registry.js';
+export { matchTargets, pathMatches } from './adapter/targets.js';
+export type { TargetModules, TargetRules, CandidateLayer, MatchReport } from './adapter/targets.js';
+export { countParameters, formatTrainableParameters } from './adapter/params.js';
+export { adapterConfigJson, readAdapterConfig, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './adapter/io.js';
+export type {
+  Adapter,
+  AdapterMethod,
+  AdapterConfigBase,
+  MergeOptions,
+  MergeReport,
+  MergedLayer,
+  ParameterCount,
+  InjectionReport,
+} from './adapter/types.js';
+export * from './formats/safetensors/index.js';
+export * from '../adapters/index.js';

@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { parseBitNetConfig, type BitNetConfig } from '../config.js';
 import { BitNetError } from '../errors.js';
 import { fakeQuantActivations, fakeQuantKernel, quantizeActivationsTensor, straightThrough } from '../quant/ste.js';
-import { quantizeWeights, type GroupSize, type TernaryWeight } from '../quant/weight.js';
+import { quantizeWeights, TernaryWeight, type GroupSize } from '../quant/weight.js';
 import { resolveInitializer, serializeInitializer, type Initializer, type InitializerSpec, type SerializedInitializer } from './initializers.js';
 import { kernelToTorch, torchToKernel } from './layout.js';
 import { rmsNorm } from './rms-norm.js';
+import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
 import { singleInput, singleShape, type Kwargs, type LayerArgs, type LayerVariable, type Shape } from './tfjs-types.js';
 
 export interface BitLinearArgs extends LayerArgs {
@@ -28,6 +29,13 @@ export interface BitLinearArgs extends LayerArgs {
   quantLambda?: number;
   /** Compute with exact integer arithmetic on cached ternary weights (see `setInference`). */
   inference?: boolean;
+  /**
+   * Merged storage: the layer holds ternary weights (`qkernel`, [in, out]) and their scales
+   * instead of the latent kernel, and always computes in inference mode.
+   */
+  merged?: boolean;
+  /** Applied after the bias, as in Dense (default 'linear'). */
+  activation?: string;
   kernelInitializer?: InitializerSpec | SerializedInitializer;
   biasInitializer?: InitializerSpec | SerializedInitializer;
 }
@@ -59,11 +67,17 @@ export class BitLinear extends tf.layers.Layer {
   readonly units: number;
   readonly useBias: boolean;
   readonly quant: BitNetConfig;
+  readonly merged: boolean;
+  readonly activation: ActivationName;
+  /** False turns quantization and the norm off (x @ kernel + bias): an adapter's disable(). */
+  quantEnabled = true;
   private lambda: number;
   private inferenceMode: boolean;
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;
   private kernel: LayerVariable | undefined;
+  private qkernel: LayerVariable | undefined;
+  private scales: LayerVariable | undefined;
   private bias: LayerVariable | undefined;
   private normGamma: LayerVariable | undefined;
   private cache: InferenceWeights | undefined;
@@ -84,7 +98,9 @@ export class BitLinear extends tf.layers.Layer {
       ...(args.rmsNormEps === undefined ? {} : { rmsNormEps: args.rmsNormEps }),
     });
     this.lambda = checkLambda(args.quantLambda ?? 1);
-    this.inferenceMode = args.inference ?? false;
+    this.merged = args.merged ?? false;
+    this.inferenceMode = this.merged || (args.inference ?? false);
+    this.activation = resolveActivation(args.activation);
     this.kernelInitializer = resolveInitializer(args.kernelInitializer, 'glorotUniform');
     this.biasInitializer = resolveInitializer(args.biasInitializer, 'zeros');
     this.supportsMasking = true;
@@ -103,7 +119,13 @@ export class BitLinear extends tf.layers.Layer {
       });
     }
     if (this.quant.useRmsNorm) this.normGamma = this.addWeight('norm_gamma', [inDim], 'float32', tf.initializers.ones());
-    this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', this.kernelInitializer);
+    if (this.merged) {
+      const scaleCount = groupSize === 'tensor' ? 1 : (inDim / groupSize) * this.units;
+      this.qkernel = this.addWeight('qkernel', [inDim, this.units], 'float32', tf.initializers.zeros(), undefined, false);
+      this.scales = this.addWeight('scales', [scaleCount], 'float32', tf.initializers.ones(), undefined, false);
+    } else {
+      this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', this.kernelInitializer);
+    }
     if (this.useBias) this.bias = this.addWeight('bias', [this.units], 'float32', this.biasInitializer);
     this.inputSpec = [{ minNDim: 2, axes: { [-1]: inDim } }];
     this.built = true;
@@ -124,6 +146,11 @@ export class BitLinear extends tf.layers.Layer {
 
   /** Switches to exact integer inference on the current weights (or back to training mode). */
   setInference(on: boolean): void {
+    if (this.merged && !on) {
+      throw new BitNetError('INVALID_ARGUMENT', `${this.name}: a merged BitLinear has no latent weights to train`, {
+        hint: 'unmerge the adapter to get the latent weights back',
+      });
+    }
     this.inferenceMode = on;
     this.clearCache();
   }
@@ -140,20 +167,30 @@ export class BitLinear extends tf.layers.Layer {
 
   private requireKernel(): LayerVariable {
     if (this.kernel === undefined) {
-      throw new BitNetError('INVALID_ARGUMENT', `${this.name}: the layer is not built yet`, { hint: 'call it on an input (or build it) first' });
+      throw new BitNetError('INVALID_ARGUMENT', `${this.name}: ${this.merged ? 'a merged layer has no latent kernel' : 'the layer is not built yet'}`, {
+        hint: this.merged ? 'use ternaryWeight()' : 'call it on an input (or build it) first',
+      });
     }
     return this.kernel;
   }
 
-  private inferenceWeights(): InferenceWeights {
-    if (this.cache !== undefined) return this.cache;
+  /** The ternary weight: quantized from the latent kernel, or read from merged storage. */
+  private computeTernary(): TernaryWeight {
+    if (this.qkernel !== undefined && this.scales !== undefined) {
+      const [inDim, outDim] = this.qkernel.shape as [number, number];
+      const q = kernelToTorch(this.qkernel.read().dataSync() as Float32Array, inDim, outDim);
+      return new TernaryWeight(Int8Array.from(q), Float32Array.from(this.scales.read().dataSync()), [outDim, inDim], this.quant.groupSize);
+    }
     const kernel = this.requireKernel();
     const [inDim, outDim] = kernel.shape as [number, number];
     const data = kernel.read().dataSync() as Float32Array;
-    const ternary = quantizeWeights(kernelToTorch(data, inDim, outDim), [outDim, inDim], {
-      groupSize: this.quant.groupSize,
-      eps: this.quant.eps,
-    });
+    return quantizeWeights(kernelToTorch(data, inDim, outDim), [outDim, inDim], { groupSize: this.quant.groupSize, eps: this.quant.eps });
+  }
+
+  private inferenceWeights(): InferenceWeights {
+    if (this.cache !== undefined) return this.cache;
+    const ternary = this.computeTernary();
+    const [outDim, inDim] = ternary.shape;
     const qKernel = torchToKernel(Float32Array.from(ternary.values), outDim, inDim);
     const { groupSize } = this.quant;
     const q = tf.keep(tf.tensor2d(qKernel, [inDim, outDim]));
@@ -206,9 +243,15 @@ export class BitLinear extends tf.layers.Layer {
       const input = singleInput(inputs);
       const inDim = input.shape[input.rank - 1] as number;
       let x = (input.rank === 2 ? input : tf.reshape(input, [-1, inDim])) as tf.Tensor2D;
-      if (this.normGamma !== undefined) x = rmsNorm(x, this.normGamma.read(), this.quant.rmsNormEps) as tf.Tensor2D;
-      let y: tf.Tensor = this.inferenceMode ? this.integerMatMul(x) : this.trainingMatMul(x);
+      let y: tf.Tensor;
+      if (!this.quantEnabled) {
+        y = tf.matMul(x, this.requireKernel().read() as tf.Tensor2D);
+      } else {
+        if (this.normGamma !== undefined) x = rmsNorm(x, this.normGamma.read(), this.quant.rmsNormEps) as tf.Tensor2D;
+        y = this.inferenceMode ? this.integerMatMul(x) : this.trainingMatMul(x);
+      }
       if (this.bias !== undefined) y = tf.add(y, this.bias.read());
+      y = applyActivation(this.activation, y);
       return input.rank === 2 ? y : tf.reshape(y, [...input.shape.slice(0, -1), this.units]);
     });
   }
@@ -240,6 +283,8 @@ export class BitLinear extends tf.layers.Layer {
       rmsNormEps: this.quant.rmsNormEps,
       quantLambda: this.lambda,
       inference: this.inferenceMode,
+      merged: this.merged,
+      activation: this.activation,
       kernelInitializer: serializeInitializer(this.kernelInitializer) as unknown as tf.serialization.ConfigDictValue,
       biasInitializer: serializeInitializer(this.biasInitializer) as unknown as tf.serialization.ConfigDictValue,
     };

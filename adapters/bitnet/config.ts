@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { GroupSizeSchema } from '../../src/config.js';
+import { adapterBaseShape, baseFromPeftJson } from '../common.js';
+
+export const BITNET_PEFT_TYPE = 'BITNET';
+
+export const BitNetAdapterConfigSchema = z
+  .object({
+    peftType: z.literal(BITNET_PEFT_TYPE),
+    ...adapterBaseShape,
+    groupSize: GroupSizeSchema.default('tensor'),
+    activationBits: z.number().int().min(2).max(8).default(8),
+    activationScope: z.enum(['token', 'tensor']).default('token'),
+    eps: z.number().positive().default(1e-5),
+    /** Off by default: a pretrained Dense layer has no sub-LN, and adding one changes its function. */
+    useRmsNorm: z.boolean().default(false),
+    rmsNormEps: z.number().positive().default(1e-5),
+    /** Starting quantization strength (a warm-up schedule raises it to 1). */
+    quantLambda: z.number().min(0).max(1).default(1),
+  })
+  .strict();
+
+export type BitNetAdapterConfig = z.infer<typeof BitNetAdapterConfigSchema>;
+
+export function bitnetToPeftJson(c: BitNetAdapterConfig): Record<string, unknown> {
+  return {
+    group_size: c.groupSize,
+    activation_bits: c.activationBits,
+    activation_scope: c.activationScope,
+    eps: c.eps,
+    use_rms_norm: c.useRmsNorm,
+    rms_norm_eps: c.rmsNormEps,
+    quant_lambda: c.quantLambda,
+  };
+}
+
+export function bitnetFromPeftJson(json: Record<string, unknown>): Record<string, unknown> {
+  return {
+    peftType: BITNET_PEFT_TYPE,
+    ...baseFromPeftJson(json),
+    groupSize: json.group_size,
+    activationBits: json.activation_bits,
+    activationScope: json.activation_scope,
+    eps: json.eps,
+    useRmsNorm: json.use_rms_norm,
+    rmsNormEps: json.rms_norm_eps,
+    quantLambda: json.quant_lambda,
+  };
+}

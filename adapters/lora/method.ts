@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import type { AdapterMethod } from '../../src/adapter/types.js';
+import { BitNetError } from '../../src/errors.js';
+import type { SafetensorsInput } from '../../src/formats/safetensors/writer.js';
+import { transpose2d } from '../../src/nn/layout.js';
+import { setWeightsByName, weightsByName } from '../../src/nn/weights.js';
+import { LORA_PEFT_TYPE, LoraConfigSchema, loraFromPeftJson, loraToPeftJson, type LoraConfig } from './config.js';
+import { LoraLinear } from './layer.js';
+
+function torchLayout(t: tf.Tensor): SafetensorsInput {
+  const [rows, cols] = t.shape as [number, number];
+  return { dtype: 'F32', shape: [cols, rows], data: transpose2d(t.dataSync() as Float32Array, rows, cols) };
+}
+
+/** A stable per-layer offset of the seed, so each layer's lora_A differs and reruns agree. */
+function pathSeed(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
+  return h % 1_000_000;
+}
+
+/** LoRA on Dense and BitLinear layers; only lora_A and lora_B train. */
+export const loraMethod: AdapterMethod<LoraConfig> = {
+  peftType: LORA_PEFT_TYPE,
+  schema: LoraConfigSchema,
+
+  supports: (className) => className === 'Dense' || className === 'BitLinear',
+
+  adaptedEntry(layer, config) {
+    const baseConfig = { ...layer.getConfig() };
+    delete baseConfig.name;
+    return {
+      className: 'LoraLinear',
+      config: {
+        baseLayer: { className: layer.getClassName(), config: baseConfig },
+        r: config.r,
+        loraAlpha: config.loraAlpha,
+        loraDropout: config.loraDropout,
+        useRslora: config.useRslora,
+        seed: config.seed + pathSeed(layer.name),
+      } as unknown as tf.serialization.ConfigDict,
+    };
+  },
+
+  initialize(adapted, original) {
+    setWeightsByName((adapted as LoraLinear).base, weightsByName(original));
+  },
+
+  isAdapterWeight: (_layer, w) => /(^|\/)lora_[AB](_\d+)?$/.test(w.originalName),
+
+  setEnabled(layer, enabled) {
+    (layer as LoraLinear).loraEnabled = enabled;
+  },
+
+  merge(layer, _config, options) {
+    const lora = layer as LoraLinear;
+    if (lora.baseClassName === 'BitLinear' && options.ternaryBase === 'keep') return null;
+    const values = weightsByName(lora);
+    const kernel = values.kernel;
+    if (kernel === undefined) throw new BitNetError('UNSUPPORTED', `${lora.name}: a merged ternary base cannot take a LoRA merge`, { hint: 'merge before merging the BitNet layers' });
+    const weights: Record<string, tf.Tensor> = {};
+    for (const [name, value] of Object.entries(values)) if (!name.startsWith('lora_')) weights[name] = tf.clone(value);
+    weights.kernel?.dispose();
+    weights.kernel = tf.tidy(() => tf.add(kernel, tf.mul(tf.matMul(values.lora_A as tf.Tensor2D, values.lora_B as tf.Tensor2D), lora.scaling)));
+    const config = { ...lora.base.getConfig(), activation: lora.activation };
+    return { entry: { className: lora.baseClassName, config }, weights, requantized: lora.baseClassName === 'BitLinear' };
+  },
+
+  stateDict(layer) {
+    const values = weightsByName(layer);
+    return {
+      'lora_A.weight': torchLayout(values.lora_A as tf.Tensor),
+      'lora_B.weight': torchLayout(values.lora_B as tf.Tensor),
+    };
+  },
+
+  loadStateDict(layer, file, prefix) {
+    const lora = layer as LoraLinear;
+    const current = weightsByName(lora);
+    const read = (key: string, like: tf.Tensor): tf.Tensor => {
+      const full = `${prefix}${key}`;
+      if (!file.has(full)) throw new BitNetError('CORRUPT_FILE', `adapter file has no tensor '${full}'`, { field: full });
+      const [rows, cols] = like.shape as [number, number];
+      const entry = file.tensor(full);
+      if (JSON.stringify(entry.shape) !== JSON.stringify([cols, rows])) {
+        throw new BitNetError('CORRUPT_FILE', `tensor '${full}' has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify([cols, rows])}`, { field: full });
+      }
+      return tf.tensor2d(transpose2d(file.float32(full), cols, rows), [rows, cols]);
+    };
+    const updated = { ...current, lora_A: read('lora_A.weight', current.lora_A as tf.Tensor), lora_B: read('lora_B.weight', current.lora_B as tf.Tensor) };
+    setWeightsByName(lora, updated);
+    tf.dispose([updated.lora_A, updated.lora_B]);
+  },
+
+  toPeftJson: loraToPeftJson,
+  fromPeftJson: loraFromPeftJson,
+};
