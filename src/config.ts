@@ -49,12 +49,26 @@ export function formatIssuePath(path: readonly PropertyKey[], prefix = ''): stri
   return out === '' ? '(root)' : out;
 }
 
+export interface ConfigProblem {
+  /** JSON path of the offending value, `train.lr` or `adapters[0].r`. */
+  path: string;
+  message: string;
+}
+
+/** One problem per offending value; an unknown key is reported at its own path. */
+export function configProblems(error: z.ZodError, prefix = ''): ConfigProblem[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key], prefix), message: 'unknown key' }))
+      : [{ path: formatIssuePath(issue.path, prefix), message: issue.message }],
+  );
+}
+
 /** Turns a zod failure into one BitNetError listing every problem with its path. */
 export function zodToBitNetError(error: z.ZodError, what: string, prefix = ''): BitNetError {
-  const lines = error.issues.map((issue) => `${formatIssuePath(issue.path, prefix)}: ${issue.message}`);
-  const first = error.issues[0];
-  return new BitNetError('INVALID_CONFIG', `invalid ${what}:\n  ${lines.join('\n  ')}`, {
-    field: first === undefined ? prefix : formatIssuePath(first.path, prefix),
+  const problems = configProblems(error, prefix);
+  return new BitNetError('INVALID_CONFIG', `invalid ${what}:\n  ${problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}`, {
+    field: problems[0]?.path ?? prefix,
     cause: error,
   });
 }

@@ -21,11 +21,11 @@ export type BitNetErrorCode = UserErrorCode | InternalErrorCode;
 
 export interface BitNetErrorOptions {
   /** What the user can do about it. */
-  hint?: string;
+  hint?: string | undefined;
   /** The offending field, as a dotted path (`groupSize`, `train.lr`). */
-  field?: string;
+  field?: string | undefined;
   /** The offending byte offset in a file or buffer. */
-  offset?: number;
+  offset?: number | undefined;
   cause?: unknown;
 }
 

@@ -1,6 +1,13 @@
 import yargs from 'yargs';
 import { BitNetError } from '../errors.js';
+import '../../adapters/index.js';
+import { experimentCommand } from './commands/experiment.js';
+import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { runCommand } from './commands/run.js';
+import { schemaCommand } from './commands/schema.js';
+import { validateCommand } from './commands/validate.js';
+import type { CliContext } from './context.js';
 import { processIo, type CliIo } from './io.js';
 
 /** Exit codes: 0 ok, 1 internal error, 2 user error (bad arguments, config, input). */
@@ -17,9 +24,16 @@ function describeFailure(error: unknown, io: CliIo): number {
 
 /** Runs the CLI in-process and returns the exit code; never calls process.exit. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const ctx: CliContext = { io, setExitCode: (code) => (exitCode = code) };
   const cli = yargs([...argv])
     .scriptName('bitnet')
+    .command(runCommand(ctx))
+    .command(validateCommand(ctx))
+    .command(inspectCommand(ctx))
+    .command(experimentCommand(ctx))
     .command(quantizeCommand(io))
+    .command(schemaCommand(ctx))
     .demandCommand(1, 'name a command')
     .strict()
     .help()
@@ -37,7 +51,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       if (output !== '') helpText = output;
     });
     if (helpText !== undefined) io.out(helpText);
-    return EXIT.ok;
+    return exitCode;
   } catch (error) {
     return describeFailure(error, io);
   }

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BitNetError } from '../errors.js';
+import { readSafetensors } from '../formats/safetensors/reader.js';
+import { listCheckpoints } from '../recipe/checkpoint.js';
+import { loadExperiment, experimentRuns } from '../recipe/experiment.js';
+import { loadRecipe } from '../recipe/load.js';
+import { readMetrics } from '../recipe/metrics.js';
+
+export interface Inspection {
+  kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model';
+  path: string;
+  /** Ordered sections of facts; rows are [name, value, ...]. */
+  sections: { title: string; rows: string[][] }[];
+  data: Record<string, unknown>;
+}
+
+function readJson(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}
+
+async function inspectSafetensors(path: string): Promise<Inspection> {
+  const file = await readSafetensors(path);
+  const rows = file.header.tensors.map((t) => [t.name, t.dtype, JSON.stringify(t.shape), String(t.end - t.begin)]);
+  return {
+    kind: 'safetensors',
+    path,
+    sections: [
+      { title: 'metadata', rows: Object.entries(file.metadata).map(([k, v]) => [k, v]) },
+      { title: `${rows.length} tensors`, rows: [['name', 'dtype', 'shape', 'bytes'], ...rows] },
+    ],
+    data: { metadata: file.metadata, tensors: file.header.tensors.map(({ name, dtype, shape, begin, end }) => ({ name, dtype, shape, bytes: end - begin })) },
+  };
+}
+
+async function inspectRun(path: string): Promise<Inspection> {
+  const summary = existsSync(join(path, 'summary.json')) ? readJson(join(path, 'summary.json')) : {};
+  const recipe = existsSync(join(path, 'recipe.json')) ? readJson(join(path, 'recipe.json')) : {};
+  const checkpoints = await listCheckpoints(path);
+  const metrics = readMetrics(join(path, 'metrics.jsonl'));
+  const lastTrain = metrics.filter((l) => 'loss' in l).at(-1);
+  const lastEval = metrics.filter((l) => 'test_loss' in l).at(-1);
+  return {
+    kind: 'run',
+    path,
+    sections: [
+      { title: 'run', rows: [['recipe', String(recipe.name ?? '?')], ...Object.entries(summary).map(([k, v]) => [k, String(v)])] },
+      { title: 'checkpoints', rows: checkpoints.map((c) => [`step ${c.step}`, c.dir]) },
+      { title: 'last metrics', rows: [lastTrain, lastEval].filter((l) => l !== undefined).map((l) => [`step ${l.step}`, JSON.stringify(l)]) },
+    ],
+    data: { summary, recipe, checkpoints, lastTrain, lastEval, finalModel: existsSync(join(path, 'final', 'model.json')) },
+  };
+}
+
+async function inspectCheckpoint(path: string): Promise<Inspection> {
+  const state = readJson(join(path, 'state.json'));
+  const weights = await readSafetensors(join(path, 'model.safetensors'));
+  return {
+    kind: 'checkpoint',
+    path,
+    sections: [
+      { title: 'state', rows: Object.entries(state).map(([k, v]) => [k, String(v)]) },
+      { title: 'weights', rows: weights.header.tensors.map((t) => [t.name, t.dtype, JSON.stringify(t.shape)]) },
+    ],
+    data: { state, weights: weights.names },
+  };
+}
+
+function inspectRecipeOrExperiment(path: string): Inspection {
+  const json = readJson(path);
+  if ('base' in json && ('variants' in json || 'grid' in json)) {
+    const { experiment } = loadExperiment(path);
+    const runs = experimentRuns(experiment);
+    return { kind: 'experiment', path, sections: [{ title: `experiment ${experiment.name}: ${runs.length} runs`, rows: runs.map((r) => [r.name, r.overrides.join(' ')]) }], data: { experiment, runs } };
+  }
+  const recipe = loadRecipe(path);
+  const adapters = recipe.adapters.map((a) => `${a.type}(${JSON.stringify(a.targetModules)})`).join(', ') || 'none';
+  return {
+    kind: 'recipe',
+    path,
+    sections: [
+      {
+        title: `recipe ${recipe.name} (valid)`,
+        rows: [
+          ['model', recipe.model.type === 'mlp' ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}` : `tfjs ${recipe.model.path}`],
+          ['data', recipe.data.type],
+          ['adapters', adapters],
+          ['optimizer', `${recipe.train.optimizer.type} lr ${recipe.train.lr} (${recipe.train.schedule.type})`],
+          ['length', recipe.train.steps != null ? `${recipe.train.steps} steps` : `${recipe.train.epochs ?? 5} epochs`],
+          ['output', recipe.output.dir],
+        ],
+      },
+    ],
+    data: { recipe },
+  };
+}
+
+/** Describes a recipe, experiment, run folder, checkpoint, adapter folder, tfjs model or safetensors file. */
+export async function inspectPath(path: string): Promise<Inspection> {
+  if (!existsSync(path)) throw new BitNetError('FILE_NOT_FOUND', `nothing at ${path}`, { field: 'path' });
+  if (statSync(path).isDirectory()) {
+    if (existsSync(join(path, 'state.json'))) return inspectCheckpoint(path);
+    if (existsSync(join(path, 'recipe.json'))) return inspectRun(path);
+    if (existsSync(join(path, 'adapter_config.json'))) {
+      const config = readJson(join(path, 'adapter_config.json'));
+      const inner = await inspectSafetensors(join(path, 'adapter_model.safetensors'));
+      return { kind: 'adapter', path, sections: [{ title: 'adapter_config.json', rows: Object.entries(config).map(([k, v]) => [k, JSON.stringify(v)]) }, ...inner.sections], data: { config, ...inner.data } };
+    }
+    if (existsSync(join(path, 'model.json'))) {
+      const model = readJson(join(path, 'model.json')) as { modelTopology?: { config?: { layers?: { class_name: string; config: { name: string } }[] } } };
+      const layers = model.modelTopology?.config?.layers ?? [];
+      return { kind: 'tfjs-model', path, sections: [{ title: `${layers.length} layers`, rows: layers.map((l) => [l.config.name, l.class_name]) }], data: { layers } };
+    }
+    throw new BitNetError('UNSUPPORTED', `${path} is not a run, checkpoint, adapter or model folder`, { field: 'path' });
+  }
+  if (path.endsWith('.safetensors')) return inspectSafetensors(path);
+  if (path.endsWith('.json')) return inspectRecipeOrExperiment(path);
+  throw new BitNetError('UNSUPPORTED', `cannot inspect ${path}`, { field: 'path', hint: 'a recipe or experiment .json, a .safetensors file, or a run/checkpoint/adapter/model folder' });
+}

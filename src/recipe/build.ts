@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { getPeftModel } from '../adapter/peft.js';
+import type { PeftModel } from '../adapter/peft-model.js';
+import { BitNetError } from '../errors.js';
+import { loadModel } from '../formats/tfjs-fs.js';
+import { buildMlp } from '../models/mlp.js';
+import type { AdapterEntry, Recipe } from './schema.js';
+
+export interface BuiltModel {
+  model: tf.LayersModel;
+  adapters: PeftModel[];
+}
+
+function modelDir(path: string): string {
+  return path.endsWith('model.json') ? path.slice(0, -'model.json'.length) : path;
+}
+
+export function pretrainedExists(path: string): boolean {
+  return existsSync(join(modelDir(path), 'model.json'));
+}
+
+function adapterConfig(entry: AdapterEntry): { peftType: string } & Record<string, unknown> {
+  const { type, ...rest } = entry;
+  return { peftType: type.toUpperCase(), ...rest };
+}
+
+/** The model a recipe trains: built or loaded, then each adapter injected in order. */
+export async function buildRecipeModel(recipe: Recipe, warn: (message: string) => void): Promise<BuiltModel> {
+  let model: tf.LayersModel;
+  if (recipe.model.type === 'mlp') {
+    if (recipe.data.type !== 'mnist') {
+      throw new BitNetError('INVALID_CONFIG', 'an mlp model trains on mnist data', { field: 'data.type', hint: 'use data.type "mnist"' });
+    }
+    model = buildMlp({
+      inputSize: (28 + 2 * recipe.data.padding) ** 2,
+      hidden: recipe.model.hidden,
+      outputs: 10,
+      layer: recipe.model.layer,
+      bitnet: { useRmsNorm: false, ...(Object.fromEntries(Object.entries(recipe.model.bitnet).filter(([, v]) => v !== undefined)) as object) },
+      seed: recipe.train.seed,
+      softmax: false,
+    });
+  } else {
+    model = await loadModel(modelDir(recipe.model.path));
+  }
+  const adapters: PeftModel[] = [];
+  recipe.adapters.forEach((entry, i) => {
+    try {
+      const peft = getPeftModel(model, adapterConfig(entry), { warn });
+      adapters.push(peft);
+      model = peft.model;
+    } catch (error) {
+      if (error instanceof BitNetError && error.code === 'INVALID_CONFIG') {
+        throw new BitNetError(error.code, `adapters[${i}]: ${error.message}`, { field: `adapters[${i}].${error.field ?? 'targetModules'}`, hint: error.hint, cause: error });
+      }
+      throw error;
+    }
+  });
+  return { model, adapters };
+}
+
+/**
+ * Builds the recipe's model and injects its adapters, then frees them: what `validate` runs to
+ * catch targets that match nothing. Skipped when the model comes from a fallback recipe not run yet.
+ */
+export async function checkRecipeModel(recipe: Recipe): Promise<void> {
+  if (recipe.model.type === 'tfjs' && !pretrainedExists(recipe.model.path)) return;
+  const { model, adapters } = await buildRecipeModel(recipe, () => {});
+  for (const peft of adapters) peft.dispose();
+  if (adapters.length === 0) model.dispose();
+}

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { configProblems, type ConfigProblem } from '../config.js';
+import { BitNetError } from '../errors.js';
+import { RecipeSchema, type Recipe } from './schema.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge: objects merge key by key, everything else (arrays too) is replaced. */
+export function mergeDeep(base: Json, override: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] = isObject(current) && isObject(value) ? mergeDeep(current, value) : value;
+  }
+  return out;
+}
+
+function readJson(path: string, field: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new BitNetError('FILE_NOT_FOUND', `cannot read ${path}`, { field, cause, hint: 'paths in `extends` are relative to the file that names them' });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new BitNetError('INVALID_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { field, cause });
+  }
+  if (!isObject(json)) throw new BitNetError('INVALID_CONFIG', `${path} must hold a JSON object`, { field });
+  return json;
+}
+
+/** Reads a recipe file and resolves its `extends` chain (relative to each file). */
+export function readRecipeJson(path: string, seen: readonly string[] = []): Json {
+  const full = resolve(path);
+  if (seen.includes(full)) {
+    throw new BitNetError('INVALID_CONFIG', `extends cycle: ${[...seen, full].join(' -> ')}`, { field: 'extends' });
+  }
+  const json = readJson(full, seen.length === 0 ? 'recipe' : 'extends');
+  const { extends: parent, ...own } = json;
+  if (parent === undefined) return own;
+  if (typeof parent !== 'string') throw new BitNetError('INVALID_CONFIG', '`extends` must be a path string', { field: 'extends' });
+  return mergeDeep(readRecipeJson(resolve(dirname(full), parent), [...seen, full]), own);
+}
+
+/** Parses a `--set` value: JSON when it parses, else the raw string. */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Applies `path=value` overrides (`train.lr=0.01`, `adapters.0.r=16`). */
+export function applyOverrides(json: Json, overrides: readonly string[]): Json {
+  const out = structuredClone(json);
+  for (const override of overrides) {
+    const eq = override.indexOf('=');
+    if (eq <= 0) {
+      throw new BitNetError('INVALID_ARGUMENT', `--set needs path=value, got '${override}'`, { field: 'set', hint: 'for example --set train.lr=0.002' });
+    }
+    const keys = override.slice(0, eq).split('.');
+    let node: unknown = out;
+    keys.forEach((key, i) => {
+      const container = node as Json | unknown[];
+      const last = i === keys.length - 1;
+      const index = Array.isArray(container) ? Number(key) : key;
+      if (Array.isArray(container) && !Number.isInteger(index)) {
+        throw new BitNetError('INVALID_ARGUMENT', `--set ${override}: '${key}' is not an index of an array`, { field: 'set' });
+      }
+      const slot = container as Record<string | number, unknown>;
+      if (last) slot[index] = parseValue(override.slice(eq + 1));
+      else {
+        if (typeof slot[index] !== 'object' || slot[index] === null) slot[index] = {};
+        node = slot[index];
+      }
+    });
+  }
+  return out;
+}
+
+/** Problems with files a recipe names (checked after its shape is valid). */
+function fileProblems(recipe: Recipe): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (recipe.model.type === 'tfjs') {
+    const modelPath = recipe.model.path.endsWith('model.json') ? recipe.model.path : resolve(recipe.model.path, 'model.json');
+    if (!existsSync(modelPath) && recipe.model.fallbackRecipe === undefined) {
+      problems.push({ path: 'model.path', message: `no model at ${recipe.model.path} (and no fallbackRecipe to make it)` });
+    }
+    if (recipe.model.fallbackRecipe !== undefined && !existsSync(recipe.model.fallbackRecipe)) {
+      problems.push({ path: 'model.fallbackRecipe', message: `no recipe at ${recipe.model.fallbackRecipe}` });
+    }
+  }
+  if (recipe.data.type === 'text' && !existsSync(recipe.data.path)) {
+    problems.push({ path: 'data.path', message: `no file at ${recipe.data.path}` });
+  }
+  return problems;
+}
+
+export interface LoadRecipeOptions {
+  /** `path=value` overrides applied after `extends`. */
+  set?: readonly string[];
+}
+
+/**
+ * Loads, merges, overrides and validates a recipe. Every problem is listed with its JSON path
+ * in one BitNetError (INVALID_CONFIG). Paths other than `extends` are relative to the current directory.
+ */
+export function loadRecipe(path: string, options: LoadRecipeOptions = {}): Recipe {
+  const json = applyOverrides(readRecipeJson(path), options.set ?? []);
+  return validateRecipe(json, path);
+}
+
+export function validateRecipe(json: unknown, source = 'recipe'): Recipe {
+  const result = RecipeSchema.safeParse(json);
+  const problems = result.success ? fileProblems(result.data) : configProblems(result.error);
+  if (problems.length > 0 || !result.success) {
+    throw new BitNetError('INVALID_CONFIG', `invalid recipe ${source}:\n  ${problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}`, {
+      field: problems[0]?.path,
+      hint: 'see configs/recipe.schema.json for every field',
+      cause: problems,
+    });
+  }
+  return result.data;
+}

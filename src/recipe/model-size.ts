@@ -1,0 +1,27 @@
+import type * as tf from '@tensorflow/tfjs';
+import { modelLayers } from '../adapter/topology.js';
+import { BitLinear } from '../nn/bit-linear.js';
+import { weightShortName } from '../nn/weights.js';
+
+function floatBytes(layer: tf.layers.Layer, skip: (name: string) => boolean): number {
+  return layer.weights.filter((w) => !skip(weightShortName(w))).reduce((n, w) => n + 4 * w.shape.reduce((a: number, d) => a * (d ?? 1), 1), 0);
+}
+
+/**
+ * Bytes to deploy a model: BitLinear weights as packed 2-bit codes (TQ2_0 order) plus f32 scales,
+ * everything else (biases, norms, Dense layers, LoRA matrices) as f32.
+ */
+export function deployedModelBytes(model: tf.LayersModel): number {
+  let total = 0;
+  for (const { layer } of modelLayers(model)) {
+    const wrapped = (layer as unknown as { base?: unknown }).base;
+    const ternary = layer instanceof BitLinear ? layer : wrapped instanceof BitLinear ? wrapped : undefined;
+    if (ternary === undefined) {
+      total += floatBytes(layer, () => false);
+      continue;
+    }
+    total += ternary.ternaryWeight().byteSize('packed2');
+    total += floatBytes(layer, (name) => name === 'kernel' || name === 'qkernel' || name === 'scales');
+  }
+  return total;
+}

@@ -1,0 +1,252 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
+import type { CliIo } from '../cli/io.js';
+import { ImageBatches } from '../data/batches.js';
+import { mnistSplit, type LabeledImages } from '../data/mnist.js';
+import { BitNetError } from '../errors.js';
+import { serializeSafetensors } from '../formats/safetensors/writer.js';
+import { saveModel } from '../formats/tfjs-fs.js';
+import { layerStateDict } from '../adapter/torch-names.js';
+import { modelLayers } from '../adapter/topology.js';
+import { BitLinear } from '../nn/bit-linear.js';
+import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { buildRecipeModel, pretrainedExists } from './build.js';
+import { listCheckpoints, modelVariables, optimizerTensors, readCheckpoint, restoreModelWeights, writeCheckpoint } from './checkpoint.js';
+import { loadRecipe } from './load.js';
+import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
+import { deployedModelBytes } from './model-size.js';
+import { createProgress } from './progress.js';
+import { runReport } from './report.js';
+import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
+import type { Recipe } from './schema.js';
+
+/** Set `requested` (from a signal handler) to stop after the current step with a checkpoint. */
+export interface StopSignal {
+  requested: 'SIGINT' | 'SIGTERM' | undefined;
+}
+
+export interface RunOptions {
+  io: CliIo;
+  /** Continue from the newest complete checkpoint in the run folder. */
+  resume?: boolean;
+  /** Replace an existing run folder. */
+  overwrite?: boolean;
+  backend?: BackendName;
+  stop?: StopSignal;
+  /** No progress output (the summary is still returned). */
+  quiet?: boolean;
+}
+
+export interface RunSummary {
+  name: string;
+  dir: string;
+  status: 'completed' | 'interrupted';
+  signal?: 'SIGINT' | 'SIGTERM';
+  backend: ConcreteBackend;
+  steps: number;
+  totalSteps: number;
+  resumedFrom: number | null;
+  test_loss: number;
+  test_accuracy: number;
+  modelBytes: number;
+  parameters: number;
+  trainSeconds: number;
+}
+
+const DEFAULT_EPOCHS = 5;
+
+function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits) as tf.Scalar;
+}
+
+function evaluate(model: tf.LayersModel, data: LabeledImages): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let correct = 0;
+  const batch = 500;
+  for (let start = 0; start < data.count; start += batch) {
+    const n = Math.min(batch, data.count - start);
+    const [l, c] = tf.tidy(() => {
+      const f = data.features;
+      const x = tf.tensor2d(data.images.subarray(start * f, (start + n) * f), [n, f]);
+      const labels = tf.tensor1d(data.labels.subarray(start, start + n), 'int32');
+      const logits = model.apply(x) as tf.Tensor;
+      const loss = tf.mul(crossEntropy(logits, labels, 10), n);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), labels), 'float32'));
+      return [loss.dataSync()[0] as number, hits.dataSync()[0] as number];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / data.count, accuracy: correct / data.count };
+}
+
+function trainableParams(model: tf.LayersModel): Param[] {
+  const byName = new Map([...modelVariables(model)].map(([key, w]) => [w.name, key]));
+  return model.trainableWeights.map((w) => ({ key: byName.get(w.name) as string, variable: w.read() as tf.Variable }));
+}
+
+async function prepareRunDir(dir: string, options: RunOptions): Promise<void> {
+  const existing = existsSync(join(dir, 'recipe.json'));
+  if (existing && options.resume !== true && options.overwrite !== true) {
+    throw new BitNetError('INVALID_ARGUMENT', `run folder ${dir} already holds a run`, {
+      field: 'output.dir',
+      hint: 'pass --resume to continue it, --overwrite to start over, or set output.dir',
+    });
+  }
+  if (existing && options.overwrite === true && options.resume !== true) await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
+
+/** Trains a model as a recipe says, with checkpoints, metrics, a report and the final model. */
+export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<RunSummary> {
+  const { io } = options;
+  const warn = (m: string): void => io.err(`bitnet: warning: ${m}`);
+  const backend = await selectBackend(options.backend ?? recipe.backend);
+  if (recipe.model.type === 'tfjs' && !pretrainedExists(recipe.model.path) && recipe.model.fallbackRecipe !== undefined) {
+    io.out(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
+    await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
+  }
+  const { model, adapters } = await buildRecipeModel(recipe, warn);
+  if (recipe.data.type !== 'mnist') throw new BitNetError('UNSUPPORTED', 'text data needs a language model', { field: 'data.type' });
+  const dir = resolve(recipe.output.dir);
+  await prepareRunDir(dir, options);
+  await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
+
+  const dataSeed = recipe.data.seed;
+  const { train: trainSet, test } = mnistSplit({ trainSize: recipe.data.trainSize, testSize: recipe.data.testSize, seed: dataSeed, padding: recipe.data.padding });
+  const t = recipe.train;
+  const batches = new ImageBatches(trainSet, t.batchSize, t.seed);
+  const totalSteps = t.steps ?? (t.epochs ?? DEFAULT_EPOCHS) * batches.stepsPerEpoch;
+  const params = trainableParams(model);
+  const optimizer = new Optimizer(t.optimizer);
+  const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
+  const bitLayers = modelLayers(model).map((l) => l.layer).filter((l): l is BitLinear => l instanceof BitLinear && !l.merged);
+
+  let step = 0;
+  let resumedFrom: number | null = null;
+  const latest = options.resume === true ? (await listCheckpoints(dir)).at(-1) : undefined;
+  if (latest !== undefined) {
+    const ckpt = await readCheckpoint(latest.dir);
+    restoreModelWeights(model, ckpt.weights);
+    optimizer.loadState(ckpt.state.optimizerStep, optimizerTensors(ckpt.optimizer));
+    step = ckpt.state.step;
+    resumedFrom = step;
+    metrics.truncateAfter(step);
+    io.out(`resuming ${recipe.name} from step ${step} (${latest.dir})`);
+  } else {
+    metrics.truncateAfter(-1);
+  }
+
+  const checkpoint = async (): Promise<void> => {
+    await writeCheckpoint(
+      dir,
+      model,
+      optimizer.stateTensors(),
+      { step, epoch: batches.epochOf(step), optimizerStep: optimizer.stepCount, dataSeed, trainSeed: t.seed, recipe: recipe.name, time: new Date().toISOString() },
+      recipe.output.keepLast,
+    );
+  };
+  const evalLine = (): MetricLine => {
+    const r = evaluate(model, test);
+    const line = { step, test_loss: r.loss, test_accuracy: r.accuracy };
+    metrics.append(line);
+    return line;
+  };
+
+  const progress = createProgress(io, totalSteps, step, options.quiet === true);
+  const started = performance.now();
+  let windowStart = performance.now();
+  let windowSamples = 0;
+  let status: RunSummary['status'] = 'completed';
+  let lastEvalStep = -1;
+  while (step < totalSteps) {
+    const lambda = quantLambda(recipe.quantWarmup, step);
+    for (const layer of bitLayers) layer.quantLambda = lambda;
+    const lr = learningRate(t.schedule, t.lr, step, totalSteps);
+    const wd = weightDecayAt(t.optimizer.weightDecay, t.optimizer.weightDecayOffAt, step, totalSteps);
+    const { x, labels } = batches.batch(step);
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy(model.apply(x, { training: true }) as tf.Tensor, labels, 10),
+      params.map((p) => p.variable),
+    );
+    const gradMap = new Map(params.map((p) => [p.key, grads[p.variable.name] as tf.Tensor]));
+    if (t.gradClip !== undefined) clipByGlobalNorm(gradMap, t.gradClip);
+    optimizer.step(params, gradMap, lr, wd);
+    const loss = value.dataSync()[0] as number;
+    tf.dispose([x, labels, value, ...Object.values(grads), ...gradMap.values()]);
+    step++;
+    windowSamples += t.batchSize;
+    if (!Number.isFinite(loss)) {
+      throw new BitNetError('INTERNAL', `the loss became ${loss} at step ${step}`, { hint: 'lower train.lr or set train.gradClip' });
+    }
+    if (step % t.logInterval === 0 || step === totalSteps) {
+      const now = performance.now();
+      const samplesPerSec = (windowSamples * 1000) / Math.max(1, now - windowStart);
+      metrics.append({ step, epoch: batches.epochOf(step - 1), loss, lr, lambda, samples_per_s: samplesPerSec });
+      progress.update(step, { loss, lr, lambda, samplesPerSec });
+      windowStart = now;
+      windowSamples = 0;
+    }
+    if (t.evalInterval !== undefined && step % t.evalInterval === 0) {
+      const line = evalLine();
+      lastEvalStep = step;
+      progress.line(`eval at step ${step}: test loss ${(line.test_loss as number).toFixed(4)}, accuracy ${((line.test_accuracy as number) * 100).toFixed(2)}%`);
+    }
+    // Let signal handlers run: the loop would otherwise hold the event loop for the whole run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.stop?.requested !== undefined) {
+      status = 'interrupted';
+      break;
+    }
+    if (step % recipe.output.checkpointInterval === 0 && step < totalSteps) await checkpoint();
+  }
+  progress.stop();
+  await checkpoint();
+  const trainSeconds = (performance.now() - started) / 1000;
+
+  const final = status === 'completed' && lastEvalStep !== step ? evalLine() : readMetrics(metrics.path).filter((l) => 'test_loss' in l).at(-1);
+  for (const layer of bitLayers) layer.quantLambda = quantLambda(recipe.quantWarmup, step);
+  const summary: RunSummary = {
+    name: recipe.name,
+    dir,
+    status,
+    ...(options.stop?.requested === undefined ? {} : { signal: options.stop.requested }),
+    backend,
+    steps: step,
+    totalSteps,
+    resumedFrom,
+    test_loss: (final?.test_loss as number | undefined) ?? Number.NaN,
+    test_accuracy: (final?.test_accuracy as number | undefined) ?? Number.NaN,
+    modelBytes: deployedModelBytes(model),
+    parameters: model.countParams(),
+    trainSeconds,
+  };
+  if (status === 'completed') await saveFinal(dir, recipe, model, adapters);
+  await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'report.html'), runReport(recipe.name, summary as unknown as Record<string, unknown>, readMetrics(metrics.path)));
+  optimizer.dispose();
+  return summary;
+}
+
+async function saveFinal(dir: string, recipe: Recipe, model: tf.LayersModel, adapters: { save(dir: string): Promise<void>; peftType: string }[]): Promise<void> {
+  const final = join(dir, 'final');
+  await saveModel(model, final);
+  for (const [i, peft] of adapters.entries()) await peft.save(join(final, 'adapters', `${i}-${peft.peftType.toLowerCase()}`));
+  if (recipe.output.export.includes('safetensors')) {
+    const tensors = Object.assign({}, ...modelLayers(model).map(({ path, layer }) => layerStateDict(layer, `${path}.`)));
+    await writeFileAtomic(join(final, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  }
+}
+
+/** The summary a finished run wrote, if any. */
+export async function readRunSummary(dir: string): Promise<RunSummary | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { BitNetAdapterConfigSchema } from '../../adapters/bitnet/config.js';
+import { LoraConfigSchema } from '../../adapters/lora/config.js';
+import { BACKEND_NAMES } from '../backend.js';
+import { GroupSizeSchema } from '../config.js';
+
+const positiveInt = z.number().int().positive();
+
+const BitLinearOptionsSchema = z
+  .object({
+    groupSize: GroupSizeSchema.optional(),
+    activationBits: z.number().int().min(2).max(8).optional(),
+    activationScope: z.enum(['token', 'tensor']).optional(),
+    eps: z.number().positive().optional(),
+    useRmsNorm: z.boolean().optional(),
+    rmsNormEps: z.number().positive().optional(),
+  })
+  .strict();
+
+export const MlpModelSchema = z
+  .object({
+    type: z.literal('mlp'),
+    /** Hidden layer widths. */
+    hidden: z.array(positiveInt).min(1).default([256, 256]),
+    /** 'dense' (fp32 baseline) or 'bitlinear' (BitNet from scratch). */
+    layer: z.enum(['dense', 'bitlinear']).default('dense'),
+    bitnet: BitLinearOptionsSchema.prefault({}),
+  })
+  .strict();
+
+export const TfjsModelSchema = z
+  .object({
+    type: z.literal('tfjs'),
+    /** A folder (or its model.json) saved by this toolkit or tfjs-node, relative to the recipe. */
+    path: z.string().min(1),
+    /** When `path` does not exist yet: a recipe to run first whose final model lands there. */
+    fallbackRecipe: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema]);
+
+export const MnistDataSchema = z
+  .object({
+    type: z.literal('mnist'),
+    trainSize: positiveInt.max(10_000).default(8000),
+    testSize: positiveInt.max(10_000).default(2000),
+    /** Seed of the shuffle that splits the 10,000 digits. */
+    seed: z.number().int().nonnegative().default(0),
+    /** Zero pixels around each 28x28 digit; 2 gives 32x32 = 1024 inputs (group sizes up to 1024 divide it). */
+    padding: z.number().int().min(0).max(16).default(0),
+  })
+  .strict()
+  .refine((d) => d.trainSize + d.testSize <= 10_000, { message: 'trainSize + testSize must be at most 10000', path: ['testSize'] });
+
+export const TextDataSchema = z
+  .object({
+    type: z.literal('text'),
+    /** A UTF-8 text file, relative to the recipe. */
+    path: z.string().min(1),
+    /** Fraction of the text (from the start) used for training; the rest validates. */
+    trainFraction: z.number().gt(0).lt(1).default(0.9),
+    /** Tokens per training window. */
+    contextLength: positiveInt.default(128),
+  })
+  .strict();
+
+export const DataSchema = z.union([MnistDataSchema, TextDataSchema]);
+
+export const AdapterEntrySchema = z.discriminatedUnion('type', [
+  BitNetAdapterConfigSchema.omit({ peftType: true }).extend({ type: z.literal('bitnet') }).strict(),
+  LoraConfigSchema.omit({ peftType: true }).extend({ type: z.literal('lora') }).strict(),
+]);
+
+export const LrScheduleSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('constant'), warmupSteps: z.number().int().nonnegative().default(0) }).strict(),
+  z
+    .object({
+      type: z.literal('cosine'),
+      warmupSteps: z.number().int().nonnegative().default(0),
+      /** Final lr as a fraction of the peak. */
+      minRatio: z.number().min(0).max(1).default(0.1),
+    })
+    .strict(),
+  z.object({ type: z.literal('linear'), warmupSteps: z.number().int().nonnegative().default(0), minRatio: z.number().min(0).max(1).default(0) }).strict(),
+  z
+    .object({
+      /** BitNet's two stages: linear decay from the peak, then from `secondPeakRatio` of it at `switchAt` (fraction of training). */
+      type: z.literal('two-stage'),
+      warmupSteps: z.number().int().nonnegative().default(0),
+      switchAt: z.number().gt(0).lt(1).default(0.5),
+      secondPeakRatio: z.number().gt(0).max(1).default(0.66),
+      minRatio: z.number().min(0).max(1).default(0.1),
+    })
+    .strict(),
+]);
+
+export const OptimizerSchema = z
+  .object({
+    type: z.enum(['adam', 'adamw', 'sgd']).default('adamw'),
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
+    eps: z.number().positive().default(1e-8),
+    momentum: z.number().min(0).lt(1).default(0),
+    /** Decoupled for adamw, L2 for adam and sgd. */
+    weightDecay: z.number().min(0).default(0),
+    /** BitNet's two-stage weight decay: 0 after this fraction of training. */
+    weightDecayOffAt: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
+export const TrainSchema = z
+  .object({
+    optimizer: OptimizerSchema.prefault({}),
+    lr: z.number().positive().default(1e-3),
+    schedule: LrScheduleSchema.prefault({ type: 'constant' }),
+    /** Passes over the training split (default 5); null unsets an inherited value. */
+    epochs: positiveInt.nullable().optional(),
+    /** Optimizer steps (instead of epochs); null unsets an inherited value. */
+    steps: positiveInt.nullable().optional(),
+    batchSize: positiveInt.default(128),
+    /** Clip gradients to this global norm. */
+    gradClip: z.number().positive().optional(),
+    /** Evaluate on the held-out split every N steps (and at the end). */
+    evalInterval: positiveInt.optional(),
+    logInterval: positiveInt.default(10),
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .strict()
+  .refine((t) => t.epochs == null || t.steps == null, { message: 'give epochs or steps, not both (set the other to null to unset an inherited value)', path: ['steps'] });
+
+export const QuantWarmupSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('linear'), steps: positiveInt }).strict(),
+  z.object({ type: z.literal('exponential'), steps: positiveInt, k: z.number().positive().default(3) }).strict(),
+  z.object({ type: z.literal('sigmoid'), steps: positiveInt, k: z.number().positive().default(10) }).strict(),
+]);
+
+export const OutputSchema = z
+  .object({
+    /** Run folder, relative to the current directory. */
+    dir: z.string().min(1),
+    /** Write a checkpoint every N steps (and at the end). */
+    checkpointInterval: positiveInt.default(100),
+    keepLast: positiveInt.default(2),
+    /** Extra exports of the final model. */
+    export: z.array(z.enum(['tfjs', 'safetensors'])).default(['tfjs']),
+  })
+  .strict();
+
+export const RecipeSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    backend: z.enum(BACKEND_NAMES).default('wasm'),
+    model: ModelSchema,
+    data: DataSchema,
+    adapters: z.array(AdapterEntrySchema).default([]),
+    train: TrainSchema.prefault({}),
+    quantWarmup: QuantWarmupSchema.prefault({ type: 'none' }),
+    output: OutputSchema,
+  })
+  .strict();
+
+export type Recipe = z.infer<typeof RecipeSchema>;
+export type RecipeInput = z.input<typeof RecipeSchema>;
+export type AdapterEntry = z.infer<typeof AdapterEntrySchema>;
+export type LrSchedule = z.infer<typeof LrScheduleSchema>;
+export type QuantWarmup = z.infer<typeof QuantWarmupSchema>;
+export type OptimizerConfig = z.infer<typeof OptimizerSchema>;
+export type TrainConfig = z.infer<typeof TrainSchema>;

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerConfig } from '../recipe/schema.js';
+
+/** A trainable variable with a stable key (the same across processes, for checkpoints). */
+export interface Param {
+  key: string;
+  variable: tf.Variable;
+}
+
+/**
+ * Adam, AdamW and SGD with the learning rate and weight decay passed per step (schedules), and
+ * state that checkpoints save and restore exactly. Written here because tfjs's optimizers fix the
+ * learning rate at construction, have no decoupled weight decay, and restore state asynchronously
+ * by variable name (names differ between processes).
+ * Weight decay applies to matrices only (rank >= 2), not to biases and norm gains.
+ */
+export class Optimizer {
+  private t = 0;
+  private readonly slots = new Map<string, tf.Tensor[]>();
+
+  constructor(readonly config: OptimizerConfig) {}
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  step(params: readonly Param[], grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number): void {
+    this.t++;
+    const { type, betas, eps, momentum } = this.config;
+    const [b1, b2] = betas;
+    for (const { key, variable } of params) {
+      const grad = grads.get(key);
+      if (grad === undefined) continue;
+      const decay = variable.rank >= 2 ? weightDecay : 0;
+      const previous = this.slots.get(key);
+      const next = tf.tidy(() => {
+        let g = grad;
+        if (decay > 0 && type !== 'adamw') g = tf.add(g, tf.mul(variable, decay));
+        if (type === 'sgd') {
+          const buf = momentum > 0 ? tf.add(tf.mul(previous?.[0] ?? tf.zerosLike(g), momentum), g) : g;
+          variable.assign(tf.sub(variable, tf.mul(buf, lr)));
+          return momentum > 0 ? [buf] : [];
+        }
+        const m = tf.add(tf.mul(previous?.[0] ?? tf.zerosLike(g), b1), tf.mul(g, 1 - b1));
+        const v = tf.add(tf.mul(previous?.[1] ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), 1 - b2));
+        const mHat = tf.div(m, 1 - b1 ** this.t);
+        const vHat = tf.div(v, 1 - b2 ** this.t);
+        let update = tf.div(mHat, tf.add(tf.sqrt(vHat), eps));
+        if (decay > 0 && type === 'adamw') update = tf.add(update, tf.mul(variable, decay));
+        variable.assign(tf.sub(variable, tf.mul(update, lr)));
+        return [m, v];
+      });
+      if (previous !== undefined) tf.dispose(previous);
+      this.slots.set(key, next);
+    }
+  }
+
+  /** State tensors keyed `slot<i>/<param key>` (the caller must not dispose them). */
+  stateTensors(): Record<string, tf.Tensor> {
+    const out: Record<string, tf.Tensor> = {};
+    for (const [key, slots] of this.slots) slots.forEach((s, i) => (out[`slot${i}/${key}`] = s));
+    return out;
+  }
+
+  loadState(step: number, tensors: Readonly<Record<string, tf.Tensor>>): void {
+    this.dispose();
+    this.t = step;
+    const grouped = new Map<string, tf.Tensor[]>();
+    for (const [name, tensor] of Object.entries(tensors)) {
+      const match = /^slot(\d+)\/(.*)$/.exec(name);
+      if (match === null) continue;
+      const list = grouped.get(match[2] as string) ?? [];
+      list[Number(match[1])] = tensor;
+      grouped.set(match[2] as string, list);
+    }
+    for (const [key, list] of grouped) this.slots.set(key, list);
+  }
+
+  dispose(): void {
+    for (const slots of this.slots.values()) tf.dispose(slots);
+    this.slots.clear();
+  }
+}
+
+/** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
+  if (norm > maxNorm) {
+    const scale = maxNorm / norm;
+    for (const [key, g] of grads) {
+      grads.set(key, tf.mul(g, scale));
+      g.dispose();
+    }
+  }
+  return norm;
+}

@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyOverrides, loadRecipe, mergeDeep, readRecipeJson } from '../../src/recipe/load.js';
+import { expectBitNetError } from '../helpers/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bitnet-load-'));
+const write = (name: string, json: unknown): string => {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(json));
+  return path;
+};
+
+describe('recipe loading', () => {
+  it('merges objects deeply and replaces arrays', () => {
+    expect(mergeDeep({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 1, e: 2 });
+  });
+
+  it('resolves extends chains relative to each file, with sparse overrides', () => {
+    write('base.json', { backend: 'cpu', train: { lr: 0.1, batchSize: 8 }, output: { dir: 'runs/base' } });
+    write('mid.json', { extends: './base.json', train: { lr: 0.2 } });
+    const top = write('top.json', { extends: 'mid.json', name: 'top', model: { type: 'mlp' }, data: { type: 'mnist' } });
+    const recipe = loadRecipe(top);
+    expect(recipe).toMatchObject({ name: 'top', backend: 'cpu', train: { lr: 0.2, batchSize: 8 }, output: { dir: 'runs/base' } });
+    expect('extends' in readRecipeJson(top)).toBe(false);
+  });
+
+  it('detects extends cycles', () => {
+    write('a.json', { extends: './b.json' });
+    write('b.json', { extends: './a.json' });
+    expect(expectBitNetError(() => readRecipeJson(join(dir, 'a.json')), 'INVALID_CONFIG', 'extends').message).toContain('cycle');
+  });
+
+  it('applies --set overrides with JSON values and array indices', () => {
+    const out = applyOverrides({ train: { lr: 1 }, adapters: [{ r: 4 }] }, ['train.lr=0.5', 'adapters.0.r=16', 'name=x', 'model.hidden=[8,8]', 'a.b.c=true']);
+    expect(out).toEqual({ train: { lr: 0.5 }, adapters: [{ r: 16 }], name: 'x', model: { hidden: [8, 8] }, a: { b: { c: true } } });
+    expectBitNetError(() => applyOverrides({}, ['novalue']), 'INVALID_ARGUMENT', 'set');
+    expectBitNetError(() => applyOverrides({ l: [1] }, ['l.x.y=1']), 'INVALID_ARGUMENT', 'set');
+  });
+});
