@@ -7,6 +7,8 @@ import { resolveInitializer, serializeInitializer, type Initializer, type Initia
 import { kernelToTorch, torchToKernel } from './layout.js';
 import { rmsNorm } from './rms-norm.js';
 import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
+import { inferenceEngine, useKernels } from '../kernels/engine.js';
+import { TernaryLinear } from '../kernels/ternary-linear.js';
 import { singleInput, singleShape, type Kwargs, type LayerArgs, type LayerVariable, type Shape } from './tfjs-types.js';
 
 export interface BitLinearArgs extends LayerArgs {
@@ -43,6 +45,8 @@ export interface BitLinearArgs extends LayerArgs {
 /** Ternary weights as the integer forward pass uses them, built from the latent kernel. */
 interface InferenceWeights {
   ternary: TernaryWeight;
+  /** The packed-kernel layer, made on first use by the kernel engine. */
+  kernel?: TernaryLinear;
   /** q as float32 in the kernel layout [in, out]. */
   q: tf.Tensor2D;
   /** per tensor: a scalar; per group: [in/groupSize, 1, out]. */
@@ -205,6 +209,7 @@ export class BitLinear extends tf.layers.Layer {
 
   private clearCache(): void {
     if (this.cache === undefined) return;
+    this.cache.kernel?.dispose();
     tf.dispose([this.cache.q, this.cache.beta]);
     this.cache = undefined;
   }
@@ -223,6 +228,7 @@ export class BitLinear extends tf.layers.Layer {
    * then per tensor y = acc * (beta * 1/s); per group y = (sum over groups of acc_g * beta_g) * 1/s.
    */
   private integerMatMul(x: tf.Tensor2D): tf.Tensor2D {
+    if (useKernels()) return this.kernelMatMul(x);
     const { activationBits, activationScope, eps, groupSize } = this.quant;
     const { q: qw, beta } = this.inferenceWeights();
     const { q: qx, s } = quantizeActivationsTensor(x, activationBits, activationScope, eps);
@@ -236,6 +242,16 @@ export class BitLinear extends tf.layers.Layer {
     let acc = tf.squeeze(tf.slice(scaled, [0, 0, 0], [1, n, this.units]), [0]);
     for (let g = 1; g < groups; g++) acc = tf.add(acc, tf.squeeze(tf.slice(scaled, [g, 0, 0], [1, n, this.units]), [0]));
     return tf.mul(acc, invS) as tf.Tensor2D;
+  }
+
+  /** The same integer product on the packed ternary kernels (native / wasm / reference tier). */
+  private kernelMatMul(x: tf.Tensor2D): tf.Tensor2D {
+    const { activationBits, activationScope, eps } = this.quant;
+    const weights = this.inferenceWeights();
+    weights.kernel ??= new TernaryLinear(weights.ternary, { tier: inferenceEngine().tier, activationBits, activationScope, eps });
+    const [n] = x.shape;
+    const y = weights.kernel.forward(x.dataSync() as Float32Array, n);
+    return tf.tensor2d(y, [n, this.units]);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {

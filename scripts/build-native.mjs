@@ -1,0 +1,41 @@
+// Builds the native kernel (src/kernels/native/ternary.c) into build/ternary.node with the system
+// C compiler and the N-API headers of the npm package node-api-headers. node-gyp is not used:
+// it downloads Node's headers from nodejs.org, which this project's machines cannot reach, and
+// a one-file N-API addon needs nothing it provides. Never fails the install: without a compiler,
+// or with BITNET_NO_NATIVE=1, the package runs on the WebAssembly tier.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'build', 'ternary.node');
+const say = (m) => console.log(`bitnet-quantize: ${m}`);
+
+if (process.env.BITNET_NO_NATIVE === '1') {
+  rmSync(out, { force: true });
+  say('native kernels disabled (BITNET_NO_NATIVE=1); using the WebAssembly tier');
+  process.exit(0);
+}
+const require = createRequire(import.meta.url);
+let include;
+try {
+  include = require('node-api-headers').include_dir;
+} catch {
+  include = '/usr/include/node';
+}
+const cc = process.env.CC ?? 'cc';
+mkdirSync(join(root, 'build'), { recursive: true });
+const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
+try {
+  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', join(root, 'src/kernels/native/ternary.c'), '-o', tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const addon = require(tmp);
+  const isa = addon.features();
+  rmSync(out, { force: true });
+  renameSync(tmp, out);
+  say(`native kernels built (${isa}): build/ternary.node`);
+} catch (error) {
+  rmSync(tmp, { force: true });
+  say(`native kernels not built (${error.message.split('\n')[0]}); using the WebAssembly tier`);
+}

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+import type { GemmShape, KernelTier, UploadedCodes } from '../types.js';
+
+interface NativeAddon {
+  gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
+  features(): string;
+}
+
+export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
+
+/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load), zero-copy, threaded. */
+export class NativeTier implements KernelTier {
+  readonly name = 'native' as const;
+  readonly detail: string;
+
+  constructor(private readonly addon: NativeAddon) {
+    this.detail = addon.features();
+  }
+
+  upload(codes: Uint8Array): UploadedCodes {
+    return { codes, tier: this.name };
+  }
+
+  release(): void {}
+
+  gemm(weights: UploadedCodes, s: GemmShape): void {
+    this.addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1);
+  }
+}
+
+let loaded: NativeTier | null | undefined;
+
+/** The native tier, or null when it was not built (no compiler, BITNET_NO_NATIVE=1) or does not load. */
+export function loadNativeTier(): NativeTier | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = existsSync(NATIVE_PATH()) ? new NativeTier(createRequire(import.meta.url)(NATIVE_PATH()) as NativeAddon) : null;
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}

@@ -1,0 +1,105 @@
+import { BitNetError } from '../errors.js';
+import { quantizeActivations, type ActivationScope } from '../quant/activation.js';
+import { packTernary2, paddedRowLength } from '../quant/pack.js';
+import type { TernaryWeight } from '../quant/weight.js';
+import { referenceTier } from './reference.js';
+import { defaultThreads, selectKernelTier, type KernelTierName } from './select.js';
+import type { KernelTier, UploadedCodes } from './types.js';
+
+export interface TernaryLinearOptions {
+  bias?: Float32Array;
+  /** Kernel tier ('auto' picks native, then wasm, then the TypeScript reference). */
+  tier?: KernelTierName | 'auto';
+  activationBits?: number;
+  activationScope?: ActivationScope;
+  eps?: number;
+  /** Threads for the native tier (default: $BITNET_THREADS or the core count). */
+  threads?: number;
+}
+
+const f32 = Math.fround;
+/** Below this many multiply-adds a call stays on one thread (waking workers costs more). */
+const THREADING_THRESHOLD = 1 << 22;
+
+/**
+ * A linear layer on packed ternary weights without tfjs: y = (q_w · q_x) scaled by beta and the
+ * per-token activation scale, computed by the kernel tiers. Outputs equal BitLinear's inference
+ * mode bit for bit (same quantization, same order of float operations).
+ */
+export class TernaryLinear {
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  readonly paddedCols: number;
+  /** Columns per scale group in the kernel: paddedCols for one beta per tensor. */
+  readonly groupCols: number;
+  readonly tier: KernelTier;
+  private readonly weights: UploadedCodes;
+  private readonly realGroups: number;
+
+  constructor(
+    readonly weight: TernaryWeight,
+    private readonly options: TernaryLinearOptions = {},
+  ) {
+    [this.outFeatures, this.inFeatures] = weight.shape;
+    this.paddedCols = paddedRowLength(this.inFeatures);
+    const g = weight.groupSize;
+    this.groupCols = g === 'tensor' ? this.paddedCols : g;
+    this.realGroups = g === 'tensor' ? 1 : this.inFeatures / g;
+    if (this.paddedCols % this.groupCols !== 0) {
+      throw new BitNetError('UNSUPPORTED', `group size ${g} does not tile rows padded to ${this.paddedCols}`, { field: 'groupSize' });
+    }
+    // Groups narrower than the layout's 32-column planes run on the reference tier.
+    this.tier = this.groupCols % 32 === 0 ? selectKernelTier(options.tier) : referenceTier;
+    this.weights = this.tier.upload(packTernary2(weight.values, weight.shape));
+    if (options.bias !== undefined && options.bias.length !== this.outFeatures) {
+      throw new BitNetError('INVALID_SHAPE', `bias has ${options.bias.length} values, expected ${this.outFeatures}`, { field: 'bias' });
+    }
+  }
+
+  /** Quantizes x ([batch, in], per token as BitLinear does) and applies the layer. */
+  forward(x: Float32Array, batch: number): Float32Array {
+    const q = quantizeActivations(x, [batch, this.inFeatures], {
+      bits: this.options.activationBits ?? 8,
+      scope: this.options.activationScope ?? 'token',
+      eps: this.options.eps ?? 1e-5,
+    });
+    return this.forwardQuantized(q.values, q.scales, batch);
+  }
+
+  /** Integer activations [batch, in] with their dequantization multipliers (one per token, or one). */
+  forwardQuantized(values: Int8Array, scales: Float32Array, batch: number): Float32Array {
+    const { inFeatures: inF, paddedCols: cols, outFeatures: rows, groupCols } = this;
+    let x = values;
+    if (cols !== inF) {
+      x = new Int8Array(batch * cols);
+      for (let b = 0; b < batch; b++) x.set(values.subarray(b * inF, (b + 1) * inF), b * cols);
+    }
+    const groups = cols / groupCols;
+    const acc = new Int32Array(batch * rows * groups);
+    const threads = batch * rows * cols >= THREADING_THRESHOLD ? (this.options.threads ?? defaultThreads()) : 1;
+    this.tier.gemm(this.weights, { rows, paddedCols: cols, x, batch, groupCols, out: acc, threads });
+    const y = new Float32Array(batch * rows);
+    const beta = this.weight.scales;
+    const bias = this.options.bias;
+    for (let b = 0; b < batch; b++) {
+      const invS = scales.length === 1 ? (scales[0] as number) : (scales[b] as number);
+      if (this.weight.groupSize === 'tensor') {
+        const c = f32((beta[0] as number) * invS);
+        for (let r = 0; r < rows; r++) y[b * rows + r] = f32((acc[b * rows + r] as number) * c);
+      } else {
+        for (let r = 0; r < rows; r++) {
+          const base = (b * rows + r) * groups;
+          let sum = f32((acc[base] as number) * (beta[r * this.realGroups] as number));
+          for (let g = 1; g < this.realGroups; g++) sum = f32(sum + f32((acc[base + g] as number) * (beta[r * this.realGroups + g] as number)));
+          y[b * rows + r] = f32(sum * invS);
+        }
+      }
+      if (bias !== undefined) for (let r = 0; r < rows; r++) y[b * rows + r] = f32((y[b * rows + r] as number) + (bias[r] as number));
+    }
+    return y;
+  }
+
+  dispose(): void {
+    this.tier.release(this.weights);
+  }
+}
