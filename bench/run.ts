@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fileURLToPath } from 'node:url';
 import { benchKernels } from './kernels.js';
 import { benchQuant } from './quant.js';
 import { benchTrainStep } from './train-step.js';
@@ -9,13 +10,13 @@ const BENCHES: Record<string, () => Promise<void>> = {
   kernels: benchKernels,
 };
 
-tf.enableProdMode();
-const wanted = process.argv.slice(2);
-for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
-  const bench = BENCHES[name];
-  if (bench === undefined) {
-    console.error(`unknown bench '${name}'; one of ${Object.keys(BENCHES).join(', ')}`);
-    process.exit(2);
+export async function runBenches(names: readonly string[]): Promise<void> {
+  tf.enableProdMode();
+  for (const name of names.length > 0 ? names : Object.keys(BENCHES)) {
+    const bench = BENCHES[name];
+    if (bench === undefined) throw new Error(`unknown bench '${name}'; one of ${Object.keys(BENCHES).join(', ')}`);
+    await bench();
   }
-  await bench();
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runBenches(process.argv.slice(2));

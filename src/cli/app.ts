@@ -1,7 +1,9 @@
 import yargs from 'yargs';
 import { BitNetError } from '../errors.js';
 import '../../adapters/index.js';
+import { benchCommand } from './commands/bench.js';
 import { experimentCommand } from './commands/experiment.js';
+import { kernelsCommand } from './commands/kernels.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
@@ -34,6 +36,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command(experimentCommand(ctx))
     .command(quantizeCommand(io))
     .command(schemaCommand(ctx))
+    .command(kernelsCommand(ctx))
+    .command(benchCommand(ctx))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

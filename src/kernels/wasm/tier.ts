@@ -6,7 +6,7 @@ import { WasmAllocator } from './allocator.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
-  gemm(codes: number, rows: number, cols: number, x: number, batch: number, groupCols: number, out: number): void;
+  gemm(codes: number, rows: number, cols: number, x16: number, xsum: number, batch: number, groupCols: number, out: number): void;
 }
 
 export const WASM_PATH = (): string => join(packageRoot(), 'build', 'ternary.wasm');
@@ -36,15 +36,28 @@ export class WasmTier implements KernelTier {
   }
 
   gemm(weights: UploadedCodes, { rows, paddedCols, x, batch, groupCols, out }: GemmShape): void {
-    const need = x.length + out.length * 4;
+    const groups = paddedCols / groupCols;
+    const align = (n: number): number => Math.ceil(n / 64) * 64;
+    const need = align(x.length * 2) + align(batch * groups * 4) + out.length * 4;
     if (need > this.scratch.bytes) {
       if (this.scratch.bytes > 0) this.allocator.free(this.scratch.offset);
       this.scratch = { offset: this.allocator.alloc(need * 2), bytes: need * 2 };
     }
     const xOffset = this.scratch.offset;
-    const outOffset = xOffset + Math.ceil(x.length / 64) * 64;
-    new Int8Array(this.exports.memory.buffer, xOffset, x.length).set(x);
-    this.exports.gemm(weights.offset as number, rows, paddedCols, xOffset, batch, groupCols, outOffset);
+    const sumOffset = xOffset + align(x.length * 2);
+    const outOffset = sumOffset + align(batch * groups * 4);
+    // The kernel reads int16 activations (widened once here, not once per weight row) and the
+    // per-group sums of x (it multiplies codes 0/1/2 and subtracts these).
+    new Int16Array(this.exports.memory.buffer, xOffset, x.length).set(x);
+    const sums = new Int32Array(this.exports.memory.buffer, sumOffset, batch * groups);
+    for (let b = 0; b < batch; b++) {
+      for (let g = 0; g < groups; g++) {
+        let s = 0;
+        for (let k = b * paddedCols + g * groupCols, end = k + groupCols; k < end; k++) s += x[k] as number;
+        sums[b * groups + g] = s;
+      }
+    }
+    this.exports.gemm(weights.offset as number, rows, paddedCols, xOffset, sumOffset, batch, groupCols, outOffset);
     out.set(new Int32Array(this.exports.memory.buffer, outOffset, out.length));
   }
 }
