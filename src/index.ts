@@ -77,3 +77,4 @@ export type {
 } from './adapter/types.js';
 export * from './formats/safetensors/index.js';
 export * from '../adapters/index.js';
+export * from './formats/gguf/index.js';

@@ -3,6 +3,7 @@ import { BitNetError } from '../errors.js';
 import '../../adapters/index.js';
 import { benchCommand } from './commands/bench.js';
 import { experimentCommand } from './commands/experiment.js';
+import { exportCommand } from './commands/export.js';
 import { kernelsCommand } from './commands/kernels.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
@@ -36,6 +37,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command(experimentCommand(ctx))
     .command(quantizeCommand(io))
     .command(schemaCommand(ctx))
+    .command(exportCommand(ctx))
     .command(kernelsCommand(ctx))
     .command(benchCommand(ctx))
     .demandCommand(1, 'name a command')

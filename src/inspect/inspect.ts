@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
+import { readGgufHeader, readGgufTensor } from '../formats/gguf/reader.js';
+import type { GgufValue } from '../formats/gguf/values.js';
 import { readSafetensors } from '../formats/safetensors/reader.js';
 import { listCheckpoints } from '../recipe/checkpoint.js';
 import { loadExperiment, experimentRuns } from '../recipe/experiment.js';
@@ -8,7 +10,7 @@ import { loadRecipe } from '../recipe/load.js';
 import { readMetrics } from '../recipe/metrics.js';
 
 export interface Inspection {
-  kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model';
+  kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model' | 'gguf';
   path: string;
   /** Ordered sections of facts; rows are [name, value, ...]. */
   sections: { title: string; rows: string[][] }[];
@@ -95,8 +97,74 @@ function inspectRecipeOrExperiment(path: string): Inspection {
   };
 }
 
+function describeValue(v: GgufValue): string {
+  if (v.type === 'array') return `[${v.itemType} x ${v.values.length}]${v.values.length <= 8 ? ` ${JSON.stringify(v.values.map(String))}` : ''}`;
+  const text = String(v.value);
+  return text.length > 80 ? `${text.slice(0, 77)}... (${text.length} chars)` : text;
+}
+
+function tensorStats(values: Float32Array): Record<string, number> {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let sq = 0;
+  let zeros = 0;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    sq += v * v;
+    if (v === 0) zeros++;
+  }
+  const mean = sum / values.length;
+  return { min, max, mean, std: Math.sqrt(Math.max(0, sq / values.length - mean * mean)), zeros: zeros / values.length };
+}
+
+async function inspectGguf(path: string, stats: boolean): Promise<Inspection> {
+  const h = await readGgufHeader(path);
+  const tensors = [];
+  for (const t of h.tensors) {
+    const entry: Record<string, unknown> = { name: t.name, type: t.type, dims: t.dims, bytes: t.bytes, bitsPerWeight: (t.bytes * 8) / t.elements };
+    if (stats) entry.stats = tensorStats(await readGgufTensor(path, t));
+    tensors.push(entry);
+  }
+  const weights = h.tensors.reduce((n, t) => n + t.elements, 0);
+  const bytes = h.tensors.reduce((n, t) => n + t.bytes, 0);
+  const fmt = (v: number): string => String(Number(v.toPrecision(4)));
+  const rows = tensors.map((t) => {
+    const s = t.stats as Record<string, number> | undefined;
+    return [
+      t.name as string,
+      t.type as string,
+      JSON.stringify(t.dims),
+      String(t.bytes),
+      (t.bitsPerWeight as number).toFixed(3),
+      ...(s === undefined ? [] : [fmt(s.min as number), fmt(s.max as number), fmt(s.mean as number), fmt(s.std as number), `${((s.zeros as number) * 100).toFixed(1)}%`]),
+    ];
+  });
+  return {
+    kind: 'gguf',
+    path,
+    sections: [
+      { title: `GGUF v${h.version}, ${h.metadata.size} metadata entries, alignment ${h.alignment}`, rows: [...h.metadata].map(([k, v]) => [k, describeValue(v)]) },
+      {
+        title: `${h.tensors.length} tensors, ${weights.toLocaleString('en-US')} weights, ${bytes.toLocaleString('en-US')} bytes (${((bytes * 8) / weights).toFixed(3)} bits/weight)`,
+        rows: [['name', 'type', 'shape (ggml)', 'bytes', 'bits/weight', ...(stats ? ['min', 'max', 'mean', 'std', 'zeros'] : [])], ...rows],
+      },
+    ],
+    data: {
+      version: h.version,
+      alignment: h.alignment,
+      metadata: Object.fromEntries([...h.metadata].map(([k, v]) => [k, v.type === 'array' ? { type: 'array', itemType: v.itemType, length: v.values.length } : { type: v.type, value: typeof v.value === 'bigint' ? v.value.toString() : v.value }])),
+      tensors,
+      totalBytes: bytes,
+      totalWeights: weights,
+    },
+  };
+}
+
 /** Describes a recipe, experiment, run folder, checkpoint, adapter folder, tfjs model or safetensors file. */
-export async function inspectPath(path: string): Promise<Inspection> {
+export async function inspectPath(path: string, options: { stats?: boolean } = {}): Promise<Inspection> {
   if (!existsSync(path)) throw new BitNetError('FILE_NOT_FOUND', `nothing at ${path}`, { field: 'path' });
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'state.json'))) return inspectCheckpoint(path);
@@ -114,6 +182,7 @@ export async function inspectPath(path: string): Promise<Inspection> {
     throw new BitNetError('UNSUPPORTED', `${path} is not a run, checkpoint, adapter or model folder`, { field: 'path' });
   }
   if (path.endsWith('.safetensors')) return inspectSafetensors(path);
+  if (path.endsWith('.gguf')) return inspectGguf(path, options.stats === true);
   if (path.endsWith('.json')) return inspectRecipeOrExperiment(path);
-  throw new BitNetError('UNSUPPORTED', `cannot inspect ${path}`, { field: 'path', hint: 'a recipe or experiment .json, a .safetensors file, or a run/checkpoint/adapter/model folder' });
+  throw new BitNetError('UNSUPPORTED', `cannot inspect ${path}`, { field: 'path', hint: 'a recipe or experiment .json, a .safetensors or .gguf file, or a run/checkpoint/adapter/model folder' });
 }

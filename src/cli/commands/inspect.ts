@@ -6,20 +6,23 @@ import { formatTable } from '../table.js';
 interface InspectArgs {
   path: string;
   json: boolean;
+  stats: boolean;
 }
 
 export function inspectCommand(ctx: CliContext): CommandModule<object, InspectArgs> {
   return {
     command: 'inspect <path>',
-    describe: 'Describe a recipe, experiment, run folder, checkpoint, adapter, tfjs model or safetensors file',
+    describe: 'Describe a recipe, experiment, run folder, checkpoint, adapter, tfjs model, safetensors or GGUF file',
     builder: (yargs: Argv) =>
       yargs
         .positional('path', { type: 'string', demandOption: true })
         .option('json', { type: 'boolean', default: false })
+        .option('stats', { type: 'boolean', default: false, describe: 'per-tensor statistics (GGUF): min, max, mean, std, zeros' })
+        .example('$0 inspect model.gguf --stats', 'metadata, tensors, bits per weight, statistics')
         .example('$0 inspect runs/mnist-mlp-bitnet', 'summary, checkpoints and last metrics of a run')
         .example('$0 inspect runs/mnist-mlp-bitnet/final/adapters/0-lora', 'a saved adapter') as unknown as Argv<InspectArgs>,
     handler: async (args) => {
-      const result = await inspectPath(args.path);
+      const result = await inspectPath(args.path, { stats: args.stats });
       if (args.json) {
         ctx.io.out(JSON.stringify({ kind: result.kind, path: result.path, ...result.data }));
         return;
