@@ -1,0 +1,101 @@
+import { encodeGgml, encodeTernaryBlocks } from '../formats/gguf/ggml-types.js';
+import { gguf, type GgufValue } from '../formats/gguf/values.js';
+import { writeGguf, type GgufTensorSpec } from '../formats/gguf/writer.js';
+import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+
+/** llama.cpp tensor names of the projections. */
+export const GGUF_PROJECTION_NAMES: Record<Projection, string> = {
+  q: 'attn_q',
+  k: 'attn_k',
+  v: 'attn_v',
+  o: 'attn_output',
+  gate: 'ffn_gate',
+  up: 'ffn_up',
+  down: 'ffn_down',
+};
+
+export interface GgufVocabulary {
+  /** 'llama' (SentencePiece-style, with <0xXX> byte tokens) or 'gpt2'. */
+  model: 'llama' | 'gpt2';
+  tokens: string[];
+  scores?: number[];
+  /** llama.cpp token types: 1 normal, 2 unknown, 3 control, 6 byte. */
+  tokenTypes?: number[];
+  bosId?: number;
+  eosId?: number;
+  unknownId?: number;
+}
+
+export interface BitnetGgufOptions {
+  type: 'tq2_0' | 'tq1_0';
+  /** d = 1 in the blocks and the exact f32 beta in `.scale` tensors. */
+  scaleTensors?: boolean;
+  name?: string;
+}
+
+/**
+ * Writes llama.cpp's `bitnet` architecture (REFERENCE.md §4): hparams, token_embd (F16, tied
+ * output), per block norms (F32) and ternary projections (TQ2_0/TQ1_0), tokenizer metadata.
+ */
+export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: GgufVocabulary, options: BitnetGgufOptions): Promise<void> {
+  const c = w.config;
+  const arch = 'bitnet';
+  const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
+  const metadata: [string, GgufValue][] = [
+    ['general.architecture', gguf.str(arch)],
+    ['general.name', gguf.str(options.name ?? 'bitnet-quantize')],
+    ['general.file_type', gguf.u32(options.type === 'tq2_0' ? 37 : 36)],
+    ['general.quantization_version', gguf.u32(2)],
+    [`${arch}.context_length`, gguf.u32(c.contextLength)],
+    [`${arch}.embedding_length`, gguf.u32(c.hiddenSize)],
+    [`${arch}.block_count`, gguf.u32(c.numLayers)],
+    [`${arch}.feed_forward_length`, gguf.u32(c.intermediateSize)],
+    [`${arch}.attention.head_count`, gguf.u32(c.numHeads)],
+    [`${arch}.attention.head_count_kv`, gguf.u32(c.numKvHeads)],
+    [`${arch}.rope.freq_base`, gguf.f32(c.ropeTheta)],
+    [`${arch}.rope.dimension_count`, gguf.u32(headDim(c))],
+    [`${arch}.attention.layer_norm_rms_epsilon`, gguf.f32(c.rmsNormEps)],
+    [`${arch}.vocab_size`, gguf.u32(c.vocabSize)],
+    ['tokenizer.ggml.model', gguf.str(vocab.model)],
+    ['tokenizer.ggml.tokens', gguf.array('string', vocab.tokens)],
+  ];
+  if (vocab.scores !== undefined) metadata.push(['tokenizer.ggml.scores', gguf.array('f32', vocab.scores)]);
+  if (vocab.tokenTypes !== undefined) metadata.push(['tokenizer.ggml.token_type', gguf.array('i32', vocab.tokenTypes)]);
+  if (vocab.bosId !== undefined) metadata.push(['tokenizer.ggml.bos_token_id', gguf.u32(vocab.bosId)]);
+  if (vocab.eosId !== undefined) metadata.push(['tokenizer.ggml.eos_token_id', gguf.u32(vocab.eosId)]);
+  if (vocab.unknownId !== undefined) metadata.push(['tokenizer.ggml.unknown_token_id', gguf.u32(vocab.unknownId)]);
+  metadata.push(['tokenizer.ggml.add_bos_token', gguf.bool(false)]);
+
+  const f32 = (name: string, data: Float32Array): GgufTensorSpec => ({ name, dims: [data.length], type: 'F32', data: () => encodeGgml('F32', data) });
+  const tensors: GgufTensorSpec[] = [
+    { name: 'token_embd.weight', dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => encodeGgml('F16', w.tokenEmbedding) },
+    f32('output_norm.weight', w.outputNorm),
+  ];
+  w.layers.forEach((layer, i) => {
+    tensors.push(f32(`blk.${i}.attn_norm.weight`, layer.attnNorm), f32(`blk.${i}.attn_sub_norm.weight`, layer.attnSubNorm));
+    tensors.push(f32(`blk.${i}.ffn_norm.weight`, layer.ffnNorm), f32(`blk.${i}.ffn_sub_norm.weight`, layer.ffnSubNorm));
+    for (const p of PROJECTIONS) {
+      const t = layer.proj[p];
+      const [out, inF] = t.shape;
+      const beta = t.scales[0] as number;
+      tensors.push({ name: `blk.${i}.${GGUF_PROJECTION_NAMES[p]}.weight`, dims: [inF, out], type: ternaryType, data: () => encodeTernaryBlocks(ternaryType, t.values, options.scaleTensors === true ? 1 : beta) });
+      if (options.scaleTensors === true) tensors.push(f32(`blk.${i}.${GGUF_PROJECTION_NAMES[p]}.scale`, Float32Array.of(beta)));
+    }
+  });
+  await writeGguf(path, { metadata, tensors });
+}
+
+/** A SentencePiece-style vocabulary llama.cpp loads: <unk>, <s>, </s>, 256 byte tokens, then pieces. */
+export function byteVocabulary(pieces: readonly string[] = []): GgufVocabulary {
+  const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+  const tokens = ['<unk>', '<s>', '</s>', ...bytes, ...pieces];
+  return {
+    model: 'llama',
+    tokens,
+    scores: tokens.map((_, i) => (i < 259 ? 0 : -i)),
+    tokenTypes: tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)),
+    bosId: 1,
+    eosId: 2,
+    unknownId: 0,
+  };
+}

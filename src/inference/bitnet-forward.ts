@@ -1,0 +1,217 @@
+import { floatToHalf, halfToFloat } from '../formats/gguf/half.js';
+import { selectKernelTier } from '../kernels/select.js';
+import { TernaryLinear } from '../kernels/ternary-linear.js';
+import type { KernelTier, UploadedCodes } from '../kernels/types.js';
+import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+import { packTernary2 } from '../quant/pack.js';
+import type { TernaryWeight } from '../quant/weight.js';
+import { quantizeQ8K } from './q8k.js';
+
+/**
+ * 'bitnet': the BitNet reference (per-token int8 absmax activations, f32 everywhere else).
+ * 'llama.cpp': what llama.cpp computes on the CPU without flash attention: Q8_K activation blocks
+ * of 256 before ternary matmuls with f16 block scales, f16 token embeddings and output head input,
+ * f16 K/V cache and f16 attention operands. Measured against node-llama-cpp 3.21.1: identical
+ * next-token probabilities (flash attention rounds differently: cosine about 0.995 after 7 tokens).
+ */
+export type Numerics = 'bitnet' | 'llama.cpp';
+
+const f32 = Math.fround;
+const toHalf = (v: number): number => halfToFloat(floatToHalf(v));
+
+function roundHalfArray(a: Float32Array): Float32Array {
+  return a.map(toHalf);
+}
+
+/** A ternary projection in either numerics, on the packed kernels. */
+class Projector {
+  private readonly linear: TernaryLinear | undefined;
+  private readonly tier: KernelTier | undefined;
+  private readonly codes: UploadedCodes | undefined;
+  private readonly dw: number;
+  private readonly scale: number | undefined;
+
+  constructor(
+    readonly weight: TernaryWeight,
+    readonly numerics: Numerics,
+    scaleTensors: boolean,
+  ) {
+    this.scale = scaleTensors ? (weight.scales[0] as number) : undefined;
+    if (numerics === 'bitnet') {
+      this.linear = new TernaryLinear(weight);
+      this.dw = 0;
+    } else {
+      this.tier = selectKernelTier();
+      this.codes = this.tier.upload(packTernary2(weight.values, weight.shape));
+      // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
+      this.dw = scaleTensors ? 1 : toHalf(weight.scales[0] as number);
+    }
+  }
+
+  apply(x: Float32Array): Float32Array {
+    if (this.linear !== undefined) return this.linear.forward(x, 1);
+    const [rows, cols] = this.weight.shape;
+    const { q, d } = quantizeQ8K(x);
+    const groups = cols / 256;
+    const acc = new Int32Array(rows * groups);
+    (this.tier as KernelTier).gemm(this.codes as UploadedCodes, { rows, paddedCols: cols, x: q, batch: 1, groupCols: 256, out: acc });
+    const y = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let g = 0; g < groups; g++) sum = f32(sum + f32((acc[r * groups + g] as number) * f32(this.dw * (d[g] as number))));
+      y[r] = this.scale === undefined ? sum : f32(sum * this.scale);
+    }
+    return y;
+  }
+}
+
+/** RMSNorm as ggml computes it: sum of squares in double, scale in float, then times the gain. */
+export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Float32Array {
+  let sum = 0;
+  for (const v of x) sum += v * v;
+  const scale = f32(1 / Math.sqrt(f32(f32(sum / x.length) + eps)));
+  return x.map((v, i) => f32(f32(v * scale) * (gain[i] as number)));
+}
+
+/** The reference forward pass of a BitNet LM (llama.cpp `bitnet` architecture), one token at a time with a KV cache. */
+export class BitnetRunner {
+  private readonly proj: Record<Projection, Projector>[];
+  private readonly kCache: Float32Array[];
+  private readonly vCache: Float32Array[];
+  private readonly embedding: Float32Array;
+  private length = 0;
+
+  constructor(
+    readonly weights: BitnetLmWeights,
+    readonly numerics: Numerics = 'bitnet',
+    /** llama.cpp numerics of a file written with `.scale` tensors (d = 1, exact f32 beta). */
+    options: { scaleTensors?: boolean } = {},
+  ) {
+    const c = weights.config;
+    const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
+    this.proj = weights.layers.map((l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled)])) as Record<Projection, Projector>);
+    const kvDim = headDim(c) * c.numKvHeads;
+    this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
+    this.vCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
+    this.embedding = numerics === 'llama.cpp' ? roundHalfArray(weights.tokenEmbedding) : weights.tokenEmbedding;
+  }
+
+  get position(): number {
+    return this.length;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  private rope(x: Float32Array, heads: number, pos: number): void {
+    const hd = headDim(this.weights.config);
+    const half = hd / 2;
+    const thetaScale = f32(this.weights.config.ropeTheta ** (-2 / hd));
+    for (let h = 0; h < heads; h++) {
+      let theta = pos;
+      for (let i = 0; i < half; i++) {
+        const cos = Math.cos(theta);
+        const sin = Math.sin(theta);
+        const a = x[h * hd + i] as number;
+        const b = x[h * hd + i + half] as number;
+        x[h * hd + i] = f32(a * cos - b * sin);
+        x[h * hd + i + half] = f32(a * sin + b * cos);
+        theta = f32(theta * thetaScale);
+      }
+    }
+  }
+
+  private attention(layer: number, q: Float32Array, pos: number): Float32Array {
+    const c = this.weights.config;
+    const hd = headDim(c);
+    const kvDim = hd * c.numKvHeads;
+    const group = c.numHeads / c.numKvHeads;
+    const k = this.kCache[layer] as Float32Array;
+    const v = this.vCache[layer] as Float32Array;
+    const half = this.numerics === 'llama.cpp';
+    const out = new Float32Array(c.hiddenSize);
+    const scale = f32(1 / Math.sqrt(hd));
+    for (let h = 0; h < c.numHeads; h++) {
+      const kvh = Math.floor(h / group);
+      const scores = new Float64Array(pos + 1);
+      let max = -Infinity;
+      for (let t = 0; t <= pos; t++) {
+        let dot = 0;
+        for (let i = 0; i < hd; i++) {
+          const qi = q[h * hd + i] as number;
+          dot += (half ? toHalf(qi) : qi) * (k[t * kvDim + kvh * hd + i] as number);
+        }
+        scores[t] = f32(f32(dot) * scale);
+        max = Math.max(max, scores[t] as number);
+      }
+      let sum = 0;
+      for (let t = 0; t <= pos; t++) {
+        scores[t] = Math.exp((scores[t] as number) - max);
+        sum += scores[t] as number;
+      }
+      for (let t = 0; t <= pos; t++) {
+        let p = f32((scores[t] as number) / sum);
+        if (half) p = toHalf(p);
+        for (let i = 0; i < hd; i++) out[h * hd + i] = f32((out[h * hd + i] as number) + p * (v[t * kvDim + kvh * hd + i] as number));
+      }
+    }
+    return out;
+  }
+
+  /** Feeds one token at the next position; returns the logits over the vocabulary. */
+  forward(token: number): Float32Array {
+    const c = this.weights.config;
+    const pos = this.length;
+    const hd = headDim(c);
+    const kvDim = hd * c.numKvHeads;
+    let x: Float32Array = this.embedding.slice(token * c.hiddenSize, (token + 1) * c.hiddenSize);
+    this.weights.layers.forEach((layer, i) => {
+      const p = this.proj[i] as Record<Projection, Projector>;
+      const n1 = rmsNormRow(x, layer.attnNorm, c.rmsNormEps);
+      const q = p.q.apply(n1);
+      const k = p.k.apply(n1);
+      const v = p.v.apply(n1);
+      this.rope(q, c.numHeads, pos);
+      this.rope(k, c.numKvHeads, pos);
+      const round = this.numerics === 'llama.cpp' ? toHalf : (t: number) => t;
+      for (let j = 0; j < kvDim; j++) {
+        (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(k[j] as number);
+        (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(v[j] as number);
+      }
+      const attn = rmsNormRow(this.attention(i, q, pos), layer.attnSubNorm, c.rmsNormEps);
+      const o = p.o.apply(attn);
+      const h = x.map((xv, j) => f32(xv + (o[j] as number)));
+      const n2 = rmsNormRow(h, layer.ffnNorm, c.rmsNormEps);
+      const gate = p.gate.apply(n2);
+      const up = p.up.apply(n2);
+      const act = gate.map((g, j) => f32(f32(g / (1 + Math.exp(-g))) * (up[j] as number)));
+      const down = p.down.apply(rmsNormRow(act, layer.ffnSubNorm, c.rmsNormEps));
+      x = h.map((hv, j) => f32(hv + (down[j] as number)));
+    });
+    this.length++;
+    let out = rmsNormRow(x, this.weights.outputNorm, c.rmsNormEps);
+    if (this.numerics === 'llama.cpp') out = roundHalfArray(out);
+    const logits = new Float32Array(c.vocabSize);
+    for (let t = 0; t < c.vocabSize; t++) {
+      let dot = 0;
+      for (let j = 0; j < c.hiddenSize; j++) dot += (this.embedding[t * c.hiddenSize + j] as number) * (out[j] as number);
+      logits[t] = dot;
+    }
+    return logits;
+  }
+
+  /** Greedy continuation: feeds the prompt, then `count` argmax tokens. */
+  greedy(prompt: readonly number[], count: number): number[] {
+    let logits: Float32Array = new Float32Array(0);
+    for (const t of prompt) logits = this.forward(t);
+    const out: number[] = [];
+    for (let n = 0; n < count; n++) {
+      let best = 0;
+      for (let t = 1; t < logits.length; t++) if ((logits[t] as number) > (logits[best] as number)) best = t;
+      out.push(best);
+      if (n < count - 1) logits = this.forward(best);
+    }
+    return out;
+  }
+}

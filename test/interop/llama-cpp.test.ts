@@ -1,0 +1,100 @@
+// Interop with real llama.cpp, through node-llama-cpp 3.21.1 installed in test/interop/ (not a
+// dependency of the package: .ci/run installs it with `npm ci --omit=optional --ignore-scripts`).
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { byteVocabulary, writeBitnetGguf } from '../../src/export/gguf-bitnet.js';
+import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
+import { randomBitnetWeights, type BitnetLmConfig } from '../../src/models/bitnet-weights.js';
+
+const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
+if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1') throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');
+if (!installed) console.warn('SKIPPED: llama.cpp interop — node-llama-cpp is not installed in test/interop (run: npm --prefix test/interop ci --omit=optional --ignore-scripts)');
+
+const CONFIG: BitnetLmConfig = { vocabSize: 300, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 64, ropeTheta: 10000, rmsNormEps: 1e-5 };
+const PIECES = Array.from({ length: 41 }, (_, i) => `\u2581p${i}`);
+const PROMPTS = [[5, 77, 120, 260, 33], [3, 14, 25], [299, 1, 150, 151, 152, 7, 8], [42]];
+
+type Llama = Awaited<ReturnType<typeof import('node-llama-cpp')['getLlama']>>;
+let llama: Llama | undefined;
+
+async function loadLlama(): Promise<Llama> {
+  if (llama === undefined) {
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+    llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  }
+  return llama;
+}
+
+afterAll(async () => {
+  await llama?.dispose();
+});
+
+describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the exporter writes', () => {
+  it.each([
+    ['tq2_0', false],
+    ['tq1_0', false],
+    ['tq2_0', true],
+  ] as const)('a tiny bitnet-architecture model (%s, scale tensors: %s): same greedy tokens as this toolkit', async (type, scaleTensors) => {
+    const weights = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
+    const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), `tiny-${type}.gguf`);
+    await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type, scaleTensors });
+    const model = await (await loadLlama()).loadModel({ modelPath: path });
+    expect(model.fileInfo.metadata.general.architecture).toBe('bitnet');
+    const context = await model.createContext({ contextSize: 64, flashAttention: false });
+    for (const prompt of PROMPTS) {
+      const ours = new BitnetRunner(weights, 'llama.cpp', { scaleTensors }).greedy(prompt, 12);
+      const sequence = context.getSequence();
+      const theirs: number[] = [];
+      for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+        theirs.push(token);
+        if (theirs.length === ours.length) break;
+      }
+      sequence.dispose();
+      expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
+    }
+    await context.dispose();
+    await model.dispose();
+  }, 120_000);
+
+  it('next-token probabilities are the same as llama.cpp computes (no flash attention)', async () => {
+    const weights = randomBitnetWeights(CONFIG, 1, { weightStd: 0.3, embeddingStd: 0.05 });
+    const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), 'tiny.gguf');
+    await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type: 'tq2_0' });
+    const model = await (await loadLlama()).loadModel({ modelPath: path });
+    const context = await model.createContext({ contextSize: 64, flashAttention: false });
+    for (const prompt of PROMPTS) {
+      const runner = new BitnetRunner(weights, 'llama.cpp');
+      let logits = new Float32Array(0);
+      for (const t of prompt) logits = runner.forward(t);
+      const max = Math.max(...logits);
+      const exp = Array.from(logits, (l) => Math.exp(l - max));
+      const total = exp.reduce((a, b) => a + b, 0);
+      const ours = exp.map((e) => e / total);
+      const sequence = context.getSequence();
+      let theirs = new Map<number, number>();
+      for await (const out of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 })) {
+        theirs = out.probabilities;
+        break;
+      }
+      sequence.dispose();
+      let dot = 0;
+      let a2 = 0;
+      let b2 = 0;
+      ours.forEach((p, i) => {
+        const q = theirs.get(i) ?? 0;
+        dot += p * q;
+        a2 += p * p;
+        b2 += q * q;
+      });
+      expect(dot / Math.sqrt(a2 * b2), `prompt ${prompt.join(',')}`).toBeGreaterThanOrEqual(0.99999);
+      const worst = ours.reduce((m, p, i) => Math.max(m, Math.abs(Math.log(p) - Math.log(theirs.get(i) ?? 0))), 0);
+      expect(worst, 'largest |log p - log q|').toBeLessThan(1e-3);
+    }
+    await context.dispose();
+    await model.dispose();
+  }, 120_000);
+});
