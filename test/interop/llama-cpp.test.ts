@@ -18,13 +18,32 @@ const CONFIG: BitnetLmConfig = { vocabSize: 300, hiddenSize: 256, intermediateSi
 const PIECES = Array.from({ length: 41 }, (_, i) => `\u2581p${i}`);
 const PROMPTS = [[5, 77, 120, 260, 33], [3, 14, 25], [299, 1, 150, 151, 152, 7, 8], [42]];
 
-type Llama = Awaited<ReturnType<typeof import('node-llama-cpp')['getLlama']>>;
+/** The part of node-llama-cpp's API these tests use (typed here: the package is optional). */
+interface Sequence {
+  evaluate(tokens: number[], options: Record<string, unknown>): AsyncGenerator<number>;
+  evaluateWithMetadata(tokens: number[], metadata: { probabilities: true }, options: Record<string, unknown>): AsyncGenerator<{ probabilities: Map<number, number> }>;
+  dispose(): void;
+}
+interface Context {
+  getSequence(): Sequence;
+  dispose(): Promise<void>;
+}
+interface Model {
+  fileInfo: { metadata: { general: { architecture: string } } };
+  createContext(options: Record<string, unknown>): Promise<Context>;
+  dispose(): Promise<void>;
+}
+interface Llama {
+  loadModel(options: { modelPath: string }): Promise<Model>;
+  dispose(): Promise<void>;
+}
 let llama: Llama | undefined;
 
 async function loadLlama(): Promise<Llama> {
   if (llama === undefined) {
-    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+    const specifier = 'node-llama-cpp';
+    const lib = (await import(specifier)) as { getLlama(o: Record<string, unknown>): Promise<Llama>; LlamaLogLevel: { error: string } };
+    llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
   }
   return llama;
 }
@@ -68,7 +87,7 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
     const context = await model.createContext({ contextSize: 64, flashAttention: false });
     for (const prompt of PROMPTS) {
       const runner = new BitnetRunner(weights, 'llama.cpp');
-      let logits = new Float32Array(0);
+      let logits: Float32Array = new Float32Array(0);
       for (const t of prompt) logits = runner.forward(t);
       const max = Math.max(...logits);
       const exp = Array.from(logits, (l) => Math.exp(l - max));

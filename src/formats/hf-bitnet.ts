@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BitNetError } from '../errors.js';
+import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLayerWeights, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+import { hfPackedRows, packHfWeights, unpackHfWeights } from '../quant/pack.js';
+import { quantizeWeights, TernaryWeight } from '../quant/weight.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { readSafetensors, type SafetensorsFile } from './safetensors/reader.js';
+import { serializeSafetensors, type SafetensorsInput } from './safetensors/writer.js';
+
+/** transformers' BitLinear divides by weight_scale (stores 1/beta); AutoBitLinear multiplies (stores beta). */
+export type HfLinearClass = 'bitlinear' | 'autobitlinear';
+
+export const HF_PROJECTION_NAMES: Record<Projection, string> = {
+  q: 'self_attn.q_proj',
+  k: 'self_attn.k_proj',
+  v: 'self_attn.v_proj',
+  o: 'self_attn.o_proj',
+  gate: 'mlp.gate_proj',
+  up: 'mlp.up_proj',
+  down: 'mlp.down_proj',
+};
+
+interface HfConfig {
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads?: number;
+  max_position_embeddings?: number;
+  rms_norm_eps?: number;
+  rope_theta?: number;
+  hidden_act?: string;
+  quantization_config?: { quant_method?: string; linear_class?: string };
+}
+
+/** Every tensor of a checkpoint folder: model.safetensors, or the shards of model.safetensors.index.json. */
+async function openCheckpoint(dir: string): Promise<(name: string) => SafetensorsFile> {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+    const files = new Map<string, SafetensorsFile>();
+    for (const shard of new Set(Object.values(map))) files.set(shard, await readSafetensors(join(dir, shard)));
+    return (name) => {
+      const shard = map[name];
+      const file = shard === undefined ? undefined : files.get(shard);
+      if (file === undefined) throw new BitNetError('CORRUPT_FILE', `the checkpoint has no tensor '${name}'`, { field: name });
+      return file;
+    };
+  }
+  const single = await readSafetensors(join(dir, 'model.safetensors'));
+  return () => single;
+}
+
+function readConfig(dir: string): HfConfig {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
+  } catch (cause) {
+    throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, { field: 'config.json', cause, hint: 'point at a HuggingFace checkpoint folder' });
+  }
+}
+
+/**
+ * Imports a HuggingFace BitNet checkpoint: packed uint8 projections (transformers' pack_weights)
+ * with weight_scale in either convention, or float projections (ternarized here with absmean).
+ */
+export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { linearClass: HfLinearClass | 'float' }> {
+  const hf = readConfig(dir);
+  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu') {
+    throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported yet (llama.cpp's bitnet architecture runs SiLU)`, { field: 'hidden_act' });
+  }
+  const config: BitnetLmConfig = {
+    vocabSize: hf.vocab_size,
+    hiddenSize: hf.hidden_size,
+    intermediateSize: hf.intermediate_size,
+    numLayers: hf.num_hidden_layers,
+    numHeads: hf.num_attention_heads,
+    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
+    contextLength: hf.max_position_embeddings ?? 2048,
+    ropeTheta: hf.rope_theta ?? 10000,
+    rmsNormEps: hf.rms_norm_eps ?? 1e-5,
+  };
+  checkBitnetConfig(config);
+  const quantized = hf.quantization_config?.quant_method === 'bitnet';
+  const linearClass: HfLinearClass | 'float' = !quantized ? 'float' : hf.quantization_config?.linear_class === 'autobitlinear' ? 'autobitlinear' : 'bitlinear';
+  const fileOf = await openCheckpoint(dir);
+  const floats = (name: string): Float32Array => fileOf(name).float32(name);
+  const layers: BitnetLayerWeights[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    const proj = {} as Record<Projection, TernaryWeight>;
+    for (const name of PROJECTIONS) {
+      const shape = projectionShape(config, name);
+      const key = `${p}${HF_PROJECTION_NAMES[name]}.weight`;
+      if (linearClass === 'float') {
+        proj[name] = quantizeWeights(floats(key), shape);
+        continue;
+      }
+      const packed = fileOf(key).tensor(key);
+      if (packed.dtype !== 'U8' || packed.shape[0] !== hfPackedRows(shape[0]) || packed.shape[1] !== shape[1]) {
+        throw new BitNetError('CORRUPT_FILE', `${key} is ${packed.dtype}${JSON.stringify(packed.shape)}; expected packed U8[${hfPackedRows(shape[0])},${shape[1]}]`, { field: key });
+      }
+      const stored = floats(`${p}${HF_PROJECTION_NAMES[name]}.weight_scale`)[0] as number;
+      const beta = Math.fround(linearClass === 'bitlinear' ? 1 / stored : stored);
+      proj[name] = new TernaryWeight(unpackHfWeights(packed.bytes, shape), Float32Array.of(beta), shape, 'tensor');
+    }
+    layers.push({
+      attnNorm: floats(`${p}input_layernorm.weight`),
+      ffnNorm: floats(`${p}post_attention_layernorm.weight`),
+      attnSubNorm: floats(`${p}self_attn.attn_sub_norm.weight`),
+      ffnSubNorm: floats(`${p}mlp.ffn_sub_norm.weight`),
+      proj,
+    });
+  }
+  return { config, tokenEmbedding: floats('model.embed_tokens.weight'), outputNorm: floats('model.norm.weight'), layers, linearClass };
+}
+
+/** Writes a HuggingFace BitNet checkpoint (config.json with quantization_config + packed model.safetensors). */
+export async function exportHfBitnet(dir: string, w: BitnetLmWeights, linearClass: HfLinearClass = 'bitlinear'): Promise<void> {
+  const c = w.config;
+  const config = {
+    architectures: ['BitNetForCausalLM'],
+    model_type: 'bitnet',
+    vocab_size: c.vocabSize,
+    hidden_size: c.hiddenSize,
+    intermediate_size: c.intermediateSize,
+    num_hidden_layers: c.numLayers,
+    num_attention_heads: c.numHeads,
+    num_key_value_heads: c.numKvHeads,
+    max_position_embeddings: c.contextLength,
+    rms_norm_eps: c.rmsNormEps,
+    rope_theta: c.ropeTheta,
+    hidden_act: 'silu',
+    tie_word_embeddings: true,
+    torch_dtype: 'float32',
+    quantization_config: { quant_method: 'bitnet', linear_class: linearClass, quantization_mode: 'offline' },
+  };
+  const tensors: Record<string, SafetensorsInput> = {
+    'model.embed_tokens.weight': { dtype: 'F32', shape: [c.vocabSize, c.hiddenSize], data: w.tokenEmbedding },
+    'model.norm.weight': { dtype: 'F32', shape: [c.hiddenSize], data: w.outputNorm },
+  };
+  w.layers.forEach((layer, i) => {
+    const p = `model.layers.${i}.`;
+    tensors[`${p}input_layernorm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.attnNorm };
+    tensors[`${p}post_attention_layernorm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.ffnNorm };
+    tensors[`${p}self_attn.attn_sub_norm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.attnSubNorm };
+    tensors[`${p}mlp.ffn_sub_norm.weight`] = { dtype: 'F32', shape: [c.intermediateSize], data: layer.ffnSubNorm };
+    for (const name of PROJECTIONS) {
+      const t = layer.proj[name];
+      if (t.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `${p}${HF_PROJECTION_NAMES[name]}: HF BitNet checkpoints hold one scale per tensor`, { field: 'groupSize' });
+      const beta = t.scales[0] as number;
+      tensors[`${p}${HF_PROJECTION_NAMES[name]}.weight`] = { dtype: 'U8', shape: [hfPackedRows(t.shape[0]), t.shape[1]], data: packHfWeights(t.values, t.shape) };
+      tensors[`${p}${HF_PROJECTION_NAMES[name]}.weight_scale`] = { dtype: 'F32', shape: [1], data: Float32Array.of(linearClass === 'bitlinear' ? 1 / beta : beta) };
+    }
+  });
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  await writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+}
