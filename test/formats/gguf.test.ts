@@ -174,6 +174,36 @@ describe('corrupt and hostile GGUF files', () => {
     await expectCorrupt(make(), message);
   });
 
+  /** A two-tensor file and where tensor 'b''s type id and offset sit in it. */
+  async function twoTensors(): Promise<{ bytes: Uint8Array; typeAt: number; offsetAt: number }> {
+    const path = join(await tmp(), 'two.gguf');
+    await writeGguf(path, {
+      metadata: [['general.architecture', gguf.str('t')]],
+      tensors: [
+        { name: 'a', dims: [64], type: 'F32', data: () => new Uint8Array(256) },
+        { name: 'b', dims: [64], type: 'F32', data: () => new Uint8Array(256) },
+      ],
+    });
+    const bytes = new Uint8Array(readFileSync(path));
+    // tensor info of 'b': u64 name length 1, 'b', u32 n_dims 1, u64 dim, u32 type, u64 offset
+    let at = -1;
+    for (let i = 0; i < bytes.length - 9; i++) if (bytes[i] === 1 && bytes[i + 8] === 0x62 && bytes[i + 9] === 1) at = i;
+    return { bytes, typeAt: at + 9 + 4 + 8, offsetAt: at + 9 + 4 + 8 + 4 };
+  }
+
+  it('rejects an unknown tensor type and overlapping tensors, naming the offset', async () => {
+    const { bytes, typeAt, offsetAt } = await twoTensors();
+    const unknown = bytes.slice();
+    unknown.set([99, 0, 0, 0], typeAt);
+    await expectCorrupt(unknown, /ggml type 99/);
+    const overlap = bytes.slice();
+    overlap.set(u64(128n), offsetAt);
+    await expectCorrupt(overlap, /overlaps/);
+    const past = bytes.slice();
+    past.set(u64(1n << 20n), offsetAt);
+    await expectCorrupt(past, /past the end/);
+  });
+
   it('survives fuzzing: byte flips and truncations give a header or a BitNetError, never a crash or a hang', async () => {
     const rng = new SeededRandom(11);
     const dir = await tmp();
