@@ -1,4 +1,4 @@
-import { floatToHalf, halfToFloat } from '../formats/gguf/half.js';
+import { floatToHalf, halfToFloat } from '../formats/half.js';
 import { selectKernelTier } from '../kernels/select.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
 import type { KernelTier, UploadedCodes } from '../kernels/types.js';

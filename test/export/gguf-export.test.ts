@@ -6,7 +6,7 @@ import '../../adapters/index.js';
 import { runCli } from '../../src/cli/app.js';
 import { captureIo } from '../../src/cli/io.js';
 import { exportGguf } from '../../src/export/gguf-mlp.js';
-import { halfToFloat, floatToHalf } from '../../src/formats/gguf/half.js';
+import { halfToFloat, floatToHalf } from '../../src/formats/half.js';
 import { readGgufHeader, readGgufTensor } from '../../src/formats/gguf/reader.js';
 import { saveModel } from '../../src/formats/tfjs-fs.js';
 import { buildMlp } from '../../src/models/mlp.js';

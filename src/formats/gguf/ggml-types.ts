@@ -1,7 +1,7 @@
 import { BitNetError } from '../../errors.js';
 import { roundHalfAway } from '../../quant/round.js';
 import { decodeTrit, packTq1Block, packTq2Block, TQ1_QS_BYTES, TQ2_QS_BYTES } from '../../quant/pack.js';
-import { bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from './half.js';
+import { bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from '../half.js';
 
 /** The ggml tensor types this project reads and writes: id, weights per block, bytes per block. */
 export const GGML_TYPES = {

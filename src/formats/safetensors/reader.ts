@@ -1,5 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
+import { halfToFloat } from '../half.js';
 import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype } from './dtypes.js';
 
 /** Named limits so a hostile file cannot exhaust memory or time. */
@@ -136,15 +137,6 @@ export class SafetensorsFile {
   float32(name: string): Float32Array {
     return toFloat32(this.tensor(name));
   }
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
 export function toFloat32(t: SafetensorsTensor): Float32Array {

@@ -9,6 +9,14 @@
 // each batch row's 32 int16 values by i32x4.dot_i16x8_s; sum(code * x) - sum(x) = sum(q * x).
 // Batch rows go 4 at a time, then 1 at a time for the rest (GEMV is the 1-row tile).
 
+/** Stores lane t's group sum minus sum(x) of the group, then clears the accumulator. */
+const store = (t) => `
+          (local.set $o (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $rows)) (local.get $r)) (local.get $groups)) (local.get $g)))
+          (i32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
+            (i32.sub (call $hsum (local.get $a${t}))
+              (i32.load (i32.add (local.get $xsum) (i32.shl (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $groups)) (local.get $g)) (i32.const 2))))))
+          (local.set $a${t} (v128.const i32x4 0 0 0 0))`;
+
 function tile(nt) {
   const lanes = [...Array(nt).keys()];
   const lane = (t) => `
@@ -18,12 +26,6 @@ function tile(nt) {
                        (i32x4.dot_i16x8_s (local.get $w1) (v128.load offset=16 (local.get $xq))))
             (i32x4.add (i32x4.dot_i16x8_s (local.get $w2) (v128.load offset=32 (local.get $xq)))
                        (i32x4.dot_i16x8_s (local.get $w3) (v128.load offset=48 (local.get $xq)))))))`;
-  const store = (t) => `
-              (local.set $o (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $rows)) (local.get $r)) (local.get $groups)) (local.get $g)))
-              (i32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
-                (i32.sub (call $hsum (local.get $a${t}))
-                  (i32.load (i32.add (local.get $xsum) (i32.shl (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $groups)) (local.get $g)) (i32.const 2))))))
-              (local.set $a${t} (v128.const i32x4 0 0 0 0))`;
   return `
   (func $tile${nt}
     (param $rowPtr i32) (param $r i32) (param $b0 i32) (param $rows i32) (param $cols i32) (param $x i32) (param $xsum i32) (param $gcols i32) (param $out i32)
@@ -74,12 +76,6 @@ function halfTile(nt) {
   const fieldAll = (f) => `
         (local.set $m (v128.const i16x8 ${Array(8).fill(3 << (2 * f)).join(' ')}))
         ${lanes.map((t) => `(local.set $xq (i32.add (local.get $xp${t}) (local.get $xo)))${field(f, t)}`).join('')}`;
-  const store = (t) => `
-          (local.set $o (i32.add (i32.mul (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $rows)) (local.get $r)) (local.get $groups)) (local.get $g)))
-          (i32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2)))
-            (i32.sub (call $hsum (local.get $a${t}))
-              (i32.load (i32.add (local.get $xsum) (i32.shl (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $groups)) (local.get $g)) (i32.const 2))))))
-          (local.set $a${t} (v128.const i32x4 0 0 0 0))`;
   return `
   (func $half${nt}
     (param $rowPtr i32) (param $r i32) (param $b0 i32) (param $rows i32) (param $cols i32) (param $x i32) (param $xsum i32) (param $gcols i32) (param $out i32)
