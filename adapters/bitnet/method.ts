@@ -23,7 +23,8 @@ export const bitnetMethod: AdapterMethod<BitNetAdapterConfig> = {
   peftType: BITNET_PEFT_TYPE,
   schema: BitNetAdapterConfigSchema,
 
-  supports: (className) => className === 'Dense',
+  // Dense layers, and BitLinear ones (a full-precision twin becomes quantized; a BitNet layer takes this config)
+  supports: (className) => className === 'Dense' || className === 'BitLinear',
 
   adaptedEntry(layer, config) {
     const dense = layer.getConfig();
@@ -35,10 +36,12 @@ export const bitnetMethod: AdapterMethod<BitNetAdapterConfig> = {
 
   initialize(adapted, original) {
     const source = weightsByName(original);
-    const values: Record<string, tf.Tensor> = { kernel: source.kernel as tf.Tensor };
+    const kernel = source.kernel as tf.Tensor;
+    const values: Record<string, tf.Tensor> = { kernel };
     if (source.bias !== undefined) values.bias = source.bias;
-    const gamma = adapted.weights.some((w) => w.originalName.endsWith('norm_gamma')) ? tf.ones([original.weights[0]?.shape[0] ?? 0]) : undefined;
-    if (gamma !== undefined) values.norm_gamma = gamma;
+    const needsGamma = adapted.weights.some((w) => w.originalName.endsWith('norm_gamma'));
+    const gamma = needsGamma && source.norm_gamma === undefined ? tf.ones([kernel.shape[0] as number]) : undefined;
+    if (needsGamma) values.norm_gamma = gamma ?? (source.norm_gamma as tf.Tensor);
     setWeightsByName(adapted, values);
     gamma?.dispose();
   },

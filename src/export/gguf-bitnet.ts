@@ -24,6 +24,10 @@ export interface GgufVocabulary {
   bosId?: number;
   eosId?: number;
   unknownId?: number;
+  /** BPE merges ('gpt2' vocabularies need the key, possibly empty). */
+  merges?: string[];
+  /** llama.cpp's pre-tokenizer name for 'gpt2' vocabularies. */
+  pre?: string;
 }
 
 export interface BitnetGgufOptions {
@@ -59,6 +63,8 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
     ['tokenizer.ggml.model', gguf.str(vocab.model)],
     ['tokenizer.ggml.tokens', gguf.array('string', vocab.tokens)],
   ];
+  if (vocab.pre !== undefined) metadata.push(['tokenizer.ggml.pre', gguf.str(vocab.pre)]);
+  if (vocab.merges !== undefined) metadata.push(['tokenizer.ggml.merges', gguf.array('string', vocab.merges)]);
   if (vocab.scores !== undefined) metadata.push(['tokenizer.ggml.scores', gguf.array('f32', vocab.scores)]);
   if (vocab.tokenTypes !== undefined) metadata.push(['tokenizer.ggml.token_type', gguf.array('i32', vocab.tokenTypes)]);
   if (vocab.bosId !== undefined) metadata.push(['tokenizer.ggml.bos_token_id', gguf.u32(vocab.bosId)]);

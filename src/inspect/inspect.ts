@@ -84,7 +84,7 @@ function inspectRecipeOrExperiment(path: string): Inspection {
       {
         title: `recipe ${recipe.name} (valid)`,
         rows: [
-          ['model', recipe.model.type === 'mlp' ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}` : `tfjs ${recipe.model.path}`],
+          ['model', recipe.model.type === 'mlp' ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}` : recipe.model.type === 'tfjs' ? `tfjs ${recipe.model.path}` : `bitnet-lm ${recipe.model.layer} ${recipe.model.numLayers}x${recipe.model.hiddenSize}`],
           ['data', recipe.data.type],
           ['adapters', adapters],
           ['optimizer', `${recipe.train.optimizer.type} lr ${recipe.train.lr} (${recipe.train.schedule.type})`],

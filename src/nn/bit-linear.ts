@@ -5,6 +5,7 @@ import { fakeQuantActivations, fakeQuantKernel, quantizeActivationsTensor, strai
 import { quantizeWeights, TernaryWeight, type GroupSize } from '../quant/weight.js';
 import { resolveInitializer, serializeInitializer, type Initializer, type InitializerSpec, type SerializedInitializer } from './initializers.js';
 import { kernelToTorch, torchToKernel } from './layout.js';
+import { linearMatMul } from './matmul.js';
 import { rmsNorm } from './rms-norm.js';
 import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
 import { inferenceEngine, useKernels } from '../kernels/engine.js';
@@ -38,6 +39,11 @@ export interface BitLinearArgs extends LayerArgs {
   merged?: boolean;
   /** Applied after the bias, as in Dense (default 'linear'). */
   activation?: string;
+  /**
+   * A plain full-precision linear layer with the same weights and layout (no quantization, no
+   * norm): the fp32 twin of a BitNet model, trained on the same fast matmul path.
+   */
+  fullPrecision?: boolean;
   kernelInitializer?: InitializerSpec | SerializedInitializer;
   biasInitializer?: InitializerSpec | SerializedInitializer;
 }
@@ -72,6 +78,7 @@ export class BitLinear extends tf.layers.Layer {
   readonly useBias: boolean;
   readonly quant: BitNetConfig;
   readonly merged: boolean;
+  readonly fullPrecision: boolean;
   readonly activation: ActivationName;
   /** False turns quantization and the norm off (x @ kernel + bias): an adapter's disable(). */
   quantEnabled = true;
@@ -103,6 +110,8 @@ export class BitLinear extends tf.layers.Layer {
     });
     this.lambda = checkLambda(args.quantLambda ?? 1);
     this.merged = args.merged ?? false;
+    this.fullPrecision = args.fullPrecision ?? false;
+    if (this.fullPrecision) this.quantEnabled = false;
     this.inferenceMode = this.merged || (args.inference ?? false);
     this.activation = resolveActivation(args.activation);
     this.kernelInitializer = resolveInitializer(args.kernelInitializer, 'glorotUniform');
@@ -220,7 +229,7 @@ export class BitLinear extends tf.layers.Layer {
     const kernel = this.requireKernel().read() as tf.Tensor2D;
     const xq = straightThrough(x, (t) => fakeQuantActivations(t, activationBits, activationScope, eps), this.lambda);
     const wq = straightThrough(kernel, (k) => fakeQuantKernel(k, groupSize, eps), this.lambda);
-    return tf.matMul(xq, wq);
+    return linearMatMul(xq, wq);
   }
 
   /**
@@ -260,8 +269,8 @@ export class BitLinear extends tf.layers.Layer {
       const inDim = input.shape[input.rank - 1] as number;
       let x = (input.rank === 2 ? input : tf.reshape(input, [-1, inDim])) as tf.Tensor2D;
       let y: tf.Tensor;
-      if (!this.quantEnabled) {
-        y = tf.matMul(x, this.requireKernel().read() as tf.Tensor2D);
+      if (!this.quantEnabled || this.fullPrecision) {
+        y = linearMatMul(x, this.requireKernel().read() as tf.Tensor2D);
       } else {
         if (this.normGamma !== undefined) x = rmsNorm(x, this.normGamma.read(), this.quant.rmsNormEps) as tf.Tensor2D;
         y = this.inferenceMode ? this.integerMatMul(x) : this.trainingMatMul(x);
@@ -300,6 +309,7 @@ export class BitLinear extends tf.layers.Layer {
       quantLambda: this.lambda,
       inference: this.inferenceMode,
       merged: this.merged,
+      fullPrecision: this.fullPrecision,
       activation: this.activation,
       kernelInitializer: serializeInitializer(this.kernelInitializer) as unknown as tf.serialization.ConfigDictValue,
       biasInitializer: serializeInitializer(this.biasInitializer) as unknown as tf.serialization.ConfigDictValue,

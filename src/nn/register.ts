@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BitLinear } from './bit-linear.js';
+import { CausalAttention } from './causal-attention.js';
 import { RMSNorm } from './rms-norm.js';
+import { TiedEmbedding } from './tied-embedding.js';
 
 /** The serialization namespace of this package's layers in model.json (`BitNet>BitLinear`). */
 export const LAYER_PACKAGE = 'BitNet';
@@ -12,6 +14,8 @@ export function registerLayers(): void {
   if (registered) return;
   tf.serialization.registerClass(BitLinear, LAYER_PACKAGE);
   tf.serialization.registerClass(RMSNorm, LAYER_PACKAGE);
+  tf.serialization.registerClass(TiedEmbedding, LAYER_PACKAGE);
+  tf.serialization.registerClass(CausalAttention, LAYER_PACKAGE);
   registered = true;
 }
 

@@ -5,7 +5,9 @@ import { getPeftModel } from '../adapter/peft.js';
 import type { PeftModel } from '../adapter/peft-model.js';
 import { BitNetError } from '../errors.js';
 import { loadModel } from '../formats/tfjs-fs.js';
+import { buildBitnetLm } from '../models/bitnet-lm.js';
 import { buildMlp } from '../models/mlp.js';
+import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import type { AdapterEntry, Recipe } from './schema.js';
 
 export interface BuiltModel {
@@ -41,6 +43,18 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       bitnet: { useRmsNorm: false, ...(Object.fromEntries(Object.entries(recipe.model.bitnet).filter(([, v]) => v !== undefined)) as object) },
       seed: recipe.train.seed,
       softmax: false,
+    });
+  } else if (recipe.model.type === 'bitnet-lm') {
+    if (recipe.data.type !== 'text') {
+      throw new BitNetError('INVALID_CONFIG', 'a bitnet-lm model trains on text data', { field: 'data.type', hint: 'use data.type "text"' });
+    }
+    const { type: _type, bitnet, ...shape } = recipe.model;
+    model = buildBitnetLm({
+      ...shape,
+      vocabSize: new ByteTokenizer().vocabSize,
+      contextLength: recipe.data.contextLength,
+      bitnet: Object.fromEntries(Object.entries(bitnet).filter(([k, v]) => v !== undefined && k !== 'useRmsNorm')) as object,
+      seed: recipe.train.seed,
     });
   } else {
     model = await loadModel(modelDir(recipe.model.path));

@@ -15,7 +15,8 @@ export function deployedModelBytes(model: tf.LayersModel): number {
   let total = 0;
   for (const { layer } of modelLayers(model)) {
     const wrapped = (layer as unknown as { base?: unknown }).base;
-    const ternary = layer instanceof BitLinear ? layer : wrapped instanceof BitLinear ? wrapped : undefined;
+    const found = layer instanceof BitLinear ? layer : wrapped instanceof BitLinear ? wrapped : undefined;
+    const ternary = found?.fullPrecision === true ? undefined : found;
     if (ternary === undefined) {
       total += floatBytes(layer, () => false);
       continue;

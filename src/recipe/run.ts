@@ -4,8 +4,6 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
 import type { CliIo } from '../cli/io.js';
-import { ImageBatches } from '../data/batches.js';
-import { mnistSplit, type LabeledImages } from '../data/mnist.js';
 import { BitNetError } from '../errors.js';
 import { serializeSafetensors } from '../formats/safetensors/writer.js';
 import { saveModel } from '../formats/tfjs-fs.js';
@@ -21,6 +19,7 @@ import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
 import { createProgress } from './progress.js';
 import { runReport } from './report.js';
+import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { Recipe } from './schema.js';
 
@@ -59,31 +58,6 @@ export interface RunSummary {
 
 const DEFAULT_EPOCHS = 5;
 
-function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits) as tf.Scalar;
-}
-
-function evaluate(model: tf.LayersModel, data: LabeledImages): { loss: number; accuracy: number } {
-  let lossSum = 0;
-  let correct = 0;
-  const batch = 500;
-  for (let start = 0; start < data.count; start += batch) {
-    const n = Math.min(batch, data.count - start);
-    const [l, c] = tf.tidy(() => {
-      const f = data.features;
-      const x = tf.tensor2d(data.images.subarray(start * f, (start + n) * f), [n, f]);
-      const labels = tf.tensor1d(data.labels.subarray(start, start + n), 'int32');
-      const logits = model.apply(x) as tf.Tensor;
-      const loss = tf.mul(crossEntropy(logits, labels, 10), n);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), labels), 'float32'));
-      return [loss.dataSync()[0] as number, hits.dataSync()[0] as number];
-    });
-    lossSum += l;
-    correct += c;
-  }
-  return { loss: lossSum / data.count, accuracy: correct / data.count };
-}
-
 function trainableParams(model: tf.LayersModel): Param[] {
   const byName = new Map([...modelVariables(model)].map(([key, w]) => [w.name, key]));
   return model.trainableWeights.map((w) => ({ key: byName.get(w.name) as string, variable: w.read() as tf.Variable }));
@@ -111,20 +85,18 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
   const { model, adapters } = await buildRecipeModel(recipe, warn);
-  if (recipe.data.type !== 'mnist') throw new BitNetError('UNSUPPORTED', 'text data needs a language model', { field: 'data.type' });
   const dir = resolve(recipe.output.dir);
   await prepareRunDir(dir, options);
   await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
 
-  const dataSeed = recipe.data.seed;
-  const { train: trainSet, test } = mnistSplit({ trainSize: recipe.data.trainSize, testSize: recipe.data.testSize, seed: dataSeed, padding: recipe.data.padding });
+  const dataSeed = recipe.data.type === 'mnist' ? recipe.data.seed : 0;
   const t = recipe.train;
-  const batches = new ImageBatches(trainSet, t.batchSize, t.seed);
+  const batches = createTask(recipe);
   const totalSteps = t.steps ?? (t.epochs ?? DEFAULT_EPOCHS) * batches.stepsPerEpoch;
   const params = trainableParams(model);
   const optimizer = new Optimizer(t.optimizer);
   const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
-  const bitLayers = modelLayers(model).map((l) => l.layer).filter((l): l is BitLinear => l instanceof BitLinear && !l.merged);
+  const bitLayers = modelLayers(model).map((l) => l.layer).filter((l): l is BitLinear => l instanceof BitLinear && !l.merged && !l.fullPrecision);
 
   let step = 0;
   let resumedFrom: number | null = null;
@@ -151,7 +123,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     );
   };
   const evalLine = (): MetricLine => {
-    const r = evaluate(model, test);
+    const r = batches.evaluate(model);
     const line = { step, test_loss: r.loss, test_accuracy: r.accuracy };
     metrics.append(line);
     return line;
@@ -170,7 +142,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     const wd = weightDecayAt(t.optimizer.weightDecay, t.optimizer.weightDecayOffAt, step, totalSteps);
     const { x, labels } = batches.batch(step);
     const { value, grads } = tf.variableGrads(
-      () => crossEntropy(model.apply(x, { training: true }) as tf.Tensor, labels, 10),
+      () => batches.loss(model.apply(x, { training: true }) as tf.Tensor, labels),
       params.map((p) => p.variable),
     );
     const gradMap = new Map(params.map((p) => [p.key, grads[p.variable.name] as tf.Tensor]));

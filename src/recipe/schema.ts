@@ -38,7 +38,24 @@ export const TfjsModelSchema = z
   })
   .strict();
 
-export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema]);
+export const BitnetLmModelSchema = z
+  .object({
+    type: z.literal('bitnet-lm'),
+    /** n_embd: a multiple of 256 (TQ types) and of numHeads. */
+    hiddenSize: positiveInt.default(256),
+    intermediateSize: positiveInt.default(512),
+    numLayers: positiveInt.default(2),
+    numHeads: positiveInt.default(4),
+    numKvHeads: positiveInt.default(4),
+    ropeTheta: z.number().positive().default(10000),
+    rmsNormEps: z.number().positive().default(1e-5),
+    /** 'bitlinear' (BitNet) or 'dense' (the fp32 twin). */
+    layer: z.enum(['dense', 'bitlinear']).default('bitlinear'),
+    bitnet: BitLinearOptionsSchema.prefault({}),
+  })
+  .strict();
+
+export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema, BitnetLmModelSchema]);
 
 export const MnistDataSchema = z
   .object({
@@ -62,6 +79,10 @@ export const TextDataSchema = z
     trainFraction: z.number().gt(0).lt(1).default(0.9),
     /** Tokens per training window. */
     contextLength: positiveInt.default(128),
+    /** Validation targets scored at each evaluation. */
+    evalTokens: positiveInt.default(8192),
+    /** 'byte': one token per UTF-8 byte (+ <|endoftext|>), tokenized identically by llama.cpp. */
+    tokenizer: z.literal('byte').default('byte'),
   })
   .strict();
 

@@ -79,6 +79,25 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
     await model.dispose();
   }, 120_000);
 
+  it('llama.cpp tokenizes the whole corpus exactly as the byte tokenizer does, and detokenizes it back', async () => {
+    const { ByteTokenizer } = await import('../../src/tokenizer/byte-tokenizer.js');
+    const { readFileSync } = await import('node:fs');
+    const tokenizer = new ByteTokenizer();
+    const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), 'bytes.gguf');
+    await writeBitnetGguf(path, randomBitnetWeights({ ...CONFIG, vocabSize: tokenizer.vocabSize, numLayers: 1 }, 4), tokenizer.ggufVocabulary(), { type: 'tq2_0' });
+    const model = (await (await loadLlama()).loadModel({ modelPath: path })) as Model & { tokenize(text: string): number[]; detokenize(tokens: number[]): string };
+    const corpus = readFileSync(fileURLToPath(new URL('../../data/tinyshakespeare.txt', import.meta.url)), 'utf8');
+    for (const text of [corpus, 'héllo ✓ 日本語 🙂', '  two  spaces\n\ttab']) {
+      const ours = tokenizer.encode(text);
+      const theirs = model.tokenize(text);
+      expect(theirs.length).toBe(ours.length);
+      expect(theirs.every((t, i) => t === ours[i])).toBe(true);
+      expect(model.detokenize(theirs)).toBe(text);
+      expect(tokenizer.decode(ours)).toBe(text);
+    }
+    await model.dispose();
+  }, 120_000);
+
   it('next-token probabilities are the same as llama.cpp computes (no flash attention)', async () => {
     const weights = randomBitnetWeights(CONFIG, 1, { weightStd: 0.3, embeddingStd: 0.05 });
     const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), 'tiny.gguf');

@@ -4,6 +4,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { BitNetError } from '../../errors.js';
 import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../export/gguf-mlp.js';
 import { loadModel } from '../../formats/tfjs-fs.js';
+import { writeBitnetGguf } from '../../export/gguf-bitnet.js';
+import { loadLmWeights } from '../../inference/load-lm.js';
+import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../table.js';
 
@@ -37,7 +40,15 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
         .option('json', { type: 'boolean', default: false })
         .example('$0 export runs/mnist-mlp-bitnet --type tq2_0 --out mlp.gguf', 'ternary layers as TQ2_0') as unknown as Argv<ExportArgs>,
     handler: async (args) => {
-      const model = await loadModel(resolveModelDir(args.source));
+      const dir = resolveModelDir(args.source);
+      const model = await loadModel(dir);
+      if (model.layers.some((l) => l.name === 'token_embd')) {
+        if (args.type !== 'tq2_0' && args.type !== 'tq1_0') throw new BitNetError('UNSUPPORTED', 'a BitNet LM exports as tq2_0 or tq1_0 (llama.cpp bitnet architecture)', { field: 'type' });
+        const weights = await loadLmWeights(args.source);
+        await writeBitnetGguf(args.out, weights, new ByteTokenizer().ggufVocabulary(), { type: args.type, scaleTensors: args.scaleTensors, name: model.name });
+        ctx.io.out(args.json ? JSON.stringify({ path: args.out, architecture: 'bitnet', config: weights.config }) : `wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`);
+        return;
+      }
       const report = await exportGguf(model, args.out, { type: args.type, scaleTensors: args.scaleTensors, warn: (m) => ctx.io.err(`bitnet: warning: ${m}`) });
       if (args.json) ctx.io.out(JSON.stringify(report));
       else {

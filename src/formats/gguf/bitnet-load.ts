@@ -1,0 +1,74 @@
+import { BitNetError } from '../../errors.js';
+import { GGUF_PROJECTION_NAMES } from '../../export/gguf-bitnet.js';
+import { PROJECTIONS, type BitnetLayerWeights, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../../models/bitnet-weights.js';
+import { TernaryWeight } from '../../quant/weight.js';
+import { readGgufHeader, readGgufTensor, type GgufHeader } from './reader.js';
+
+function num(h: GgufHeader, key: string, fallback?: number): number {
+  const v = h.metadata.get(key);
+  if (v === undefined || v.type === 'array' || v.type === 'string' || v.type === 'bool') {
+    if (fallback !== undefined) return fallback;
+    throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${key}' is missing or not a number`, { field: key });
+  }
+  return Number(v.value);
+}
+
+/**
+ * Reads a GGUF of llama.cpp's `bitnet` architecture into plain weights: TQ projections become
+ * ternary values with beta = the blocks' d (times the `.scale` tensor when there is one).
+ */
+export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
+  const h = await readGgufHeader(path);
+  const arch = h.metadata.get('general.architecture');
+  if (arch?.type !== 'string' || arch.value !== 'bitnet') {
+    throw new BitNetError('UNSUPPORTED', `${path} is not a bitnet-architecture GGUF (general.architecture = ${arch?.type === 'string' ? arch.value : '?'})`, { field: 'general.architecture' });
+  }
+  const a = 'bitnet';
+  const tensor = (name: string): (typeof h.tensors)[number] => {
+    const t = h.tensors.find((x) => x.name === name);
+    if (t === undefined) throw new BitNetError('CORRUPT_FILE', `${path} has no tensor '${name}'`, { field: name });
+    return t;
+  };
+  const emb = tensor('token_embd.weight');
+  const config: BitnetLmConfig = {
+    vocabSize: emb.dims[1] as number,
+    hiddenSize: num(h, `${a}.embedding_length`),
+    intermediateSize: num(h, `${a}.feed_forward_length`),
+    numLayers: num(h, `${a}.block_count`),
+    numHeads: num(h, `${a}.attention.head_count`),
+    numKvHeads: num(h, `${a}.attention.head_count_kv`, num(h, `${a}.attention.head_count`)),
+    contextLength: num(h, `${a}.context_length`),
+    ropeTheta: num(h, `${a}.rope.freq_base`, 10000),
+    rmsNormEps: num(h, `${a}.attention.layer_norm_rms_epsilon`),
+  };
+  const floats = async (name: string): Promise<Float32Array> => readGgufTensor(path, tensor(name));
+  const layers: BitnetLayerWeights[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const proj = {} as Record<Projection, TernaryWeight>;
+    for (const p of PROJECTIONS) {
+      const name = `blk.${i}.${GGUF_PROJECTION_NAMES[p]}`;
+      const info = tensor(`${name}.weight`);
+      const [inF, out] = info.dims as [number, number];
+      const values = await readGgufTensor(path, info);
+      let d = 0;
+      for (const v of values) if (v !== 0) d = Math.max(d, Math.abs(v));
+      const scaleInfo = h.tensors.find((x) => x.name === `${name}.scale`);
+      const scale = scaleInfo === undefined ? 1 : ((await readGgufTensor(path, scaleInfo))[0] as number);
+      const q = new Int8Array(values.length);
+      for (let k = 0; k < values.length; k++) {
+        const r = d === 0 ? 0 : Math.round((values[k] as number) / d);
+        if (r < -1 || r > 1) throw new BitNetError('UNSUPPORTED', `${name}.weight is not ternary (${info.type})`, { field: name });
+        q[k] = r;
+      }
+      proj[p] = new TernaryWeight(q, Float32Array.of(Math.fround((d === 0 ? 1 : d) * scale)), [out, inF], 'tensor');
+    }
+    layers.push({
+      attnNorm: await floats(`blk.${i}.attn_norm.weight`),
+      attnSubNorm: await floats(`blk.${i}.attn_sub_norm.weight`),
+      ffnNorm: await floats(`blk.${i}.ffn_norm.weight`),
+      ffnSubNorm: await floats(`blk.${i}.ffn_sub_norm.weight`),
+      proj,
+    });
+  }
+  return { config, tokenEmbedding: await readGgufTensor(path, emb), outputNorm: await floats('output_norm.weight'), layers };
+}

@@ -1,0 +1,58 @@
+import { BitNetError } from '../errors.js';
+import { SeededRandom } from '../util/random.js';
+import type { BitnetRunner } from './bitnet-forward.js';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  /** Sample among the k most likely tokens (0 = all). */
+  topK?: number;
+  seed?: number;
+  /** Called with each new token as it is chosen. */
+  onToken?: (token: number) => void;
+}
+
+export interface GenerateResult {
+  tokens: number[];
+  promptTokensPerSecond: number;
+  tokensPerSecond: number;
+}
+
+/** Picks the next token from logits with temperature and top-k (greedy at temperature 0). */
+export function sampleToken(logits: Float32Array, temperature: number, topK: number, rng: SeededRandom): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if ((logits[i] as number) > (logits[best] as number)) best = i;
+  if (temperature <= 0) return best;
+  const order = Array.from(logits.keys()).sort((a, b) => (logits[b] as number) - (logits[a] as number));
+  const pool = topK > 0 ? order.slice(0, topK) : order;
+  const max = logits[best] as number;
+  const weights = pool.map((i) => Math.exp(((logits[i] as number) - max) / temperature));
+  let r = rng.next() * weights.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < pool.length; j++) {
+    r -= weights[j] as number;
+    if (r <= 0) return pool[j] as number;
+  }
+  return pool[pool.length - 1] as number;
+}
+
+/** Feeds the prompt through the KV cache, then samples up to maxTokens (stopping at the context length). */
+export function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): GenerateResult {
+  if (prompt.length === 0) throw new BitNetError('INVALID_ARGUMENT', 'the prompt is empty', { field: 'prompt' });
+  const limit = runner.weights.config.contextLength;
+  if (prompt.length >= limit) throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
+  const rng = new SeededRandom(options.seed ?? 0);
+  const t0 = performance.now();
+  let logits: Float32Array = new Float32Array(0);
+  for (const t of prompt) logits = runner.forward(t);
+  const t1 = performance.now();
+  const tokens: number[] = [];
+  while (tokens.length < options.maxTokens && runner.position < limit) {
+    const next = sampleToken(logits, options.temperature ?? 0, options.topK ?? 0, rng);
+    tokens.push(next);
+    options.onToken?.(next);
+    if (tokens.length < options.maxTokens && runner.position < limit) logits = runner.forward(next);
+  }
+  const t2 = performance.now();
+  return { tokens, promptTokensPerSecond: (prompt.length * 1000) / Math.max(1e-3, t1 - t0), tokensPerSecond: (tokens.length * 1000) / Math.max(1e-3, t2 - t1) };
+}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { ImageBatches } from '../data/batches.js';
+import { mnistSplit } from '../data/mnist.js';
+import { loadTextSplit, TextBatches, validationWindows } from '../data/text.js';
+import type { Recipe } from './schema.js';
+
+/** What the training loop needs from a data set: batches by step, a loss, and an evaluation. */
+export interface TrainTask {
+  readonly stepsPerEpoch: number;
+  epochOf(step: number): number;
+  batch(step: number): { x: tf.Tensor; labels: tf.Tensor };
+  /** Mean cross-entropy (nats) of model outputs against labels. */
+  loss(outputs: tf.Tensor, labels: tf.Tensor): tf.Scalar;
+  /** Held-out loss (nats per example or per token) and accuracy (class, or next token). */
+  evaluate(model: tf.LayersModel): { loss: number; accuracy: number };
+}
+
+function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  const classes = logits.shape[logits.rank - 1] as number;
+  const flat = tf.reshape(logits, [-1, classes]);
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]) as tf.Tensor1D, classes), flat) as tf.Scalar;
+}
+
+/** Sums loss and hits over chunks of examples. */
+function evaluateChunks(model: tf.LayersModel, chunks: number, input: (i: number) => { x: tf.Tensor; labels: tf.Tensor; n: number }): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let hits = 0;
+  let total = 0;
+  for (let i = 0; i < chunks; i++) {
+    const [l, h, n] = tf.tidy(() => {
+      const { x, labels, n } = input(i);
+      const logits = model.apply(x) as tf.Tensor;
+      const classes = logits.shape[logits.rank - 1] as number;
+      const flat = tf.reshape(logits, [-1, classes]);
+      const flatLabels = tf.reshape(labels, [-1]);
+      const loss = tf.mul(crossEntropy(logits, labels), n).dataSync()[0] as number;
+      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), flatLabels), 'float32')).dataSync()[0] as number;
+      return [loss, hit, n];
+    });
+    lossSum += l;
+    hits += h;
+    total += n;
+  }
+  return { loss: lossSum / total, accuracy: hits / total };
+}
+
+export function createTask(recipe: Recipe): TrainTask {
+  const t = recipe.train;
+  if (recipe.data.type === 'mnist') {
+    const d = recipe.data;
+    const { train, test } = mnistSplit({ trainSize: d.trainSize, testSize: d.testSize, seed: d.seed, padding: d.padding });
+    const batches = new ImageBatches(train, t.batchSize, t.seed);
+    const f = test.features;
+    return {
+      stepsPerEpoch: batches.stepsPerEpoch,
+      epochOf: (s) => batches.epochOf(s),
+      batch: (s) => batches.batch(s),
+      loss: crossEntropy,
+      evaluate: (model) =>
+        evaluateChunks(model, Math.ceil(test.count / 500), (i) => {
+          const n = Math.min(500, test.count - i * 500);
+          return {
+            x: tf.tensor2d(test.images.subarray(i * 500 * f, (i * 500 + n) * f), [n, f]),
+            labels: tf.tensor1d(test.labels.subarray(i * 500, i * 500 + n), 'int32'),
+            n,
+          };
+        }),
+    };
+  }
+  const d = recipe.data;
+  const split = loadTextSplit(d.path, d.trainFraction);
+  const batches = new TextBatches(split.train, d.contextLength, t.batchSize, t.seed);
+  const windows = validationWindows(split.validation, d.contextLength, d.evalTokens);
+  const per = Math.max(1, Math.floor(8192 / d.contextLength));
+  return {
+    stepsPerEpoch: batches.stepsPerEpoch,
+    epochOf: (s) => batches.epochOf(s),
+    batch: (s) => batches.batch(s),
+    loss: crossEntropy,
+    evaluate: (model) =>
+      evaluateChunks(model, Math.ceil(windows.count / per), (i) => {
+        const n = Math.min(per, windows.count - i * per);
+        const span = d.contextLength;
+        return {
+          x: tf.tensor2d(windows.x.subarray(i * per * span, (i * per + n) * span), [n, span], 'int32'),
+          labels: tf.tensor2d(windows.y.subarray(i * per * span, (i * per + n) * span), [n, span], 'int32'),
+          n: n * span,
+        };
+      }),
+  };
+}
