@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
+import { benchGenerate } from './generate.js';
 import { benchKernels } from './kernels.js';
 import { benchQuant } from './quant.js';
 import { benchTrainStep } from './train-step.js';
@@ -8,6 +9,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   quant: benchQuant,
   'train-step': benchTrainStep,
   kernels: benchKernels,
+  generate: benchGenerate,
 };
 
 export async function runBenches(names: readonly string[]): Promise<void> {

@@ -131,30 +131,36 @@ export class BitnetRunner {
     const v = this.vCache[layer] as Float32Array;
     const half = this.numerics === 'llama.cpp';
     const out = new Float32Array(c.hiddenSize);
+    const acc = new Float64Array(hd);
+    const scores = new Float64Array(pos + 1);
     const scale = f32(1 / Math.sqrt(hd));
+    const qh = half ? q.map(toHalf) : q;
     for (let h = 0; h < c.numHeads; h++) {
-      const kvh = Math.floor(h / group);
-      const scores = new Float64Array(pos + 1);
+      const kvBase = Math.floor(h / group) * hd;
+      const qBase = h * hd;
       let max = -Infinity;
       for (let t = 0; t <= pos; t++) {
+        const kb = t * kvDim + kvBase;
         let dot = 0;
-        for (let i = 0; i < hd; i++) {
-          const qi = q[h * hd + i] as number;
-          dot += (half ? toHalf(qi) : qi) * (k[t * kvDim + kvh * hd + i] as number);
-        }
-        scores[t] = f32(f32(dot) * scale);
-        max = Math.max(max, scores[t] as number);
+        for (let i = 0; i < hd; i++) dot += (qh[qBase + i] as number) * (k[kb + i] as number);
+        const sc = half ? f32(f32(dot) * scale) : dot * scale;
+        scores[t] = sc;
+        if (sc > max) max = sc;
       }
       let sum = 0;
       for (let t = 0; t <= pos; t++) {
-        scores[t] = Math.exp((scores[t] as number) - max);
-        sum += scores[t] as number;
+        const e = Math.exp((scores[t] as number) - max);
+        scores[t] = e;
+        sum += e;
       }
+      acc.fill(0);
       for (let t = 0; t <= pos; t++) {
-        let p = f32((scores[t] as number) / sum);
-        if (half) p = toHalf(p);
-        for (let i = 0; i < hd; i++) out[h * hd + i] = f32((out[h * hd + i] as number) + p * (v[t * kvDim + kvh * hd + i] as number));
+        const p = half ? toHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
+        const vb = t * kvDim + kvBase;
+        if (half) for (let i = 0; i < hd; i++) acc[i] = f32((acc[i] as number) + p * (v[vb + i] as number));
+        else for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);
       }
+      for (let i = 0; i < hd; i++) out[qBase + i] = acc[i] as number;
     }
     return out;
   }

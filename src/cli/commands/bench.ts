@@ -6,7 +6,7 @@ interface BenchArgs {
   suite: string;
 }
 
-const SUITES = ['kernels', 'quant', 'train-step'] as const;
+const SUITES = ['kernels', 'quant', 'train-step', 'generate'] as const;
 
 export function benchCommand(ctx: CliContext): CommandModule<object, BenchArgs> {
   return {

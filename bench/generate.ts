@@ -1,0 +1,98 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBitnetGguf } from '../src/export/gguf-bitnet.js';
+import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
+import { BitnetRunner, type Numerics } from '../src/inference/bitnet-forward.js';
+import { loadLmWeights } from '../src/inference/load-lm.js';
+import { packageRoot } from '../src/kernels/package-root.js';
+import { randomBitnetWeights } from '../src/models/bitnet-weights.js';
+import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
+import { machine, writeResult } from './lib.js';
+
+interface LlamaApi {
+  getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
+  LlamaLogLevel: { error: string };
+}
+interface LlamaModel {
+  createContext(o: Record<string, unknown>): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
+  dispose(): Promise<void>;
+}
+
+const PROMPT = 48;
+const GENERATE = 64;
+
+async function ours(path: string, numerics: Numerics): Promise<{ prompt: number; gen: number }> {
+  const weights = await loadLmWeights(path);
+  const runner = new BitnetRunner(weights, numerics);
+  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, PROMPT);
+  const t0 = performance.now();
+  let logits: Float32Array = new Float32Array(0);
+  for (const t of tokens) logits = runner.forward(t);
+  const t1 = performance.now();
+  for (let i = 0; i < GENERATE; i++) {
+    let best = 0;
+    for (let k = 1; k < logits.length; k++) if ((logits[k] as number) > (logits[best] as number)) best = k;
+    logits = runner.forward(best);
+  }
+  const t2 = performance.now();
+  return { prompt: (tokens.length * 1000) / (t1 - t0), gen: (GENERATE * 1000) / (t2 - t1) };
+}
+
+async function llamaCpp(api: LlamaApi, path: string, threads: number): Promise<{ prompt: number; gen: number }> {
+  const llama = await api.getLlama({ gpu: false, build: 'never', logLevel: api.LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: path });
+  const context = await model.createContext({ contextSize: 256, threads, flashAttention: false });
+  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, PROMPT);
+  const seq = context.getSequence();
+  const t0 = performance.now();
+  let first = 0;
+  let n = 0;
+  for await (const _ of seq.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
+    if (n === 0) first = performance.now();
+    if (++n > GENERATE) break;
+  }
+  const t2 = performance.now();
+  seq.dispose();
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+  return { prompt: (tokens.length * 1000) / (first - t0), gen: (GENERATE * 1000) / (t2 - first) };
+}
+
+export async function benchGenerate(): Promise<void> {
+  const root = packageRoot();
+  const interop = join(root, 'test', 'interop', 'package.json');
+  if (!existsSync(join(root, 'test', 'interop', 'node_modules', 'node-llama-cpp'))) {
+    console.log('\ngeneration bench skipped: install llama.cpp first (npm --prefix test/interop ci --omit=optional --ignore-scripts)');
+    return;
+  }
+  const api = (await import(createRequire(interop).resolve('node-llama-cpp'))) as LlamaApi;
+  const dir = mkdtempSync(join(tmpdir(), 'bitnet-genbench-'));
+  const shipped = join(root, 'runs', 'shakespeare-lm-bitnet');
+  const models: { name: string; path: string }[] = [];
+  const shippedGguf = join(dir, 'shipped.gguf');
+  if (existsSync(join(shipped, 'final', 'model.json'))) {
+    await writeBitnetGguf(shippedGguf, await loadLmWeights(shipped), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
+    models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf });
+  }
+  const random = join(dir, 'random.gguf');
+  const config = { vocabSize: 257, hiddenSize: 1024, intermediateSize: 2816, numLayers: 8, numHeads: 16, numKvHeads: 4, contextLength: 256, ropeTheta: 500000, rmsNormEps: 1e-5 };
+  await writeBitnetGguf(random, randomBitnetWeights(config, 1, { weightStd: 0.3, embeddingStd: 0.05 }), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
+  models.push({ name: 'random 8x1024 (~100M)', path: random });
+  const rows: string[][] = [];
+  const json: Record<string, unknown>[] = [];
+  for (const m of models) {
+    const a = await ours(m.path, 'bitnet');
+    const b = await ours(m.path, 'llama.cpp');
+    const c = await llamaCpp(api, m.path, 1);
+    json.push({ model: m.name, ours: a, oursLlamaNumerics: b, llamaCpp1Thread: c });
+    rows.push([m.name, a.prompt.toFixed(0), a.gen.toFixed(0), b.gen.toFixed(0), c.prompt.toFixed(0), c.gen.toFixed(0), (a.gen / c.gen).toFixed(2)]);
+  }
+  const header = ['model (TQ2_0 GGUF)', 'ours prompt tok/s', 'ours gen tok/s', 'ours (llama.cpp numerics) gen tok/s', 'llama.cpp prompt tok/s', 'llama.cpp gen tok/s', 'gen ours / llama.cpp'];
+  console.log('\nGeneration, 1 thread, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
+  console.log(formatTable([header, ...rows]));
+  await writeResult('generate.json', `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`);
+  await writeResult('generate.md', `# Generation: this toolkit vs llama.cpp\n\n${formatMarkdownTable([header, ...rows])}\n`);
+}
