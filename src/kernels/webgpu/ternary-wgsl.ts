@@ -95,7 +95,8 @@ export class WebGpuTernary {
   }
 
   /** out[b][r][g] = sum over group g of q[r][k] * x[b][k] (see src/kernels/types.ts). */
-  async gemm(weights: GpuBuffer, rows: number, paddedCols: number, x: Int8Array, batch: number, groupCols: number): Promise<Int32Array> {
+  /** `repeat` > 1 dispatches the same product that many times in one submission (for timing). */
+  async gemm(weights: GpuBuffer, rows: number, paddedCols: number, x: Int8Array, batch: number, groupCols: number, repeat = 1): Promise<Int32Array> {
     if (groupCols % 128 !== 0 || paddedCols % groupCols !== 0) {
       throw new BitNetError('UNSUPPORTED', `the WGSL kernel needs groups of a multiple of 128 columns, got ${groupCols}`, { field: 'groupCols' });
     }
@@ -113,7 +114,7 @@ export class WebGpuTernary {
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(rows, batch, groups);
+    for (let i = 0; i < repeat; i++) pass.dispatchWorkgroups(rows, batch, groups);
     pass.end();
     encoder.copyBufferToBuffer(out, 0, read, 0, Math.max(16, outBytes));
     this.device.queue.submit([encoder.finish()]);
