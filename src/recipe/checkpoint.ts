@@ -30,8 +30,9 @@ export function modelVariables(model: tf.LayersModel): Map<string, LayerVariable
   return out;
 }
 
-function f32(t: tf.Tensor): SafetensorsInput {
-  return { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync()) };
+/** Reads asynchronously: the webgpu backend cannot read synchronously in Node. */
+async function f32(t: tf.Tensor): Promise<SafetensorsInput> {
+  return { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(await t.data()) };
 }
 
 function stepDirName(step: number): string {
@@ -55,9 +56,9 @@ export async function writeCheckpoint(
   const tmp = join(root, `.${stepDirName(state.step)}.${randomBytes(4).toString('hex')}.tmp`);
   await mkdir(tmp, { recursive: true });
   const weights: Record<string, SafetensorsInput> = {};
-  for (const [key, w] of modelVariables(model)) weights[key] = f32(w.read());
+  for (const [key, w] of modelVariables(model)) weights[key] = await f32(w.read());
   const slots: Record<string, SafetensorsInput> = {};
-  for (const [key, t] of Object.entries(optimizerState)) slots[key] = f32(t);
+  for (const [key, t] of Object.entries(optimizerState)) slots[key] = await f32(t);
   await writeFile(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
   await writeFile(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
   await writeFile(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);

@@ -122,8 +122,8 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
       recipe.output.keepLast,
     );
   };
-  const evalLine = (): MetricLine => {
-    const r = batches.evaluate(model);
+  const evalLine = async (): Promise<MetricLine> => {
+    const r = await batches.evaluate(model);
     const line = { step, test_loss: r.loss, test_accuracy: r.accuracy };
     metrics.append(line);
     return line;
@@ -146,9 +146,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
       params.map((p) => p.variable),
     );
     const gradMap = new Map(params.map((p) => [p.key, grads[p.variable.name] as tf.Tensor]));
-    if (t.gradClip !== undefined) clipByGlobalNorm(gradMap, t.gradClip);
+    if (t.gradClip !== undefined) await clipByGlobalNorm(gradMap, t.gradClip);
     optimizer.step(params, gradMap, lr, wd);
-    const loss = value.dataSync()[0] as number;
+    const loss = (await value.data())[0] as number;
     tf.dispose([x, labels, value, ...Object.values(grads), ...gradMap.values()]);
     step++;
     windowSamples += t.batchSize;
@@ -164,7 +164,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
       windowSamples = 0;
     }
     if (t.evalInterval !== undefined && step % t.evalInterval === 0) {
-      const line = evalLine();
+      const line = await evalLine();
       lastEvalStep = step;
       progress.line(`eval at step ${step}: test loss ${(line.test_loss as number).toFixed(4)}, accuracy ${((line.test_accuracy as number) * 100).toFixed(2)}%`);
     }
@@ -180,7 +180,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
   await checkpoint();
   const trainSeconds = (performance.now() - started) / 1000;
 
-  const final = status === 'completed' && lastEvalStep !== step ? evalLine() : readMetrics(metrics.path).filter((l) => 'test_loss' in l).at(-1);
+  const final = status === 'completed' && lastEvalStep !== step ? await evalLine() : readMetrics(metrics.path).filter((l) => 'test_loss' in l).at(-1);
   for (const layer of bitLayers) layer.quantLambda = quantLambda(recipe.quantWarmup, step);
   const summary: RunSummary = {
     name: recipe.name,

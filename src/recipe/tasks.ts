@@ -12,7 +12,7 @@ export interface TrainTask {
   /** Mean cross-entropy (nats) of model outputs against labels. */
   loss(outputs: tf.Tensor, labels: tf.Tensor): tf.Scalar;
   /** Held-out loss (nats per example or per token) and accuracy (class, or next token). */
-  evaluate(model: tf.LayersModel): { loss: number; accuracy: number };
+  evaluate(model: tf.LayersModel): Promise<{ loss: number; accuracy: number }>;
 }
 
 function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
@@ -21,24 +21,27 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]) as tf.Tensor1D, classes), flat) as tf.Scalar;
 }
 
-/** Sums loss and hits over chunks of examples. */
-function evaluateChunks(model: tf.LayersModel, chunks: number, input: (i: number) => { x: tf.Tensor; labels: tf.Tensor; n: number }): { loss: number; accuracy: number } {
+/** Sums loss and hits over chunks of examples (read back asynchronously: webgpu has no fast sync read). */
+async function evaluateChunks(model: tf.LayersModel, chunks: number, input: (i: number) => { x: tf.Tensor; labels: tf.Tensor; n: number }): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let hits = 0;
   let total = 0;
   for (let i = 0; i < chunks; i++) {
-    const [l, h, n] = tf.tidy(() => {
-      const { x, labels, n } = input(i);
-      const logits = model.apply(x) as tf.Tensor;
+    let n = 0;
+    const sums = tf.tidy(() => {
+      const batch = input(i);
+      n = batch.n;
+      const logits = model.apply(batch.x) as tf.Tensor;
       const classes = logits.shape[logits.rank - 1] as number;
       const flat = tf.reshape(logits, [-1, classes]);
-      const flatLabels = tf.reshape(labels, [-1]);
-      const loss = tf.mul(crossEntropy(logits, labels), n).dataSync()[0] as number;
-      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), flatLabels), 'float32')).dataSync()[0] as number;
-      return [loss, hit, n];
+      const loss = tf.mul(crossEntropy(logits, batch.labels), n);
+      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), tf.reshape(batch.labels, [-1])), 'float32'));
+      return tf.stack([loss, hit]);
     });
-    lossSum += l;
-    hits += h;
+    const [l, h] = await sums.data();
+    sums.dispose();
+    lossSum += l as number;
+    hits += h as number;
     total += n;
   }
   return { loss: lossSum / total, accuracy: hits / total };

@@ -83,8 +83,10 @@ export class Optimizer {
 }
 
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
+export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
+  const normTensor = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = (await normTensor.data())[0] as number;
+  normTensor.dispose();
   if (norm > maxNorm) {
     const scale = maxNorm / norm;
     for (const [key, g] of grads) {
