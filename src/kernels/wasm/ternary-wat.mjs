@@ -17,6 +17,14 @@ const store = (t) => `
               (i32.load (i32.add (local.get $xsum) (i32.shl (i32.add (i32.mul (i32.add (local.get $b0) (i32.const ${t})) (local.get $groups)) (local.get $g)) (i32.const 2))))))
           (local.set $a${t} (v128.const i32x4 0 0 0 0))`;
 
+/** After each plane or half block: at the end of a group, store every lane and move to the next group. */
+const groupEnd = (lanes) => `(local.set $inGroup (i32.add (local.get $inGroup) (i32.const 1)))
+      (if (i32.eq (local.get $inGroup) (local.get $perGroup))
+        (then
+          ${lanes.map(store).join('')}
+          (local.set $inGroup (i32.const 0))
+          (local.set $g (i32.add (local.get $g) (i32.const 1)))))`;
+
 function tile(nt) {
   const lanes = [...Array(nt).keys()];
   const lane = (t) => `
@@ -51,12 +59,7 @@ function tile(nt) {
       (local.set $w3 (i16x8.extend_high_i8x16_u (local.get $c1)))
       (local.set $xo (i32.shl (local.get $p) (i32.const 6)))
       ${lanes.map(lane).join('')}
-      (local.set $inGroup (i32.add (local.get $inGroup) (i32.const 1)))
-      (if (i32.eq (local.get $inGroup) (local.get $perGroup))
-        (then
-          ${lanes.map(store).join('')}
-          (local.set $inGroup (i32.const 0))
-          (local.set $g (i32.add (local.get $g) (i32.const 1)))))
+      ${groupEnd(lanes)}
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $plane))))`;
 }
@@ -98,12 +101,7 @@ function halfTile(nt) {
       (local.set $w3 (i16x8.extend_high_i8x16_u (local.get $c)))
       (local.set $xo (i32.shl (local.get $h) (i32.const 8)))
       ${[0, 1, 2, 3].map(fieldAll).join('')}
-      (local.set $inGroup (i32.add (local.get $inGroup) (i32.const 1)))
-      (if (i32.eq (local.get $inGroup) (local.get $perGroup))
-        (then
-          ${lanes.map(store).join('')}
-          (local.set $inGroup (i32.const 0))
-          (local.set $g (i32.add (local.get $g) (i32.const 1)))))
+      ${groupEnd(lanes)}
       (local.set $h (i32.add (local.get $h) (i32.const 1)))
       (br $half))))`;
 }
