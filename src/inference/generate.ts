@@ -36,7 +36,10 @@ export function sampleToken(logits: Float32Array, temperature: number, topK: num
   return pool[pool.length - 1] as number;
 }
 
-/** Feeds the prompt through the KV cache, then samples up to maxTokens (stopping at the context length). */
+/**
+ * Feeds the prompt through the KV cache, then samples up to maxTokens. When the context is full the
+ * cache restarts from the last half of the text so far (a context shift, as llama.cpp does).
+ */
 export function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): GenerateResult {
   if (prompt.length === 0) throw new BitNetError('INVALID_ARGUMENT', 'the prompt is empty', { field: 'prompt' });
   const limit = runner.weights.config.contextLength;
@@ -47,11 +50,17 @@ export function generate(runner: BitnetRunner, prompt: readonly number[], option
   for (const t of prompt) logits = runner.forward(t);
   const t1 = performance.now();
   const tokens: number[] = [];
-  while (tokens.length < options.maxTokens && runner.position < limit) {
+  while (tokens.length < options.maxTokens) {
     const next = sampleToken(logits, options.temperature ?? 0, options.topK ?? 0, rng);
     tokens.push(next);
     options.onToken?.(next);
-    if (tokens.length < options.maxTokens && runner.position < limit) logits = runner.forward(next);
+    if (tokens.length === options.maxTokens) break;
+    if (runner.position >= limit) {
+      const keep = [...prompt, ...tokens].slice(-Math.floor(limit / 2));
+      runner.reset();
+      for (const t of keep.slice(0, -1)) runner.forward(t);
+    }
+    logits = runner.forward(next);
   }
   const t2 = performance.now();
   return { tokens, promptTokensPerSecond: (prompt.length * 1000) / Math.max(1e-3, t1 - t0), tokensPerSecond: (tokens.length * 1000) / Math.max(1e-3, t2 - t1) };
