@@ -23,42 +23,50 @@ interface LlamaModel {
 const PROMPT = 48;
 const GENERATE = 64;
 
+/** Prompt and generated lengths that fit the model's context. */
+function lengths(contextLength: number): { prompt: number; generate: number } {
+  const prompt = Math.min(PROMPT, Math.floor(contextLength / 4));
+  return { prompt, generate: Math.min(GENERATE, contextLength - prompt - 1) };
+}
+
 async function ours(path: string, numerics: Numerics): Promise<{ prompt: number; gen: number }> {
   const weights = await loadLmWeights(path);
   const runner = new BitnetRunner(weights, numerics);
-  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, PROMPT);
+  const { prompt, generate } = lengths(weights.config.contextLength);
+  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
   const t0 = performance.now();
   let logits: Float32Array = new Float32Array(0);
   for (const t of tokens) logits = runner.forward(t);
   const t1 = performance.now();
-  for (let i = 0; i < GENERATE; i++) {
+  for (let i = 0; i < generate; i++) {
     let best = 0;
     for (let k = 1; k < logits.length; k++) if ((logits[k] as number) > (logits[best] as number)) best = k;
     logits = runner.forward(best);
   }
   const t2 = performance.now();
-  return { prompt: (tokens.length * 1000) / (t1 - t0), gen: (GENERATE * 1000) / (t2 - t1) };
+  return { prompt: (tokens.length * 1000) / (t1 - t0), gen: (generate * 1000) / (t2 - t1) };
 }
 
-async function llamaCpp(api: LlamaApi, path: string, threads: number): Promise<{ prompt: number; gen: number }> {
+async function llamaCpp(api: LlamaApi, path: string, threads: number, contextLength: number): Promise<{ prompt: number; gen: number }> {
+  const { prompt, generate } = lengths(contextLength);
   const llama = await api.getLlama({ gpu: false, build: 'never', logLevel: api.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path });
-  const context = await model.createContext({ contextSize: 256, threads, flashAttention: false });
-  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, PROMPT);
+  const context = await model.createContext({ contextSize: contextLength, threads, flashAttention: false });
+  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
   const seq = context.getSequence();
   const t0 = performance.now();
   let first = 0;
   let n = 0;
   for await (const _ of seq.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
     if (n === 0) first = performance.now();
-    if (++n > GENERATE) break;
+    if (++n > generate) break;
   }
   const t2 = performance.now();
   seq.dispose();
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { prompt: (tokens.length * 1000) / (first - t0), gen: (GENERATE * 1000) / (t2 - first) };
+  return { prompt: (tokens.length * 1000) / (first - t0), gen: (generate * 1000) / (t2 - first) };
 }
 
 export async function benchGenerate(): Promise<void> {
@@ -71,22 +79,22 @@ export async function benchGenerate(): Promise<void> {
   const api = (await import(createRequire(interop).resolve('node-llama-cpp'))) as LlamaApi;
   const dir = mkdtempSync(join(tmpdir(), 'bitnet-genbench-'));
   const shipped = join(root, 'runs', 'shakespeare-lm-bitnet');
-  const models: { name: string; path: string }[] = [];
+  const models: { name: string; path: string; context: number }[] = [];
   const shippedGguf = join(dir, 'shipped.gguf');
   if (existsSync(join(shipped, 'final', 'model.json'))) {
     await writeBitnetGguf(shippedGguf, await loadLmWeights(shipped), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
-    models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf });
+    models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf, context: (await loadLmWeights(shippedGguf)).config.contextLength });
   }
   const random = join(dir, 'random.gguf');
   const config = { vocabSize: 257, hiddenSize: 1024, intermediateSize: 2816, numLayers: 8, numHeads: 16, numKvHeads: 4, contextLength: 256, ropeTheta: 500000, rmsNormEps: 1e-5 };
   await writeBitnetGguf(random, randomBitnetWeights(config, 1, { weightStd: 0.3, embeddingStd: 0.05 }), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
-  models.push({ name: 'random 8x1024 (~100M)', path: random });
+  models.push({ name: 'random 8x1024 (~100M)', path: random, context: config.contextLength });
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
   for (const m of models) {
     const a = await ours(m.path, 'bitnet');
     const b = await ours(m.path, 'llama.cpp');
-    const c = await llamaCpp(api, m.path, 1);
+    const c = await llamaCpp(api, m.path, 1, m.context);
     json.push({ model: m.name, ours: a, oursLlamaNumerics: b, llamaCpp1Thread: c });
     rows.push([m.name, a.prompt.toFixed(0), a.gen.toFixed(0), b.gen.toFixed(0), c.prompt.toFixed(0), c.gen.toFixed(0), (a.gen / c.gen).toFixed(2)]);
   }
