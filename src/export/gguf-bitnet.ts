@@ -1,3 +1,4 @@
+import { BitNetError } from '../errors.js';
 import { encodeGgml, encodeTernaryBlocks } from '../formats/gguf/ggml-types.js';
 import { gguf, type GgufValue } from '../formats/gguf/values.js';
 import { writeGguf, type GgufTensorSpec } from '../formats/gguf/writer.js';
@@ -43,6 +44,12 @@ export interface BitnetGgufOptions {
  */
 export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: GgufVocabulary, options: BitnetGgufOptions): Promise<void> {
   const c = w.config;
+  if (c.hiddenAct === 'relu2') {
+    throw new BitNetError('UNSUPPORTED', "llama.cpp's bitnet architecture (node-llama-cpp 3.21.1) runs SiLU; this model uses ReLU\u00b2 (BitNet-b1.58-2B-4T style)", {
+      field: 'hiddenAct',
+      hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
+    });
+  }
   const arch = 'bitnet';
   const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
   const metadata: [string, GgufValue][] = [

@@ -68,8 +68,8 @@ function readConfig(dir: string): HfConfig {
  */
 export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { linearClass: HfLinearClass | 'float' }> {
   const hf = readConfig(dir);
-  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu') {
-    throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported yet (llama.cpp's bitnet architecture runs SiLU)`, { field: 'hidden_act' });
+  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu' && hf.hidden_act !== 'relu2') {
+    throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported (silu or relu2)`, { field: 'hidden_act' });
   }
   const config: BitnetLmConfig = {
     vocabSize: hf.vocab_size,
@@ -81,6 +81,7 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
     contextLength: hf.max_position_embeddings ?? 2048,
     ropeTheta: hf.rope_theta ?? 10000,
     rmsNormEps: hf.rms_norm_eps ?? 1e-5,
+    hiddenAct: hf.hidden_act === 'relu2' ? 'relu2' : 'silu',
   };
   checkBitnetConfig(config);
   const quantized = hf.quantization_config?.quant_method === 'bitnet';
@@ -132,7 +133,7 @@ export async function exportHfBitnet(dir: string, w: BitnetLmWeights, linearClas
     max_position_embeddings: c.contextLength,
     rms_norm_eps: c.rmsNormEps,
     rope_theta: c.ropeTheta,
-    hidden_act: 'silu',
+    hidden_act: c.hiddenAct ?? 'silu',
     tie_word_embeddings: true,
     torch_dtype: 'float32',
     quantization_config: { quant_method: 'bitnet', linear_class: linearClass, quantization_mode: 'offline' },

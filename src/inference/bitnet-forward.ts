@@ -191,7 +191,8 @@ export class BitnetRunner {
       const n2 = rmsNormRow(h, layer.ffnNorm, c.rmsNormEps);
       const gate = p.gate.apply(n2);
       const up = p.up.apply(n2);
-      const act = gate.map((g, j) => f32(f32(g / (1 + Math.exp(-g))) * (up[j] as number)));
+      const relu2 = c.hiddenAct === 'relu2';
+      const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : f32(g / (1 + Math.exp(-g)))) * (up[j] as number)));
       const down = p.down.apply(rmsNormRow(act, layer.ffnSubNorm, c.rmsNormEps));
       x = h.map((hv, j) => f32(hv + (down[j] as number)));
     });

@@ -47,7 +47,14 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
     const out = linear(`${b}.attn_output`, o.hiddenSize).apply(sub) as tf.SymbolicTensor;
     const h = tf.layers.add({ name: `${b}.attn_residual` }).apply([x, out]) as tf.SymbolicTensor;
     const n2 = norm(`${b}.ffn_norm`).apply(h) as tf.SymbolicTensor;
-    const gate = tf.layers.activation({ activation: 'swish', name: `${b}.ffn_act` }).apply(linear(`${b}.ffn_gate`, o.intermediateSize).apply(n2)) as tf.SymbolicTensor;
+    const gateIn = linear(`${b}.ffn_gate`, o.intermediateSize).apply(n2) as tf.SymbolicTensor;
+    let gate: tf.SymbolicTensor;
+    if (o.hiddenAct === 'relu2') {
+      const r = tf.layers.reLU({ name: `${b}.ffn_act` }).apply(gateIn) as tf.SymbolicTensor;
+      gate = tf.layers.multiply({ name: `${b}.ffn_act_sq` }).apply([r, r]) as tf.SymbolicTensor;
+    } else {
+      gate = tf.layers.activation({ activation: 'swish', name: `${b}.ffn_act` }).apply(gateIn) as tf.SymbolicTensor;
+    }
     const up = linear(`${b}.ffn_up`, o.intermediateSize).apply(n2) as tf.SymbolicTensor;
     const glu = tf.layers.multiply({ name: `${b}.ffn_glu` }).apply([gate, up]) as tf.SymbolicTensor;
     const down = linear(`${b}.ffn_down`, o.hiddenSize).apply(norm(`${b}.ffn_sub_norm`).apply(glu)) as tf.SymbolicTensor;
@@ -73,6 +80,7 @@ export function lmConfigOf(model: tf.LayersModel, contextLength: number): Bitnet
     contextLength,
     ropeTheta: attn.ropeTheta,
     rmsNormEps: (model.getLayer('output_norm') as RMSNorm).epsilon,
+    hiddenAct: model.layers.some((l) => l.name === 'blk.0.ffn_act_sq') ? 'relu2' : 'silu',
   };
 }
 

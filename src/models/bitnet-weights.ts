@@ -15,6 +15,8 @@ export interface BitnetLmConfig {
   contextLength: number;
   ropeTheta: number;
   rmsNormEps: number;
+  /** FFN gate activation: 'silu' (1bitLLM, what llama.cpp's bitnet runs; default) or 'relu2' (BitNet-b1.58-2B-4T). */
+  hiddenAct?: 'silu' | 'relu2';
 }
 
 export const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;

@@ -49,6 +49,8 @@ export const BitnetLmModelSchema = z
     numKvHeads: positiveInt.default(4),
     ropeTheta: z.number().positive().default(10000),
     rmsNormEps: z.number().positive().default(1e-5),
+    /** FFN gate activation: 'silu' (llama.cpp's bitnet) or 'relu2' (BitNet-b1.58-2B-4T; exports to HF only). */
+    hiddenAct: z.enum(['silu', 'relu2']).default('silu'),
     /** 'bitlinear' (BitNet) or 'dense' (the fp32 twin). */
     layer: z.enum(['dense', 'bitlinear']).default('bitlinear'),
     bitnet: BitLinearOptionsSchema.prefault({}),

@@ -37,7 +37,7 @@ describe('HuggingFace BitNet checkpoints', () => {
     const dir = join(await mkdtemp(join(tmpdir(), 'bitnet-hf-')), 'ckpt');
     await exportHfBitnet(dir, w, linearClass);
     const back = await importHfBitnet(dir);
-    expect(back.config).toEqual(config);
+    expect(back.config).toEqual({ ...config, hiddenAct: 'silu' });
     expect(back.tokenEmbedding).toEqual(w.tokenEmbedding);
     for (const [i, layer] of w.layers.entries()) {
       for (const [name, t] of Object.entries(layer.proj)) {
@@ -47,6 +47,16 @@ describe('HuggingFace BitNet checkpoints', () => {
       }
       expect(back.layers[i]?.ffnSubNorm).toEqual(layer.ffnSubNorm);
     }
+  });
+
+  it('keeps a ReLU² (2B4T-style) model ReLU² through HF export/import; GGUF export refuses it', async () => {
+    const { writeBitnetGguf } = await import('../../src/export/gguf-bitnet.js');
+    const config: BitnetLmConfig = { vocabSize: 32, hiddenSize: 256, intermediateSize: 256, numLayers: 1, numHeads: 4, numKvHeads: 4, contextLength: 16, ropeTheta: 500000, rmsNormEps: 1e-5, hiddenAct: 'relu2' };
+    const w = randomBitnetWeights(config, 2);
+    const dir = join(await mkdtemp(join(tmpdir(), 'bitnet-hf-')), 'ckpt');
+    await exportHfBitnet(dir, w);
+    expect((await importHfBitnet(dir)).config.hiddenAct).toBe('relu2');
+    await expect(writeBitnetGguf(join(dir, 'x.gguf'), w, { model: 'llama', tokens: ['a'] }, { type: 'tq2_0' })).rejects.toMatchObject({ code: 'UNSUPPORTED', field: 'hiddenAct' });
   });
 
   it('reports a missing or broken checkpoint', async () => {

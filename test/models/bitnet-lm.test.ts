@@ -9,8 +9,8 @@ const CONFIG = { vocabSize: 257, hiddenSize: 256, intermediateSize: 512, numLaye
 describe('BitNet LM (tfjs)', () => {
   beforeAll(() => useBackend('cpu'));
 
-  it('has llama.cpp layer names and its logits equal the reference forward pass (BitNet numerics)', () => {
-    const model = buildBitnetLm({ ...CONFIG, layer: 'bitlinear', seed: 3 });
+  it.each(['silu', 'relu2'] as const)('has llama.cpp layer names and its logits equal the reference forward pass (BitNet numerics, %s)', (hiddenAct) => {
+    const model = buildBitnetLm({ ...CONFIG, hiddenAct, layer: 'bitlinear', seed: 3 });
     expect(model.layers.map((l) => l.name)).toContain('blk.1.attn_output');
     expect(model.layers.filter((l) => l instanceof BitLinear)).toHaveLength(14);
     // move the norms and embeddings away from their initial values so every piece matters
@@ -18,7 +18,9 @@ describe('BitNet LM (tfjs)', () => {
     for (const l of model.layers) if (l instanceof BitLinear) l.setInference(true);
     const tokens = [10, 200, 33, 65, 97, 256, 1];
     const logits = tf.tidy(() => (model.predict(tf.tensor2d([tokens], [1, tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
-    const runner = new BitnetRunner(lmWeightsOf(model, 32), 'bitnet');
+    const weights = lmWeightsOf(model, 32);
+    expect(weights.config.hiddenAct).toBe(hiddenAct);
+    const runner = new BitnetRunner(weights, 'bitnet');
     tokens.forEach((t, pos) => {
       const ours = runner.forward(t);
       const theirs = logits[0]?.[pos] as number[];
