@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { CliIo } from '../cli/io.js';
 import { formatMarkdownTable } from '../cli/table.js';
 import { configProblems } from '../config.js';
 import { BitNetError } from '../errors.js';
