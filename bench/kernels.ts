@@ -56,7 +56,7 @@ function runGgml(lib: string, rows: number, cols: number, batch: number): number
 }
 
 function tierMs(tier: KernelTier, codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, threads: number): number {
-  const up = tier.upload(codes);
+  const up = tier.upload(codes, rows, cols);
   const out = new Int32Array(batch * rows);
   const ms = time(() => tier.gemm(up, { rows, paddedCols: cols, x, batch, groupCols: cols, out, threads }), { minRuns: tier.name === 'reference' ? 2 : 9, minMs: tier.name === 'reference' ? 0 : 300 }).medianMs;
   tier.release(up);

@@ -3,7 +3,7 @@ import { selectKernelTier } from '../kernels/select.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
 import type { KernelTier, UploadedCodes } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
-import { packTernary2 } from '../quant/pack.js';
+import { packTernary2, paddedRowLength } from '../quant/pack.js';
 import type { TernaryWeight } from '../quant/weight.js';
 import { quantizeQ8K } from './q8k.js';
 
@@ -42,7 +42,7 @@ class Projector {
       this.dw = 0;
     } else {
       this.tier = selectKernelTier();
-      this.codes = this.tier.upload(packTernary2(weight.values, weight.shape));
+      this.codes = this.tier.upload(packTernary2(weight.values, weight.shape), weight.shape[0], paddedRowLength(weight.shape[1]));
       // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
       this.dw = scaleTensors ? 1 : toHalf(weight.scales[0] as number);
     }

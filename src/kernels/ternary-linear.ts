@@ -50,7 +50,7 @@ export class TernaryLinear {
     }
     // Groups narrower than the layout's 32-column planes run on the reference tier.
     this.tier = this.groupCols % 32 === 0 ? selectKernelTier(options.tier) : referenceTier;
-    this.weights = this.tier.upload(packTernary2(weight.values, weight.shape));
+    this.weights = this.tier.upload(packTernary2(weight.values, weight.shape), this.outFeatures, this.paddedCols);
     if (options.bias !== undefined && options.bias.length !== this.outFeatures) {
       throw new BitNetError('INVALID_SHAPE', `bias has ${options.bias.length} values, expected ${this.outFeatures}`, { field: 'bias' });
     }

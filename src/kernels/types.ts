@@ -35,7 +35,8 @@ export interface KernelTier {
   readonly name: 'reference' | 'wasm' | 'native';
   /** What the tier runs on (`avx512-vnni`, `avx2`, `simd128`, `typescript`). */
   readonly detail: string;
-  upload(codes: Uint8Array): UploadedCodes;
+  /** Readies a [rows, paddedCols] weight matrix of packed codes (the native tier repacks it). */
+  upload(codes: Uint8Array, rows: number, paddedCols: number): UploadedCodes;
   release(weights: UploadedCodes): void;
   gemm(weights: UploadedCodes, shape: GemmShape): void;
 }

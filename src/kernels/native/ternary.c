@@ -18,12 +18,37 @@ typedef struct {
   const uint8_t *codes;
   int rows, cols;        /* cols = padded columns, a multiple of 256 */
   const int8_t *x;       /* batch * cols */
-  const int8_t *xperm;   /* x reordered per block for the 512-bit path (or NULL) */
   const int32_t *xsum;   /* batch * groups: sum of x over each group */
   int batch, gcols, groups;
   int32_t *out;          /* batch * rows * groups */
   int r0, r1;            /* rows of this job */
 } job_t;
+
+#define RG_BYTES(cols) ((size_t)(cols) * 4) /* one group of 16 rows: 16 * cols / 4 bytes */
+
+static size_t vertical_size(int rows, int cols) { return (size_t)((rows + 15) / 16) * RG_BYTES(cols); }
+
+static void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst) {
+  const int row_bytes = cols / 4;
+  memset(dst, 0x55, vertical_size(rows, cols)); /* padding rows: code 1 = weight 0 */
+  for (int r = 0; r < rows; r++) {
+    const uint8_t *w = codes + (size_t)r * row_bytes;
+    uint8_t *g = dst + (size_t)(r / 16) * RG_BYTES(cols);
+    const int i = r % 16;
+    for (int kc = 0; kc < cols / 16; kc++) {
+      uint8_t *v = g + (size_t)kc * 64 + 4 * i;
+      for (int jj = 0; jj < 4; jj++) {
+        uint8_t byte = 0;
+        for (int f = 0; f < 4; f++) {
+          const int k = 16 * kc + 4 * f + jj, e = k & 255;
+          const int code = (w[(k >> 8) * 64 + 32 * (e >> 7) + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
+          byte |= (uint8_t)(code << (2 * f));
+        }
+        v[jj] = byte;
+      }
+    }
+  }
+}
 
 /* ------------------------------------------------------------------ portable C */
 
@@ -84,101 +109,87 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(const job_t *j) {
   }
 }
 
-/* ------------------------------------------------------------------ AVX-512 VNNI */
-/* A whole 64-byte block of codes per load; field j of it covers planes (half 0, j) and (half 1, j),
-   matched by x reordered once per call to [x[32j..32j+31], x[128+32j..128+32j+31]] per j.
-   vpdpbusd multiplies unsigned codes by signed x and adds groups of 4 into int32 lanes.
-   Groups of 256 or more accumulate across blocks in one register; smaller groups sum each
-   256-bit half of each field separately. Four batch rows share each decoded block. */
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static inline int32_t hsum256_512(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
-
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-/* NT (1..4) batch rows share each decoded block. Field f of a code byte is taken in place by one
-   AND (mask 3 << 2f), so its product with x is scaled by 4^f: each field keeps its own accumulator,
-   and the reduced sums are shifted back (exact: each is a multiple of 4^f). That saves the shifts a
-   decode would need; on this AMD Zen 4 the 512-bit ALU work competes with vpdpbusd. */
-VNNI static inline __attribute__((always_inline)) void vnni_tile_wide(const job_t *j, int r, int b0, const int NT) {
-  const int blocks_per_group = j->gcols / 256;
-  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c), m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xc0);
-  const uint8_t *w = j->codes + (size_t)r * (j->cols / 4);
-  const int8_t *xp[4];
-  __m512i acc[4][4];
-  for (int t = 0; t < NT; t++) {
-    xp[t] = j->xperm + (size_t)(b0 + t) * j->cols;
-    for (int f = 0; f < 4; f++) acc[t][f] = _mm512_setzero_si512();
-  }
-  int blk = 0;
-  for (int g = 0; g < j->groups; g++) {
-    for (int e = 0; e < blocks_per_group; e++, blk++) {
-      const __m512i c = _mm512_loadu_si512((const void *)(w + blk * 64));
-      const __m512i c0 = _mm512_and_si512(c, m0), c1 = _mm512_and_si512(c, m1);
-      const __m512i c2 = _mm512_and_si512(c, m2), c3 = _mm512_and_si512(c, m3);
-      for (int t = 0; t < NT; t++) {
-        const int8_t *xb = xp[t] + blk * 256;
-        acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], c0, _mm512_loadu_si512((const void *)xb));
-        acc[t][1] = _mm512_dpbusd_epi32(acc[t][1], c1, _mm512_loadu_si512((const void *)(xb + 64)));
-        acc[t][2] = _mm512_dpbusd_epi32(acc[t][2], c2, _mm512_loadu_si512((const void *)(xb + 128)));
-        acc[t][3] = _mm512_dpbusd_epi32(acc[t][3], c3, _mm512_loadu_si512((const void *)(xb + 192)));
-      }
-    }
-    for (int t = 0; t < NT; t++) {
-      int32_t s = _mm512_reduce_add_epi32(acc[t][0]) + (_mm512_reduce_add_epi32(acc[t][1]) >> 2) +
-                  (_mm512_reduce_add_epi32(acc[t][2]) >> 4) + (_mm512_reduce_add_epi32(acc[t][3]) >> 6);
-      j->out[((size_t)(b0 + t) * j->rows + r) * j->groups + g] = s - j->xsum[(b0 + t) * j->groups + g];
-      for (int f = 0; f < 4; f++) acc[t][f] = _mm512_setzero_si512();
-    }
-  }
-}
+/* ------------------------------------------------------------------ AVX-512 VNNI, row-interleaved */
+/* The VNNI path reads codes repacked once at upload (`prepare`): per group of 16 rows and per 16
+   columns, 64 bytes in which byte 4i+j holds, in its four 2-bit fields f, the codes of row i at
+   columns 4f+j. Field f decoded (shift, mask) is a vector of 16 rows x 4 columns, which one
+   vpdpbusd multiplies by 4 broadcast activations of one batch row: lanes are output rows, so a tile
+   needs no horizontal sums, and a 2x8 tile (32 rows, 8 batch rows) keeps 16 accumulators busy over
+   the whole row. */
 
-/* Groups narrower than a block: each 256-bit half of each field is one 32-column plane. */
-VNNI static void vnni_narrow(const job_t *j, int r, int b) {
+VNNI static inline __attribute__((always_inline)) void vtile(const job_t *j, int rg0, int b0, const int NRG, const int NT) {
   const __m512i three = _mm512_set1_epi8(3);
-  const uint8_t *w = j->codes + (size_t)r * (j->cols / 4);
-  const int8_t *xb0 = j->xperm + (size_t)b * j->cols;
-  int32_t *o = j->out + ((size_t)b * j->rows + r) * j->groups;
-  memset(o, 0, sizeof(int32_t) * j->groups);
-  for (int blk = 0; blk < j->cols / 256; blk++) {
-    const __m512i c = _mm512_loadu_si512((const void *)(w + blk * 64));
-    for (int f = 0; f < 4; f++) {
-      const __m512i cf = _mm512_and_si512(_mm512_srli_epi16(c, 2 * f), three);
-      const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), cf, _mm512_loadu_si512((const void *)(xb0 + blk * 256 + 64 * f)));
-      o[(blk * 256 + 32 * f) / j->gcols] += hsum256_512(_mm512_castsi512_si256(d));
-      o[(blk * 256 + 128 + 32 * f) / j->gcols] += hsum256_512(_mm512_extracti64x4_epi64(d, 1));
-    }
-  }
-  for (int g = 0; g < j->groups; g++) o[g] -= j->xsum[b * j->groups + g];
-}
-
-/* Rows are taken in chunks so that, for large batches, a tile's activations stay in L1 and the
-   chunk's codes in L2 while every tile passes over them. */
-#define ROW_CHUNK 32
-
-VNNI static void gemm_vnni(const job_t *j) {
-  for (int r0 = j->r0; r0 < j->r1; r0 += ROW_CHUNK) {
-    const int r1 = r0 + ROW_CHUNK < j->r1 ? r0 + ROW_CHUNK : j->r1;
-    if (j->gcols < 256) {
-      for (int r = r0; r < r1; r++)
-        for (int b = 0; b < j->batch; b++) vnni_narrow(j, r, b);
-      continue;
-    }
-    for (int b0 = 0; b0 < j->batch; b0 += 4) {
-      const int nt = j->batch - b0 < 4 ? j->batch - b0 : 4;
-      for (int r = r0; r < r1; r++) {
-        switch (nt) {
-          case 1: vnni_tile_wide(j, r, b0, 1); break;
-          case 2: vnni_tile_wide(j, r, b0, 2); break;
-          case 3: vnni_tile_wide(j, r, b0, 3); break;
-          default: vnni_tile_wide(j, r, b0, 4); break;
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const uint8_t *w = j->codes + (size_t)rg0 * RG_BYTES(cols);
+  const int8_t *x = j->x + (size_t)b0 * cols;
+  __m512i acc[8][8];
+  int kc = 0;
+  for (int g = 0; g < j->groups; g++) {
+    for (int a = 0; a < NRG; a++)
+      for (int t = 0; t < NT; t++) acc[a][t] = _mm512_setzero_si512();
+    for (int e = 0; e < chunks_per_group; e++, kc++) {
+      __m512i c[8];
+      for (int a = 0; a < NRG; a++) c[a] = _mm512_loadu_si512((const void *)(w + a * RG_BYTES(cols) + (size_t)kc * 64));
+      for (int f = 0; f < 4; f++) {
+        const int8_t *xk = x + 16 * kc + 4 * f;
+        for (int a = 0; a < NRG; a++) {
+          const __m512i d = _mm512_and_si512(f == 0 ? c[a] : _mm512_srli_epi16(c[a], 2 * f), three);
+          for (int t = 0; t < NT; t++) {
+            int32_t xv;
+            memcpy(&xv, xk + t * cols, 4);
+            acc[a][t] = _mm512_dpbusd_epi32(acc[a][t], d, _mm512_set1_epi32(xv));
+          }
         }
       }
     }
+    for (int a = 0; a < NRG; a++) {
+      const int r0 = (rg0 + a) * 16;
+      const int n = j->rows - r0 < 16 ? j->rows - r0 : 16;
+      for (int t = 0; t < NT; t++) {
+        const __m512i y = _mm512_sub_epi32(acc[a][t], _mm512_set1_epi32(j->xsum[(b0 + t) * j->groups + g]));
+        int32_t *o = j->out + ((size_t)(b0 + t) * j->rows + r0) * j->groups + g;
+        if (j->groups == 1) {
+          _mm512_mask_storeu_epi32(o, (__mmask16)((1u << n) - 1), y);
+        } else {
+          int32_t s[16];
+          _mm512_storeu_si512((void *)s, y);
+          for (int i = 0; i < n; i++) o[(size_t)i * j->groups] = s[i];
+        }
+      }
+    }
+  }
+}
+
+#define VT(A, T) vtile(j, rg, b0, A, T)
+
+/* Tiles by batch rows left: up to 16 accumulators. */
+VNNI static void gemm_vnni_vertical(const job_t *j) {
+  const int rg_end = (j->r1 + 15) / 16;
+  for (int b0 = 0; b0 < j->batch;) {
+    const int left = j->batch - b0;
+    const int nt = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const int nrg = 16 / nt > 8 ? 8 : 16 / nt;
+    int rg = j->r0 / 16;
+    for (; rg + nrg <= rg_end; rg += nrg) {
+      switch (nt) {
+        case 8: VT(2, 8); break;
+        case 4: VT(4, 4); break;
+        case 2: VT(8, 2); break;
+        default: VT(8, 1); break;
+      }
+    }
+    for (; rg < rg_end; rg++) {
+      switch (nt) {
+        case 8: VT(1, 8); break;
+        case 4: VT(1, 4); break;
+        case 2: VT(1, 2); break;
+        default: VT(1, 1); break;
+      }
+    }
+    b0 += nt;
   }
 }
 #endif
@@ -186,7 +197,7 @@ VNNI static void gemm_vnni(const job_t *j) {
 typedef void (*kernel_fn)(const job_t *);
 static kernel_fn kernel = gemm_scalar;
 static const char *kernel_name = "scalar";
-static int needs_xperm = 0;
+static int vertical = 0;
 
 static void choose_kernel(void) {
 #ifdef BITNET_X86
@@ -196,7 +207,7 @@ static void choose_kernel(void) {
   int avx2 = __builtin_cpu_supports("avx2");
   if (force != NULL && strcmp(force, "scalar") == 0) vnni = avx2 = 0;
   if (force != NULL && strcmp(force, "avx2") == 0) vnni = 0;
-  if (vnni) { kernel = gemm_vnni; kernel_name = "avx512-vnni"; needs_xperm = 1; }
+  if (vnni) { kernel = gemm_vnni_vertical; kernel_name = "avx512-vnni"; vertical = 1; }
   else if (avx2) { kernel = gemm_avx2; kernel_name = "avx2"; }
 #endif
 }
@@ -243,7 +254,8 @@ static void run_jobs(const job_t *base, int threads) {
     started_workers++;
   }
   if (threads - 1 > started_workers) threads = started_workers + 1;
-  const int per = (base->rows + threads - 1) / threads;
+  int per = (base->rows + threads - 1) / threads;
+  if (vertical) per = (per + 15) / 16 * 16;
   job_t own = *base;
   own.r0 = 0;
   own.r1 = per < base->rows ? per : base->rows;
@@ -282,6 +294,12 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
   return type == want;
 }
 
+static int32_t sum_int8(const int8_t *x, int n) {
+  int32_t s = 0;
+  for (int k = 0; k < n; k++) s += x[k];
+  return s;
+}
+
 static napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -301,34 +319,38 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   if (rows <= 0 || cols <= 0 || cols % 256 != 0 || batch <= 0 || gcols < 32 || gcols % 32 != 0 || cols % gcols != 0)
     return throw_error(env, "bad shape: cols must be a multiple of 256, groupCols a multiple of 32 dividing it");
   const int groups = cols / gcols;
-  if (ncodes != (size_t)rows * cols / 4 || nx != (size_t)batch * cols || nout != (size_t)batch * rows * groups)
+  if (ncodes != (vertical ? vertical_size(rows, cols) : (size_t)rows * cols / 4) || nx != (size_t)batch * cols || nout != (size_t)batch * rows * groups)
     return throw_error(env, "array lengths do not match the shape");
   int32_t *xsum = calloc((size_t)batch * groups, sizeof(int32_t));
-  int8_t *xperm = needs_xperm ? malloc((size_t)batch * cols) : NULL;
-  if (xsum == NULL || (needs_xperm && xperm == NULL)) {
-    free(xsum);
-    free(xperm);
-    return throw_error(env, "out of memory");
-  }
+  if (xsum == NULL) return throw_error(env, "out of memory");
   const int8_t *xs = x;
   for (int b = 0; b < batch; b++)
-    for (int k = 0; k < cols; k++) xsum[b * groups + k / gcols] += xs[(size_t)b * cols + k];
-  if (xperm != NULL) {
-    for (int b = 0; b < batch; b++)
-      for (int blk = 0; blk < cols / 256; blk++) {
-        const int8_t *src = xs + (size_t)b * cols + blk * 256;
-        int8_t *dst = xperm + (size_t)b * cols + blk * 256;
-        for (int f = 0; f < 4; f++) {
-          memcpy(dst + 64 * f, src + 32 * f, 32);
-          memcpy(dst + 64 * f + 32, src + 128 + 32 * f, 32);
-        }
-      }
-  }
-  job_t job = {codes, rows, cols, x, xperm, xsum, batch, gcols, groups, out, 0, rows};
+    for (int g = 0; g < groups; g++) xsum[b * groups + g] = sum_int8(xs + (size_t)b * cols + (size_t)g * gcols, gcols);
+  job_t job = {codes, rows, cols, x, xsum, batch, gcols, groups, out, 0, rows};
   run_jobs(&job, threads);
   free(xsum);
-  free(xperm);
   return NULL;
+}
+
+static napi_value prepare(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *codes;
+  size_t ncodes;
+  int32_t rows, cols;
+  if (argc < 3 || !typed(env, argv[0], napi_uint8_array, &codes, &ncodes)) return throw_error(env, "prepare(codes, rows, cols)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  if (rows <= 0 || cols <= 0 || cols % 256 != 0 || ncodes != (size_t)rows * cols / 4) return throw_error(env, "bad shape: codes must be rows * cols / 4 bytes, cols a multiple of 256");
+  if (!vertical) return argv[0];
+  void *data;
+  napi_value buffer, array;
+  const size_t size = vertical_size(rows, cols);
+  if (napi_create_arraybuffer(env, size, &data, &buffer) != napi_ok) return throw_error(env, "out of memory");
+  repack_vertical(codes, rows, cols, data);
+  napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &array);
+  return array;
 }
 
 static napi_value features(napi_env env, napi_callback_info info) {
@@ -343,8 +365,9 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
+      {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

@@ -6,6 +6,8 @@ import type { GemmShape, KernelTier, UploadedCodes } from '../types.js';
 
 interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
+  /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
+  prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
   features(): string;
 }
 
@@ -20,8 +22,8 @@ export class NativeTier implements KernelTier {
     this.detail = addon.features();
   }
 
-  upload(codes: Uint8Array): UploadedCodes {
-    return { codes, tier: this.name };
+  upload(codes: Uint8Array, rows: number, paddedCols: number): UploadedCodes {
+    return { codes: this.addon.prepare(codes, rows, paddedCols), tier: this.name };
   }
 
   release(): void {}
