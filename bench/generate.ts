@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +8,10 @@ import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
 import { BitnetRunner, type Numerics } from '../src/inference/bitnet-forward.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
-import { randomBitnetWeights } from '../src/models/bitnet-weights.js';
+import { randomBitnetWeights, type BitnetLmWeights } from '../src/models/bitnet-weights.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
 import { machine, writeResult } from './lib.js';
+import { BITNET_2B4T_SHAPES, parameterCount, writeRandomBitnetGguf } from './random-gguf.js';
 
 interface LlamaApi {
   getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
@@ -18,6 +20,15 @@ interface LlamaApi {
 interface LlamaModel {
   createContext(o: Record<string, unknown>): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
   dispose(): Promise<void>;
+}
+
+/** The process's peak resident memory (VmHWM) in GB, or NaN where /proc is missing. */
+function peakRss(): number {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const PROMPT = 48;
@@ -29,8 +40,22 @@ function lengths(contextLength: number): { prompt: number; generate: number } {
   return { prompt, generate: Math.min(GENERATE, contextLength - prompt - 1) };
 }
 
-async function ours(path: string, numerics: Numerics): Promise<{ prompt: number; gen: number }> {
-  const weights = await loadLmWeights(path);
+function withThreads<T>(threads: number, fn: () => T): T {
+  const saved = process.env.BITNET_THREADS;
+  process.env.BITNET_THREADS = String(threads);
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.BITNET_THREADS;
+    else process.env.BITNET_THREADS = saved;
+  }
+}
+
+function ours(weights: BitnetLmWeights, numerics: Numerics, threads: number): { prompt: number; gen: number } {
+  return withThreads(threads, () => oursTimed(weights, numerics));
+}
+
+function oursTimed(weights: BitnetLmWeights, numerics: Numerics): { prompt: number; gen: number } {
   const runner = new BitnetRunner(weights, numerics);
   const { prompt, generate } = lengths(weights.config.contextLength);
   const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
@@ -79,27 +104,39 @@ export async function benchGenerate(): Promise<void> {
   const api = (await import(createRequire(interop).resolve('node-llama-cpp'))) as LlamaApi;
   const dir = mkdtempSync(join(tmpdir(), 'bitnet-genbench-'));
   const shipped = join(root, 'runs', 'shakespeare-lm-bitnet');
-  const models: { name: string; path: string; context: number }[] = [];
+  const models: { name: string; path: string; context: number; threads: number[] }[] = [];
   const shippedGguf = join(dir, 'shipped.gguf');
   if (existsSync(join(shipped, 'final', 'model.json'))) {
     await writeBitnetGguf(shippedGguf, await loadLmWeights(shipped), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
-    models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf, context: (await loadLmWeights(shippedGguf)).config.contextLength });
+    models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf, context: (await loadLmWeights(shippedGguf)).config.contextLength, threads: [1] });
   }
   const random = join(dir, 'random.gguf');
   const config = { vocabSize: 257, hiddenSize: 1024, intermediateSize: 2816, numLayers: 8, numHeads: 16, numKvHeads: 4, contextLength: 256, ropeTheta: 500000, rmsNormEps: 1e-5 };
   await writeBitnetGguf(random, randomBitnetWeights(config, 1, { weightStd: 0.3, embeddingStd: 0.05 }), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
-  models.push({ name: 'random 8x1024 (~100M)', path: random, context: config.contextLength });
+  models.push({ name: 'random 8x1024 (~100M)', path: random, context: config.contextLength, threads: [1] });
+  if (process.env.BITNET_BENCH_2B !== '0') {
+    const big = join(dir, 'random-2b4t.gguf');
+    await writeRandomBitnetGguf(big, BITNET_2B4T_SHAPES, 7);
+    models.push({ name: `random BitNet-2B4T shapes (${(parameterCount(BITNET_2B4T_SHAPES) / 1e9).toFixed(2)} B)`, path: big, context: 512, threads: [1, 2] });
+  }
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
   for (const m of models) {
-    const a = await ours(m.path, 'bitnet');
-    const b = await ours(m.path, 'llama.cpp');
-    const c = await llamaCpp(api, m.path, 1, m.context);
-    json.push({ model: m.name, ours: a, oursLlamaNumerics: b, llamaCpp1Thread: c });
-    rows.push([m.name, a.prompt.toFixed(0), a.gen.toFixed(0), b.gen.toFixed(0), c.prompt.toFixed(0), c.gen.toFixed(0), (a.gen / c.gen).toFixed(2)]);
+    const t0 = performance.now();
+    const weights = await loadLmWeights(m.path);
+    const loadSeconds = (performance.now() - t0) / 1000;
+    for (const threads of m.threads) {
+      const a = ours(weights, 'bitnet', threads);
+      const b = ours(weights, 'llama.cpp', threads);
+      const peakRssGB = peakRss();
+      const c = await llamaCpp(api, m.path, threads, m.context);
+      json.push({ model: m.name, threads, loadSeconds, peakRssGB, ours: a, oursLlamaNumerics: b, llamaCpp: c });
+      rows.push([m.name, String(threads), a.prompt.toFixed(1), a.gen.toFixed(1), b.gen.toFixed(1), c.prompt.toFixed(1), c.gen.toFixed(1), (a.gen / c.gen).toFixed(2), (a.prompt / c.prompt).toFixed(2), peakRssGB.toFixed(2)]);
+    }
+    await rm(m.path, { force: true });
   }
-  const header = ['model (TQ2_0 GGUF)', 'ours prompt tok/s', 'ours gen tok/s', 'ours (llama.cpp numerics) gen tok/s', 'llama.cpp prompt tok/s', 'llama.cpp gen tok/s', 'gen ours / llama.cpp'];
-  console.log('\nGeneration, 1 thread, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
+  const header = ['model (TQ2_0 GGUF)', 'threads', 'ours prompt tok/s', 'ours gen tok/s', 'ours (llama.cpp numerics) gen tok/s', 'llama.cpp prompt tok/s', 'llama.cpp gen tok/s', 'gen ours / llama.cpp', 'prompt ours / llama.cpp', 'peak RSS GB (ours)'];
+  console.log('\nGeneration, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
   console.log(formatTable([header, ...rows]));
   await writeResult('generate.json', `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`);
   await writeResult('generate.md', `# Generation: this toolkit vs llama.cpp\n\n${formatMarkdownTable([header, ...rows])}\n`);

@@ -36,7 +36,7 @@ async function ternaryMs(gpu: WebGpuTernary, out: number, inF: number, batch: nu
   const weights = gpu.upload(codes);
   await gpu.gemm(weights, out, inF, x, batch, inF);
   const t0 = performance.now();
-  await gpu.gemm(weights, out, inF, x, batch, inF, REPS);
+  await gpu.gemm(weights, out, inF, x, batch, inF, { repeat: REPS });
   return (performance.now() - t0) / REPS;
 }
 

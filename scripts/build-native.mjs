@@ -29,7 +29,7 @@ const cc = process.env.CC ?? 'cc';
 mkdirSync(join(root, 'build'), { recursive: true });
 const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
 try {
-  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', join(root, 'src/kernels/native/ternary.c'), '-o', tmp], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-ffp-contract=off', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', join(root, 'src/kernels/native/ternary.c'), '-o', tmp, '-lm'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const addon = require(tmp);
   const isa = addon.features();
   rmSync(out, { force: true });

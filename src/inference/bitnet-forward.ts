@@ -1,4 +1,6 @@
 import { floatToHalf, halfToFloat } from '../formats/half.js';
+import { gemvHalf } from '../kernels/half-gemv.js';
+import { loadNativeTier } from '../kernels/native/tier.js';
 import { selectKernelTier } from '../kernels/select.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
 import type { KernelTier, UploadedCodes } from '../kernels/types.js';
@@ -79,21 +81,31 @@ export class BitnetRunner {
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
   private readonly embedding: Float32Array;
+  private readonly headHalf: Uint16Array | undefined;
+  private readonly nativeAttention: boolean;
   private length = 0;
 
   constructor(
     readonly weights: BitnetLmWeights,
     readonly numerics: Numerics = 'bitnet',
     /** llama.cpp numerics of a file written with `.scale` tensors (d = 1, exact f32 beta). */
-    options: { scaleTensors?: boolean } = {},
+    options: {
+      scaleTensors?: boolean;
+      /** 'native' (default, when the addon is built) or 'typescript': the same sums, in C or here. */
+      attention?: 'native' | 'typescript';
+    } = {},
   ) {
+    this.nativeAttention = options.attention !== 'typescript';
     const c = weights.config;
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
     this.proj = weights.layers.map((l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled)])) as Record<Projection, Projector>);
     const kvDim = headDim(c) * c.numKvHeads;
     this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
     this.vCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
-    this.embedding = numerics === 'llama.cpp' ? roundHalfArray(weights.tokenEmbedding) : weights.tokenEmbedding;
+    const half = weights.tokenEmbeddingHalf;
+    this.embedding = numerics === 'llama.cpp' && half === undefined ? roundHalfArray(weights.tokenEmbedding) : weights.tokenEmbedding;
+    // F16 embeddings (GGUF files, or rounded in llama.cpp numerics) run the head on the F16 kernel.
+    this.headHalf = half ?? (numerics === 'llama.cpp' ? Uint16Array.from(this.embedding, floatToHalf) : undefined);
   }
 
   get position(): number {
@@ -124,6 +136,12 @@ export class BitnetRunner {
 
   private attention(layer: number, q: Float32Array, pos: number): Float32Array {
     const c = this.weights.config;
+    const native = this.nativeAttention ? loadNativeTier() : null;
+    if (native !== null) {
+      const out = new Float32Array(c.hiddenSize);
+      native.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), this.numerics === 'llama.cpp', out);
+      return out;
+    }
     const hd = headDim(c);
     const kvDim = hd * c.numKvHeads;
     const group = c.numHeads / c.numKvHeads;
@@ -199,6 +217,7 @@ export class BitnetRunner {
     this.length++;
     let out = rmsNormRow(x, this.weights.outputNorm, c.rmsNormEps);
     if (this.numerics === 'llama.cpp') out = roundHalfArray(out);
+    if (this.headHalf !== undefined) return gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out);
     const logits = new Float32Array(c.vocabSize);
     for (let t = 0; t < c.vocabSize; t++) {
       let dot = 0;

@@ -36,6 +36,8 @@ export interface BitnetLmWeights {
   config: BitnetLmConfig;
   /** [vocab, hidden], tied to the output head. */
   tokenEmbedding: Float32Array;
+  /** The same embedding as raw IEEE half bits, when it was read from an F16 tensor (a fast output head). */
+  tokenEmbeddingHalf?: Uint16Array;
   outputNorm: Float32Array;
   layers: BitnetLayerWeights[];
 }

@@ -2,7 +2,10 @@ import { BitNetError } from '../../errors.js';
 import { GGUF_PROJECTION_NAMES } from '../../export/gguf-bitnet.js';
 import { PROJECTIONS, type BitnetLayerWeights, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../../models/bitnet-weights.js';
 import { TernaryWeight } from '../../quant/weight.js';
-import { readGgufHeader, readGgufTensor, type GgufHeader } from './reader.js';
+import { endianness } from 'node:os';
+import { halfToFloat } from '../half.js';
+import { decodeGgml } from './ggml-types.js';
+import { readGgufHeader, readGgufTensor, readGgufTensorBytes, type GgufHeader } from './reader.js';
 
 function num(h: GgufHeader, key: string, fallback?: number): number {
   const v = h.metadata.get(key);
@@ -11,6 +14,41 @@ function num(h: GgufHeader, key: string, fallback?: number): number {
     throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${key}' is missing or not a number`, { field: key });
   }
   return Number(v.value);
+}
+
+/**
+ * TQ2_0 blocks whose scales d all agree (what a per-tensor ternary export writes) as ternary values
+ * straight from their codes; undefined when the blocks' d differ (the generic path then decides).
+ */
+function tq2Ternary(bytes: Uint8Array, elements: number): { q: Int8Array; d: number } | undefined {
+  const blocks = elements / 256;
+  const dBits = (b: number): number => (bytes[b * 66 + 64] as number) | ((bytes[b * 66 + 65] as number) << 8);
+  const first = dBits(0);
+  for (let b = 1; b < blocks; b++) if (dBits(b) !== first) return undefined;
+  const q = new Int8Array(elements);
+  for (let b = 0; b < blocks; b++) {
+    const qs = b * 66;
+    const base = b * 256;
+    for (let half = 0; half < 2; half++) {
+      for (let l = 0; l < 4; l++) {
+        const o = base + 128 * half + 32 * l;
+        for (let m = 0; m < 32; m++) {
+          const code = ((bytes[qs + 32 * half + m] as number) >> (2 * l)) & 3;
+          if (code === 3) return undefined;
+          q[o + m] = code - 1;
+        }
+      }
+    }
+  }
+  return { q, d: halfToFloat(first) };
+}
+
+function littleEndianHalves(bytes: Uint8Array): Uint16Array {
+  if (endianness() === 'LE' && bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+  const out = new Uint16Array(bytes.length / 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint16(2 * i, true);
+  return out;
 }
 
 /**
@@ -49,11 +87,17 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
       const name = `blk.${i}.${GGUF_PROJECTION_NAMES[p]}`;
       const info = tensor(`${name}.weight`);
       const [inF, out] = info.dims as [number, number];
-      const values = await readGgufTensor(path, info);
-      let d = 0;
-      for (const v of values) if (v !== 0) d = Math.max(d, Math.abs(v));
       const scaleInfo = h.tensors.find((x) => x.name === `${name}.scale`);
       const scale = scaleInfo === undefined ? 1 : ((await readGgufTensor(path, scaleInfo))[0] as number);
+      const bytes = await readGgufTensorBytes(path, info);
+      const direct = info.type === 'TQ2_0' ? tq2Ternary(bytes, info.elements) : undefined;
+      if (direct !== undefined) {
+        proj[p] = new TernaryWeight(direct.q, Float32Array.of(Math.fround((direct.d === 0 ? 1 : direct.d) * scale)), [out, inF], 'tensor');
+        continue;
+      }
+      const values = decodeGgml(info.type, bytes, info.elements);
+      let d = 0;
+      for (const v of values) if (v !== 0) d = Math.max(d, Math.abs(v));
       const q = new Int8Array(values.length);
       for (let k = 0; k < values.length; k++) {
         const r = d === 0 ? 0 : Math.round((values[k] as number) / d);
@@ -70,5 +114,8 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
       proj,
     });
   }
-  return { config, tokenEmbedding: await readGgufTensor(path, emb), outputNorm: await floats('output_norm.weight'), layers };
+  const embBytes = await readGgufTensorBytes(path, emb);
+  const weights: BitnetLmWeights = { config, tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements), outputNorm: await floats('output_norm.weight'), layers };
+  if (emb.type === 'F16') weights.tokenEmbeddingHalf = littleEndianHalves(embBytes);
+  return weights;
 }

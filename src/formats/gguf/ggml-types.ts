@@ -88,6 +88,14 @@ export function encodeTernaryBlocks(type: 'TQ2_0' | 'TQ1_0', values: Int8Array, 
 }
 
 /** Decodes ggml bytes back to float32. */
+let halves: Float32Array | undefined;
+
+/** Every IEEE half as a float, for decoding large F16 tensors. */
+export function halfTable(): Float32Array {
+  halves ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h));
+  return halves;
+}
+
 export function decodeGgml(type: GgmlTypeName, bytes: Uint8Array, elements: number): Float32Array {
   const out = new Float32Array(elements);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -95,9 +103,11 @@ export function decodeGgml(type: GgmlTypeName, bytes: Uint8Array, elements: numb
     case 'F32':
       for (let i = 0; i < elements; i++) out[i] = view.getFloat32(i * 4, true);
       return out;
-    case 'F16':
-      for (let i = 0; i < elements; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+    case 'F16': {
+      const table = halfTable();
+      for (let i = 0; i < elements; i++) out[i] = table[view.getUint16(i * 2, true)] as number;
       return out;
+    }
     case 'BF16':
       for (let i = 0; i < elements; i++) out[i] = bf16ToFloat(view.getUint16(i * 2, true));
       return out;

@@ -14,7 +14,8 @@
 #define BITNET_X86 1
 #endif
 
-typedef struct {
+typedef struct job {
+  void (*fn)(const struct job *);
   const uint8_t *codes;
   int rows, cols;        /* cols = padded columns, a multiple of 256 */
   const int8_t *x;       /* batch * cols */
@@ -22,6 +23,9 @@ typedef struct {
   int batch, gcols, groups;
   int32_t *out;          /* batch * rows * groups */
   int r0, r1;            /* rows of this job */
+  const uint16_t *wh;    /* F16 GEMV: rows * cols halves, x as floats, out as floats */
+  const float *xf;
+  float *yf;
 } job_t;
 
 #define RG_BYTES(cols) ((size_t)(cols) * 4) /* one group of 16 rows: 16 * cols / 4 bytes */
@@ -194,8 +198,149 @@ VNNI static void gemm_vnni_vertical(const job_t *j) {
 }
 #endif
 
+/* ------------------------------------------------------------------ F16 x F32 GEMV */
+/* y[r] = sum_k f16(w[r][k]) * x[k] in float: an F16 output head (llama.cpp keeps token_embd in F16). */
+
+static float half_to_float(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) bits = sign;
+    else {
+      int e = -1;
+      uint32_t m = man;
+      do { e++; m <<= 1; } while ((m & 0x400) == 0);
+      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((m & 0x3ff) << 13);
+    }
+  } else if (exp == 31) bits = sign | 0x7f800000 | (man << 13);
+  else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+static void gemv_f16_scalar(const job_t *j) {
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    float acc = 0;
+    for (int k = 0; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+
+#ifdef BITNET_X86
+__attribute__((target("avx2,fma,f16c"))) static void gemv_f16_avx2(const job_t *j) {
+  const int n8 = j->cols / 8 * 8;
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n8; k += 16) {
+      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8))), _mm256_loadu_ps(j->xf + k + 8), a1);
+    }
+    for (; k < n8; k += 8) a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
+    a0 = _mm256_add_ps(a0, a1);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    float acc = _mm_cvtss_f32(s);
+    for (; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+
+__attribute__((target("avx512f"))) static void gemv_f16_avx512(const job_t *j) {
+  const int n16 = j->cols / 16 * 16;
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= n16; k += 32) {
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))), _mm512_loadu_ps(j->xf + k), a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k + 16))), _mm512_loadu_ps(j->xf + k + 16), a1);
+    }
+    for (; k < n16; k += 16) a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))), _mm512_loadu_ps(j->xf + k), a0);
+    float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+#endif
+
+/* ------------------------------------------------------------------ decode attention */
+/* One new query against a KV cache, in the order and precision of BitnetRunner's TypeScript
+   (src/inference/bitnet-forward.ts): dots, softmax and the weighted sum in double; in llama.cpp
+   numerics q and the probabilities are rounded to half and the scores and sums to float. */
+
+#include <math.h>
+
+static uint16_t float_to_half(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+  const int e = (int)((x >> 23) & 0xff);
+  if (e == 255) return (uint16_t)(sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
+  const int exp = e - 127 + 15;
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return (uint16_t)sign;
+    const uint32_t m = mant | 0x800000;
+    const int shift = 14 - exp;
+    uint32_t h = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+  }
+  uint32_t h = ((uint32_t)exp << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
+  return (uint16_t)(sign | h);
+}
+
+static double round_half(double v) { return half_to_float(float_to_half((float)v)); }
+
+static void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, int half,
+                             double *scores, double *acc, float *out) {
+  const int kv_dim = hd * kv_heads, group = heads / kv_heads;
+  const float scale = (float)(1.0 / sqrt((double)hd));
+  for (int h = 0; h < heads; h++) {
+    const int kv_base = (h / group) * hd, q_base = h * hd;
+    double *qh = acc; /* the query row, rounded to half in llama.cpp numerics; acc is free until the sum */
+    for (int i = 0; i < hd; i++) qh[i] = half ? round_half(q[q_base + i]) : (double)q[q_base + i];
+    double max = -INFINITY;
+    for (int t = 0; t <= pos; t++) {
+      const float *kt = k + (size_t)t * kv_dim + kv_base;
+      double dot = 0;
+      for (int i = 0; i < hd; i++) dot += qh[i] * kt[i];
+      const double sc = half ? (double)((float)dot * scale) : dot * scale;
+      scores[t] = sc;
+      if (sc > max) max = sc;
+    }
+    double sum = 0;
+    for (int t = 0; t <= pos; t++) {
+      const double e = exp(scores[t] - max);
+      scores[t] = e;
+      sum += e;
+    }
+    for (int i = 0; i < hd; i++) acc[i] = 0;
+    for (int t = 0; t <= pos; t++) {
+      const float *vt = v + (size_t)t * kv_dim + kv_base;
+      if (half) {
+        const double p = round_half((float)(scores[t] / sum));
+        for (int i = 0; i < hd; i++) acc[i] = (float)(acc[i] + p * vt[i]);
+      } else {
+        const double p = scores[t] / sum;
+        for (int i = 0; i < hd; i++) acc[i] = acc[i] + p * vt[i];
+      }
+    }
+    for (int i = 0; i < hd; i++) out[q_base + i] = (float)acc[i];
+  }
+}
+
 typedef void (*kernel_fn)(const job_t *);
 static kernel_fn kernel = gemm_scalar;
+static kernel_fn gemv_f16 = gemv_f16_scalar;
 static const char *kernel_name = "scalar";
 static int vertical = 0;
 
@@ -207,6 +352,8 @@ static void choose_kernel(void) {
   int avx2 = __builtin_cpu_supports("avx2");
   if (force != NULL && strcmp(force, "scalar") == 0) vnni = avx2 = 0;
   if (force != NULL && strcmp(force, "avx2") == 0) vnni = 0;
+  if (vnni || (force == NULL && __builtin_cpu_supports("avx512f"))) gemv_f16 = gemv_f16_avx512;
+  else if (avx2 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) gemv_f16 = gemv_f16_avx2;
   if (vnni) { kernel = gemm_vnni_vertical; kernel_name = "avx512-vnni"; vertical = 1; }
   else if (avx2) { kernel = gemm_avx2; kernel_name = "avx2"; }
 #endif
@@ -230,7 +377,7 @@ static void *worker_main(void *arg) {
     seen = generation;
     job_t job = jobs[id];
     pthread_mutex_unlock(&mu);
-    if (job.r1 > job.r0) kernel(&job);
+    if (job.r1 > job.r0) job.fn(&job);
     pthread_mutex_lock(&mu);
     if (--pending == 0) pthread_cond_signal(&cv_done);
     pthread_mutex_unlock(&mu);
@@ -271,7 +418,7 @@ static void run_jobs(const job_t *base, int threads) {
     pthread_cond_broadcast(&cv_start);
     pthread_mutex_unlock(&mu);
   }
-  kernel(&own);
+  own.fn(&own);
   if (threads > 1) {
     pthread_mutex_lock(&mu);
     while (pending > 0) pthread_cond_wait(&cv_done, &mu);
@@ -326,9 +473,53 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   const int8_t *xs = x;
   for (int b = 0; b < batch; b++)
     for (int g = 0; g < groups; g++) xsum[b * groups + g] = sum_int8(xs + (size_t)b * cols + (size_t)g * gcols, gcols);
-  job_t job = {codes, rows, cols, x, xsum, batch, gcols, groups, out, 0, rows};
+  job_t job = {kernel, codes, rows, cols, x, xsum, batch, gcols, groups, out, 0, rows, NULL, NULL, NULL};
   run_jobs(&job, threads);
   free(xsum);
+  return NULL;
+}
+
+static napi_value gemv_half(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *w, *x, *y;
+  size_t nw, nx, ny;
+  int32_t rows, cols, threads;
+  if (argc < 6 || !typed(env, argv[0], napi_uint16_array, &w, &nw) || !typed(env, argv[3], napi_float32_array, &x, &nx) || !typed(env, argv[4], napi_float32_array, &y, &ny))
+    return throw_error(env, "gemvHalf(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, threads)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  napi_get_value_int32(env, argv[5], &threads);
+  if (rows <= 0 || cols <= 0 || nw != (size_t)rows * cols || nx != (size_t)cols || ny != (size_t)rows) return throw_error(env, "array lengths do not match the shape");
+  job_t job = {gemv_f16, NULL, rows, cols, NULL, NULL, 1, cols, 1, NULL, 0, rows, w, x, y};
+  run_jobs(&job, threads);
+  return NULL;
+}
+
+static napi_value attention(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *q, *k, *v, *out;
+  size_t nq, nk, nv, nout;
+  int32_t pos, heads, kv_heads, hd;
+  bool half;
+  if (argc < 9 || !typed(env, argv[0], napi_float32_array, &q, &nq) || !typed(env, argv[1], napi_float32_array, &k, &nk) ||
+      !typed(env, argv[2], napi_float32_array, &v, &nv) || !typed(env, argv[8], napi_float32_array, &out, &nout))
+    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, half, out)");
+  napi_get_value_int32(env, argv[3], &pos);
+  napi_get_value_int32(env, argv[4], &heads);
+  napi_get_value_int32(env, argv[5], &kv_heads);
+  napi_get_value_int32(env, argv[6], &hd);
+  napi_get_value_bool(env, argv[7], &half);
+  if (pos < 0 || heads <= 0 || kv_heads <= 0 || hd <= 0 || heads % kv_heads != 0 || nq != (size_t)heads * hd || nout != nq ||
+      nk < (size_t)(pos + 1) * kv_heads * hd || nv < (size_t)(pos + 1) * kv_heads * hd)
+    return throw_error(env, "attention: array lengths do not match the shape");
+  double *scores = malloc(sizeof(double) * ((size_t)pos + 1 + hd));
+  if (scores == NULL) return throw_error(env, "out of memory");
+  attention_decode(q, k, v, pos, heads, kv_heads, hd, half, scores, scores + pos + 1, out);
+  free(scores);
   return NULL;
 }
 
@@ -366,8 +557,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
+      {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
+      {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 5, props);
   return exports;
 }
 

@@ -8,6 +8,8 @@ interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
   /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
+  gemvHalf(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number): void;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array): void;
   features(): string;
 }
 
@@ -27,6 +29,19 @@ export class NativeTier implements KernelTier {
   }
 
   release(): void {}
+
+  /**
+   * One query row against a KV cache of pos + 1 positions (GQA), as BitnetRunner computes it in
+   * TypeScript: double sums; with `half`, llama.cpp numerics' half and float roundings.
+   */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array): void {
+    this.addon.attention(q, k, v, pos, heads, kvHeads, headDim, half, out);
+  }
+
+  /** out = W x, W [rows, cols] raw IEEE halves, accumulated in float32. */
+  gemvHalf(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number): void {
+    this.addon.gemvHalf(w, rows, cols, x, out, threads);
+  }
 
   gemm(weights: UploadedCodes, s: GemmShape): void {
     this.addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1);

@@ -1,84 +1,41 @@
 import { BitNetError } from '../../errors.js';
+import { integerRange } from '../../quant/activation.js';
+import { DEFAULT_EPS } from '../../quant/weight.js';
+import { USAGE, type GpuBuffer, type GpuDevice } from './device.js';
+import { GEMM_TILE, GEMM_WGSL, GEMV_WGSL } from './gemm-wgsl.js';
+import { QUANTIZE_WGSL } from './quantize-wgsl.js';
 
-/**
- * WGSL ternary x int8 GEMM on this project's packed layout (TQ2_0 `qs` order, rows padded to 256):
- * one workgroup of 64 invocations per (row, batch row); each invocation takes every 64th 32-bit
- * word of the row (16 weights), multiplies the 2-bit codes with the int activations and the
- * workgroup sums in shared memory. Groups of 128 columns or more are supported (a word's 16
- * weights lie in one 128-column half block). Results are exact int32, as every tier's.
- */
-export const TERNARY_WGSL = /* wgsl */ `
-struct Shape { rows: u32, words: u32, batch: u32, groups: u32, halvesPerGroup: u32, cols: u32 }
-@group(0) @binding(0) var<storage, read> codes: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<i32>;
-@group(0) @binding(2) var<storage, read_write> out: array<i32>;
-@group(0) @binding(3) var<uniform> shape: Shape;
-var<workgroup> partial: array<i32, 64>;
+export { openWebGpuDevice, type GpuBuffer, type GpuDevice } from './device.js';
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.x;
-  let b = wg.y;
-  let g = wg.z;
-  // words of this group: half blocks [g * halvesPerGroup, (g + 1) * halvesPerGroup), 8 words each
-  let firstWord = g * shape.halvesPerGroup * 8u;
-  let lastWord = firstWord + shape.halvesPerGroup * 8u;
-  var acc: i32 = 0;
-  for (var w = firstWord + lid; w < lastWord; w = w + 64u) {
-    let word = codes[row * shape.words + w];
-    let byteBase = w * 4u;            // byte offset in the row
-    let blk = byteBase / 64u;
-    let o = byteBase % 64u;
-    let hb = o / 32u;
-    let m0 = o % 32u;
-    let colBase = blk * 256u + hb * 128u + m0;
-    let xb = b * shape.cols;
-    for (var k = 0u; k < 4u; k = k + 1u) {
-      let byte = (word >> (8u * k)) & 255u;
-      for (var j = 0u; j < 4u; j = j + 1u) {
-        let q = i32((byte >> (2u * j)) & 3u) - 1;
-        acc = acc + q * x[xb + colBase + k + 32u * j];
-      }
-    }
-  }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s = s >> 1u) {
-    if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[(b * shape.rows + row) * shape.groups + g] = partial[0]; }
-}
-`;
+export type WgslKernel = 'auto' | 'gemv' | 'tiled';
 
-/* Minimal WebGPU types (the `webgpu` package provides the implementation; @webgpu/types is not needed). */
-interface GpuBuffer {
-  mapAsync(mode: number): Promise<void>;
-  getMappedRange(): ArrayBuffer;
-  unmap(): void;
-  destroy(): void;
-}
-interface GpuDevice {
-  createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBuffer;
-  createShaderModule(d: { code: string }): unknown;
-  createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): { getBindGroupLayout(i: number): unknown };
-  createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GpuBuffer } }[] }): unknown;
-  createCommandEncoder(): {
-    beginComputePass(): { setPipeline(p: unknown): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number, y: number, z: number): void; end(): void };
-    copyBufferToBuffer(a: GpuBuffer, ao: number, b: GpuBuffer, bo: number, size: number): void;
-    finish(): unknown;
-  };
-  queue: { writeBuffer(b: GpuBuffer, offset: number, data: ArrayBufferView): void; submit(c: unknown[]): void };
+/** A ternary linear layer whose packed weights live on the GPU (per-tensor beta, per-token int8 activations). */
+export interface GpuTernaryLinear {
+  readonly codes: GpuBuffer;
+  readonly rows: number;
+  readonly inFeatures: number;
+  readonly paddedCols: number;
+  readonly beta: number;
+  readonly activationBits: number;
+  readonly eps: number;
 }
 
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+/** From this batch on (and groups of whole 256-column blocks) the tiled kernel runs. */
+const TILED_FROM_BATCH = 4;
 
-/** The WGSL kernel on a WebGPU device: weights uploaded once, activations and results per call. */
+type Pipeline = ReturnType<GpuDevice['createComputePipeline']>;
+
+/** The WGSL kernels on one WebGPU device: weights uploaded once; activations quantized and multiplied on the GPU. */
 export class WebGpuTernary {
-  private readonly pipeline: ReturnType<GpuDevice['createComputePipeline']>;
+  private readonly gemv: Pipeline;
+  private readonly tiled: Pipeline;
+  private readonly quantizer: Pipeline;
 
   constructor(private readonly device: GpuDevice) {
-    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: TERNARY_WGSL }), entryPoint: 'main' } });
+    const pipeline = (code: string): Pipeline => device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    this.gemv = pipeline(GEMV_WGSL);
+    this.tiled = pipeline(GEMM_WGSL);
+    this.quantizer = pipeline(QUANTIZE_WGSL);
   }
 
   private buffer(data: ArrayBufferView, usage: number): GpuBuffer {
@@ -90,58 +47,112 @@ export class WebGpuTernary {
     return buf;
   }
 
+  private scratch(bytes: number, usage = USAGE.STORAGE | USAGE.COPY_SRC): GpuBuffer {
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+  }
+
   upload(codes: Uint8Array): GpuBuffer {
     return this.buffer(codes, USAGE.STORAGE);
   }
 
-  /** out[b][r][g] = sum over group g of q[r][k] * x[b][k] (see src/kernels/types.ts). */
-  /** `repeat` > 1 dispatches the same product that many times in one submission (for timing). */
-  async gemm(weights: GpuBuffer, rows: number, paddedCols: number, x: Int8Array, batch: number, groupCols: number, repeat = 1): Promise<Int32Array> {
-    if (groupCols % 128 !== 0 || paddedCols % groupCols !== 0) {
-      throw new BitNetError('UNSUPPORTED', `the WGSL kernel needs groups of a multiple of 128 columns, got ${groupCols}`, { field: 'groupCols' });
+  /** Packed codes of a [rows, inFeatures] ternary weight (TQ2_0 order, rows padded to 256) with its beta. */
+  uploadLinear(codes: Uint8Array, rows: number, inFeatures: number, beta: number, opts: { activationBits?: number; eps?: number } = {}): GpuTernaryLinear {
+    const paddedCols = Math.ceil(inFeatures / 256) * 256;
+    if (codes.length !== (rows * paddedCols) / 4) throw new BitNetError('INVALID_SHAPE', `codes hold ${codes.length} bytes, a [${rows}, ${inFeatures}] weight needs ${(rows * paddedCols) / 4}`, { field: 'codes' });
+    return { codes: this.upload(codes), rows, inFeatures, paddedCols, beta, activationBits: opts.activationBits ?? 8, eps: opts.eps ?? DEFAULT_EPS };
+  }
+
+  private shape(rows: number, paddedCols: number, batch: number, groupCols: number, mode: 0 | 1): GpuBuffer {
+    return this.buffer(Uint32Array.of(rows, paddedCols / 16, batch, paddedCols / groupCols, groupCols / 16, paddedCols / 4, mode, 0), USAGE.UNIFORM);
+  }
+
+  private encodeProduct(pass: ReturnType<ReturnType<GpuDevice['createCommandEncoder']>['beginComputePass']>, kernel: 'gemv' | 'tiled', buffers: GpuBuffer[], rows: number, batch: number, groups: number, repeat: number): void {
+    const pipeline = kernel === 'tiled' ? this.tiled : this.gemv;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+    for (let i = 0; i < repeat; i++) {
+      if (kernel === 'tiled') pass.dispatchWorkgroups(Math.ceil(rows / GEMM_TILE.rows), Math.ceil(batch / GEMM_TILE.batch), 1);
+      else pass.dispatchWorkgroups(rows, batch, groups);
     }
+  }
+
+  private choose(kernel: WgslKernel, batch: number, groupCols: number): 'gemv' | 'tiled' {
+    if (kernel === 'tiled' && groupCols % 256 !== 0) throw new BitNetError('UNSUPPORTED', `the tiled WGSL kernel needs groups of whole 256-column blocks, got ${groupCols}`, { field: 'groupCols' });
+    if (kernel !== 'auto') return kernel;
+    return batch >= TILED_FROM_BATCH && groupCols % 256 === 0 ? 'tiled' : 'gemv';
+  }
+
+  /**
+   * out[b][r][g] = sum over group g of q[r][k] * x[b][k] (see src/kernels/types.ts), exact int32.
+   * `repeat` > 1 dispatches the same product that many times in one submission (for timing).
+   */
+  async gemm(weights: GpuBuffer, rows: number, paddedCols: number, x: Int8Array, batch: number, groupCols: number, opts: { repeat?: number; kernel?: WgslKernel } = {}): Promise<Int32Array> {
+    if (groupCols % 128 !== 0 || paddedCols % groupCols !== 0) {
+      throw new BitNetError('UNSUPPORTED', `the WGSL kernels need groups of a multiple of 128 columns, got ${groupCols}`, { field: 'groupCols' });
+    }
+    const kernel = this.choose(opts.kernel ?? 'auto', batch, groupCols);
     const groups = paddedCols / groupCols;
-    const xs = this.buffer(Int32Array.from(x), USAGE.STORAGE);
     const outBytes = batch * rows * groups * 4;
-    const out = this.device.createBuffer({ size: Math.max(16, outBytes), usage: USAGE.STORAGE | USAGE.COPY_SRC });
-    const read = this.device.createBuffer({ size: Math.max(16, outBytes), usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    const uniform = this.buffer(Uint32Array.of(rows, paddedCols / 16, batch, groups, groupCols / 128, paddedCols, 0, 0), USAGE.UNIFORM);
-    const bind = this.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [weights, xs, out, uniform].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    const xs = this.buffer(x, USAGE.STORAGE);
+    const out = this.scratch(outBytes);
+    const post = this.scratch(16);
+    const uniform = this.shape(rows, paddedCols, batch, groupCols, 0);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bind);
-    for (let i = 0; i < repeat; i++) pass.dispatchWorkgroups(rows, batch, groups);
+    this.encodeProduct(pass, kernel, [weights, xs, out, uniform, post], rows, batch, groups, opts.repeat ?? 1);
     pass.end();
-    encoder.copyBufferToBuffer(out, 0, read, 0, Math.max(16, outBytes));
     this.device.queue.submit([encoder.finish()]);
-    await read.mapAsync(USAGE.MAP_READ);
-    const result = new Int32Array(read.getMappedRange().slice(0, outBytes));
-    read.unmap();
-    for (const b of [xs, out, read, uniform]) b.destroy();
+    const result = new Int32Array(await this.read(out, outBytes));
+    for (const b of [xs, out, post, uniform]) b.destroy();
     return result;
   }
-}
 
-const instances: unknown[] = [];
-
-/** A WebGPU device from Dawn (`webgpu` package); null with the reason when there is none. */
-export async function openWebGpuDevice(flags: string[] = (process.env.BITNET_WEBGPU_FLAGS ?? '').split(',').filter((f) => f !== '')): Promise<{ device: GpuDevice; adapter: string } | { device: null; reason: string }> {
-  let dawn: { create(flags: string[]): { requestAdapter(o?: Record<string, unknown>): Promise<{ info?: { description?: string; vendor?: string }; requestDevice(): Promise<GpuDevice> } | null> }; globals: object };
-  try {
-    const specifier = 'webgpu';
-    dawn = (await import(specifier)) as typeof dawn;
-  } catch (cause) {
-    return { device: null, reason: `the optional package 'webgpu' is not installed (${(cause as Error).message.split('\n')[0]})` };
+  /**
+   * y = BitLinear's integer inference on the GPU: x [batch, inFeatures] float32 (a GPU buffer) is
+   * quantized per token, multiplied by the ternary codes and scaled by beta / s, into a new
+   * float32 buffer [batch, rows] (STORAGE | COPY_SRC). Nothing is read back.
+   */
+  linear(layer: GpuTernaryLinear, x: GpuBuffer, batch: number, opts: { kernel?: WgslKernel } = {}): GpuBuffer {
+    const { rows, inFeatures, paddedCols } = layer;
+    const kernel = this.choose(opts.kernel ?? 'auto', batch, paddedCols);
+    const { min, max } = integerRange(layer.activationBits);
+    const packed = this.scratch(batch * paddedCols);
+    const post = this.scratch(batch * 4);
+    const out = this.scratch(batch * rows * 4);
+    const q = new DataView(new ArrayBuffer(32));
+    q.setUint32(0, inFeatures, true);
+    q.setUint32(4, paddedCols / 4, true);
+    [layer.beta, layer.eps, max, min].forEach((v, i) => q.setFloat32(8 + 4 * i, v, true));
+    const qShape = this.buffer(q, USAGE.UNIFORM);
+    const shape = this.shape(rows, paddedCols, batch, paddedCols, 1);
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.quantizer);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: this.quantizer.getBindGroupLayout(0), entries: [x, packed, post, qShape].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+    pass.dispatchWorkgroups(batch, 1, 1);
+    this.encodeProduct(pass, kernel, [layer.codes, packed, out, shape, post], rows, batch, 1, 1);
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    for (const b of [packed, post, qShape, shape]) b.destroy();
+    return out;
   }
-  Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create(flags);
-  // The Dawn instance must outlive its devices: collected early, it takes them down (a segfault).
-  instances.push(gpu);
-  const adapter = (await gpu.requestAdapter({ featureLevel: 'compatibility' })) ?? (await gpu.requestAdapter());
-  if (adapter === null) return { device: null, reason: 'no WebGPU adapter (Dawn found no Vulkan or OpenGL device)' };
-  return { device: await adapter.requestDevice(), adapter: adapter.info?.description ?? adapter.info?.vendor ?? 'unknown' };
+
+  /** Uploads float32 activations [batch, inFeatures] (what tfjs-webgpu tensors already are on the GPU). */
+  uploadFloats(x: Float32Array): GpuBuffer {
+    return this.buffer(x, USAGE.STORAGE | USAGE.COPY_SRC);
+  }
+
+  /** Copies a buffer's first `bytes` back to the CPU. */
+  async read(buffer: GpuBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(USAGE.MAP_READ);
+    const data = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return data;
+  }
 }
