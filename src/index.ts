@@ -38,6 +38,7 @@ export { SeededRandom, randomNormalArray } from './util/random.js';
 export { selectBackend, BACKEND_NAMES } from './backend.js';
 export type { BackendName, ConcreteBackend, ModuleImporter } from './backend.js';
 export { BitLinear, bitLinear } from './nn/bit-linear.js';
+export { prepareInference } from './nn/prepare-inference.js';
 export type { BitLinearArgs } from './nn/bit-linear.js';
 export { RMSNorm, rmsNormLayer, rmsNorm } from './nn/rms-norm.js';
 export type { RMSNormArgs } from './nn/rms-norm.js';

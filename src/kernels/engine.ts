@@ -16,6 +16,11 @@ export function inferenceEngine(): { engine: InferenceEngine; tier: KernelTierNa
   return { engine, tier };
 }
 
+/** Whether BitLinear should run its inference matmul on the WGSL kernels now (the webgpu backend). */
+export function useGpuKernels(): boolean {
+  return engine !== 'tfjs' && tf.getBackend() === 'webgpu';
+}
+
 /** Whether BitLinear should run its inference matmul on the packed kernels now. */
 export function useKernels(): boolean {
   if (engine === 'tfjs') return false;

@@ -8,7 +8,9 @@ import { kernelToTorch, torchToKernel } from './layout.js';
 import { linearMatMul } from './matmul.js';
 import { rmsNorm } from './rms-norm.js';
 import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
-import { inferenceEngine, useKernels } from '../kernels/engine.js';
+import { inferenceEngine, useGpuKernels, useKernels } from '../kernels/engine.js';
+import type { GpuTernaryLinear } from '../kernels/webgpu/ternary-wgsl.js';
+import { uploadTernaryToBackend, webGpuTernaryMatMul } from './webgpu-linear.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
 import { singleInput, singleShape, type Kwargs, type LayerArgs, type LayerVariable, type Shape } from './tfjs-types.js';
 
@@ -53,6 +55,8 @@ interface InferenceWeights {
   ternary: TernaryWeight;
   /** The packed-kernel layer, made on first use by the kernel engine. */
   kernel?: TernaryLinear;
+  /** The packed weights on the webgpu backend's device, uploaded on first use there. */
+  gpu?: GpuTernaryLinear;
   /** q as float32 in the kernel layout [in, out]. */
   q: tf.Tensor2D;
   /** per tensor: a scalar; per group: [in/groupSize, 1, out]. */
@@ -187,22 +191,45 @@ export class BitLinear extends tf.layers.Layer {
     return this.kernel;
   }
 
+  /**
+   * Reads the weights back asynchronously and caches the ternary weights, so that inference mode
+   * works where synchronous reads do not (tfjs-webgpu in Node: weights trained on the GPU).
+   */
+  async prepareInference(): Promise<void> {
+    if (this.cache !== undefined) return;
+    const read = async (v: LayerVariable): Promise<Float32Array> => (await v.read().data()) as Float32Array;
+    const merged = this.qkernel !== undefined && this.scales !== undefined;
+    const main = await read(merged ? (this.qkernel as LayerVariable) : this.requireKernel());
+    const scales = merged ? await read(this.scales as LayerVariable) : undefined;
+    this.inferenceWeights(this.computeTernary(main, scales));
+  }
+
   /** The ternary weight: quantized from the latent kernel, or read from merged storage. */
-  private computeTernary(): TernaryWeight {
+  private computeTernary(main?: Float32Array, mergedScales?: Float32Array): TernaryWeight {
+    const sync = (v: LayerVariable): Float32Array => {
+      try {
+        return v.read().dataSync() as Float32Array;
+      } catch (cause) {
+        throw new BitNetError('BACKEND_UNAVAILABLE', `${this.name}: the ${tf.getBackend()} backend cannot read weights synchronously`, {
+          hint: 'await layer.prepareInference() (or prepareInference(model)) before calling it in inference mode',
+          cause,
+        });
+      }
+    };
     if (this.qkernel !== undefined && this.scales !== undefined) {
       const [inDim, outDim] = this.qkernel.shape as [number, number];
-      const q = kernelToTorch(this.qkernel.read().dataSync() as Float32Array, inDim, outDim);
-      return new TernaryWeight(Int8Array.from(q), Float32Array.from(this.scales.read().dataSync()), [outDim, inDim], this.quant.groupSize);
+      const q = kernelToTorch(main ?? sync(this.qkernel), inDim, outDim);
+      return new TernaryWeight(Int8Array.from(q), Float32Array.from(mergedScales ?? sync(this.scales)), [outDim, inDim], this.quant.groupSize);
     }
     const kernel = this.requireKernel();
     const [inDim, outDim] = kernel.shape as [number, number];
-    const data = kernel.read().dataSync() as Float32Array;
+    const data = main ?? sync(kernel);
     return quantizeWeights(kernelToTorch(data, inDim, outDim), [outDim, inDim], { groupSize: this.quant.groupSize, eps: this.quant.eps });
   }
 
-  private inferenceWeights(): InferenceWeights {
+  private inferenceWeights(prepared?: TernaryWeight): InferenceWeights {
     if (this.cache !== undefined) return this.cache;
-    const ternary = this.computeTernary();
+    const ternary = prepared ?? this.computeTernary();
     const [outDim, inDim] = ternary.shape;
     const qKernel = torchToKernel(Float32Array.from(ternary.values), outDim, inDim);
     const { groupSize } = this.quant;
@@ -219,6 +246,7 @@ export class BitLinear extends tf.layers.Layer {
   private clearCache(): void {
     if (this.cache === undefined) return;
     this.cache.kernel?.dispose();
+    this.cache.gpu?.codes.destroy();
     tf.dispose([this.cache.q, this.cache.beta]);
     this.cache = undefined;
   }
@@ -239,6 +267,11 @@ export class BitLinear extends tf.layers.Layer {
   private integerMatMul(x: tf.Tensor2D): tf.Tensor2D {
     if (useKernels()) return this.kernelMatMul(x);
     const { activationBits, activationScope, eps, groupSize } = this.quant;
+    if (useGpuKernels() && groupSize === 'tensor' && activationScope === 'token') {
+      const weights = this.inferenceWeights();
+      weights.gpu ??= uploadTernaryToBackend(weights.ternary, { activationBits, eps });
+      return webGpuTernaryMatMul(x, weights.gpu);
+    }
     const { q: qw, beta } = this.inferenceWeights();
     const { q: qx, s } = quantizeActivationsTensor(x, activationBits, activationScope, eps);
     const invS = tf.reciprocal(s);

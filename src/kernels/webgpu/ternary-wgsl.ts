@@ -110,7 +110,8 @@ export class WebGpuTernary {
   /**
    * y = BitLinear's integer inference on the GPU: x [batch, inFeatures] float32 (a GPU buffer) is
    * quantized per token, multiplied by the ternary codes and scaled by beta / s, into a new
-   * float32 buffer [batch, rows] (STORAGE | COPY_SRC). Nothing is read back.
+   * float32 buffer [batch, rows] (STORAGE | COPY_SRC | COPY_DST, as tfjs-webgpu adopts it by a
+   * copy). Nothing is read back.
    */
   linear(layer: GpuTernaryLinear, x: GpuBuffer, batch: number, opts: { kernel?: WgslKernel } = {}): GpuBuffer {
     const { rows, inFeatures, paddedCols } = layer;
@@ -118,7 +119,7 @@ export class WebGpuTernary {
     const { min, max } = integerRange(layer.activationBits);
     const packed = this.scratch(batch * paddedCols);
     const post = this.scratch(batch * 4);
-    const out = this.scratch(batch * rows * 4);
+    const out = this.scratch(batch * rows * 4, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST);
     const q = new DataView(new ArrayBuffer(32));
     q.setUint32(0, inFeatures, true);
     q.setUint32(4, paddedCols / 4, true);
