@@ -67,6 +67,18 @@ class Projector {
   }
 }
 
+/** Projections of one layer that share an input, as BitnetRunner's steps ask for them. */
+export interface ProjectionRequest {
+  layer: number;
+  projections: Projection[];
+  x: Float32Array;
+}
+
+/** Where forwardAsync runs projections (the WGSL kernels: src/inference/gpu-projections.ts). */
+export interface ProjectionDevice {
+  project(layer: number, projections: readonly Projection[], x: Float32Array): Promise<Float32Array[]>;
+}
+
 /** RMSNorm as ggml computes it: sum of squares in double, scale in float, then times the gain. */
 export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Float32Array {
   let sum = 0;
@@ -83,6 +95,7 @@ export class BitnetRunner {
   private readonly embedding: Float32Array;
   private readonly headHalf: Uint16Array | undefined;
   private readonly nativeAttention: boolean;
+  private readonly gpu: ProjectionDevice | undefined;
   private length = 0;
 
   constructor(
@@ -93,8 +106,11 @@ export class BitnetRunner {
       scaleTensors?: boolean;
       /** 'native' (default, when the addon is built) or 'typescript': the same sums, in C or here. */
       attention?: 'native' | 'typescript';
+      /** Runs the projections of forwardAsync (BitNet numerics: the GPU gives the same numbers). */
+      gpu?: ProjectionDevice;
     } = {},
   ) {
+    this.gpu = options.gpu;
     this.nativeAttention = options.attention !== 'typescript';
     const c = weights.config;
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
@@ -183,19 +199,20 @@ export class BitnetRunner {
     return out;
   }
 
-  /** Feeds one token at the next position; returns the logits over the vocabulary. */
-  forward(token: number): Float32Array {
+  /**
+   * One token through the decoder as a generator: it yields each group of projections that share an
+   * input (q/k/v, o, gate/up, down) and is resumed with their outputs, so the same code runs them
+   * on the CPU kernels (forward) or on the GPU (forwardAsync). Returns the normed last hidden state.
+   */
+  private *steps(token: number): Generator<ProjectionRequest, Float32Array, Float32Array[]> {
     const c = this.weights.config;
     const pos = this.length;
     const hd = headDim(c);
     const kvDim = hd * c.numKvHeads;
     let x: Float32Array = this.embedding.slice(token * c.hiddenSize, (token + 1) * c.hiddenSize);
-    this.weights.layers.forEach((layer, i) => {
-      const p = this.proj[i] as Record<Projection, Projector>;
+    for (const [i, layer] of this.weights.layers.entries()) {
       const n1 = rmsNormRow(x, layer.attnNorm, c.rmsNormEps);
-      const q = p.q.apply(n1);
-      const k = p.k.apply(n1);
-      const v = p.v.apply(n1);
+      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: n1 }) as [Float32Array, Float32Array, Float32Array];
       this.rope(q, c.numHeads, pos);
       this.rope(k, c.numKvHeads, pos);
       const round = this.numerics === 'llama.cpp' ? toHalf : (t: number) => t;
@@ -204,19 +221,43 @@ export class BitnetRunner {
         (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(v[j] as number);
       }
       const attn = rmsNormRow(this.attention(i, q, pos), layer.attnSubNorm, c.rmsNormEps);
-      const o = p.o.apply(attn);
+      const [o] = (yield { layer: i, projections: ['o'], x: attn }) as [Float32Array];
       const h = x.map((xv, j) => f32(xv + (o[j] as number)));
       const n2 = rmsNormRow(h, layer.ffnNorm, c.rmsNormEps);
-      const gate = p.gate.apply(n2);
-      const up = p.up.apply(n2);
+      const [gate, up] = (yield { layer: i, projections: ['gate', 'up'], x: n2 }) as [Float32Array, Float32Array];
       const relu2 = c.hiddenAct === 'relu2';
       const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : f32(g / (1 + Math.exp(-g)))) * (up[j] as number)));
-      const down = p.down.apply(rmsNormRow(act, layer.ffnSubNorm, c.rmsNormEps));
+      const [down] = (yield { layer: i, projections: ['down'], x: rmsNormRow(act, layer.ffnSubNorm, c.rmsNormEps) }) as [Float32Array];
       x = h.map((hv, j) => f32(hv + (down[j] as number)));
-    });
+    }
     this.length++;
-    let out = rmsNormRow(x, this.weights.outputNorm, c.rmsNormEps);
-    if (this.numerics === 'llama.cpp') out = roundHalfArray(out);
+    const out = rmsNormRow(x, this.weights.outputNorm, c.rmsNormEps);
+    return this.numerics === 'llama.cpp' ? roundHalfArray(out) : out;
+  }
+
+  /** Feeds one token at the next position; returns the logits over the vocabulary. */
+  forward(token: number): Float32Array {
+    const it = this.steps(token);
+    let r = it.next();
+    while (r.done !== true) {
+      const { layer, projections, x } = r.value;
+      r = it.next(projections.map((p) => (this.proj[layer] as Record<Projection, Projector>)[p].apply(x)));
+    }
+    return this.head(r.value);
+  }
+
+  /** forward() with the projections on the GPU when the runner has one (`gpu` option); the same numbers. */
+  async forwardAsync(token: number): Promise<Float32Array> {
+    const gpu = this.gpu;
+    if (gpu === undefined) return this.forward(token);
+    const it = this.steps(token);
+    let r = it.next();
+    while (r.done !== true) r = it.next(await gpu.project(r.value.layer, r.value.projections, r.value.x));
+    return this.head(r.value);
+  }
+
+  private head(out: Float32Array): Float32Array {
+    const c = this.weights.config;
     if (this.headHalf !== undefined) return gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out);
     const logits = new Float32Array(c.vocabSize);
     for (let t = 0; t < c.vocabSize; t++) {

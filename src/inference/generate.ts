@@ -38,16 +38,17 @@ export function sampleToken(logits: Float32Array, temperature: number, topK: num
 
 /**
  * Feeds the prompt through the KV cache, then samples up to maxTokens. When the context is full the
- * cache restarts from the last half of the text so far (a context shift, as llama.cpp does).
+ * cache restarts from the last half of the text so far (a context shift, as llama.cpp does). Runs
+ * the projections on the runner's GPU when it has one.
  */
-export function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): GenerateResult {
+export async function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
   if (prompt.length === 0) throw new BitNetError('INVALID_ARGUMENT', 'the prompt is empty', { field: 'prompt' });
   const limit = runner.weights.config.contextLength;
   if (prompt.length >= limit) throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
   const rng = new SeededRandom(options.seed ?? 0);
   const t0 = performance.now();
   let logits: Float32Array = new Float32Array(0);
-  for (const t of prompt) logits = runner.forward(t);
+  for (const t of prompt) logits = await runner.forwardAsync(t);
   const t1 = performance.now();
   const tokens: number[] = [];
   while (tokens.length < options.maxTokens) {
@@ -58,9 +59,9 @@ export function generate(runner: BitnetRunner, prompt: readonly number[], option
     if (runner.position >= limit) {
       const keep = [...prompt, ...tokens].slice(-Math.floor(limit / 2));
       runner.reset();
-      for (const t of keep.slice(0, -1)) runner.forward(t);
+      for (const t of keep.slice(0, -1)) await runner.forwardAsync(t);
     }
-    logits = runner.forward(next);
+    logits = await runner.forwardAsync(next);
   }
   const t2 = performance.now();
   return { tokens, promptTokensPerSecond: (prompt.length * 1000) / Math.max(1e-3, t1 - t0), tokensPerSecond: (tokens.length * 1000) / Math.max(1e-3, t2 - t1) };

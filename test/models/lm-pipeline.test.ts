@@ -61,15 +61,15 @@ describe('GGUF round trip of an LM and generation', () => {
     }
   });
 
-  it('greedy generation equals repeated argmax; sampling is seeded; long generations shift the context', () => {
+  it('greedy generation equals repeated argmax; sampling is seeded; long generations shift the context', async () => {
     const w = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
-    const greedy = generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 10 });
+    const greedy = await generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 10 });
     expect(greedy.tokens).toEqual(new BitnetRunner(w).greedy([1, 2, 3], 10));
-    const a = generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 8, temperature: 1, topK: 20, seed: 5 }).tokens;
-    const b = generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 8, temperature: 1, topK: 20, seed: 5 }).tokens;
+    const a = (await generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 8, temperature: 1, topK: 20, seed: 5 })).tokens;
+    const b = (await generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 8, temperature: 1, topK: 20, seed: 5 })).tokens;
     expect(a).toEqual(b);
     // past the context the cache restarts from the last half of the text (context shift)
-    const long = generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 100 }).tokens;
+    const long = (await generate(new BitnetRunner(w), [1, 2, 3], { maxTokens: 100 })).tokens;
     expect(long).toHaveLength(100);
     expect(long.slice(0, 21)).toEqual(new BitnetRunner(w).greedy([1, 2, 3], 21));
   });

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { selectBackend } from '../../backend.js';
 import { BitnetRunner, type Numerics } from '../../inference/bitnet-forward.js';
+import { BitNetError } from '../../errors.js';
 import { generate } from '../../inference/generate.js';
+import { GpuProjections } from '../../inference/gpu-projections.js';
 import { loadLmWeights } from '../../inference/load-lm.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import type { CliContext } from '../context.js';
@@ -14,6 +16,7 @@ interface GenerateArgs {
   topK: number;
   seed: number;
   numerics: Numerics;
+  backend: 'cpu' | 'webgpu';
   json: boolean;
 }
 
@@ -30,16 +33,23 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         .option('top-k', { type: 'number', default: 40, describe: '0 = no limit' })
         .option('seed', { type: 'number', default: 0 })
         .option('numerics', { type: 'string', choices: ['bitnet', 'llama.cpp'], default: 'bitnet', describe: "per-token int8 activations, or llama.cpp's Q8_K blocks and f16 rounding" })
+        .option('backend', { type: 'string', choices: ['cpu', 'webgpu'], default: 'cpu', describe: 'where the ternary projections run: the CPU kernels, or the WGSL kernels on a WebGPU device (BitNet numerics)' })
         .option('json', { type: 'boolean', default: false })
         .example('$0 generate runs/shakespeare-lm-bitnet --prompt "ROMEO:"', 'sample from a trained run')
-        .example('$0 generate lm.gguf --temperature 0 --numerics llama.cpp', 'what llama.cpp would generate, greedily') as unknown as Argv<GenerateArgs>,
+        .example('$0 generate lm.gguf --temperature 0 --numerics llama.cpp', 'what llama.cpp would generate, greedily')
+        .example('$0 generate lm.gguf --backend webgpu', 'projections on the GPU (WGSL kernels)') as unknown as Argv<GenerateArgs>,
     handler: async (args) => {
       await selectBackend('cpu');
       const weights = await loadLmWeights(args.source);
       const tokenizer = new ByteTokenizer();
-      const runner = new BitnetRunner(weights, args.numerics);
+      if (args.backend === 'webgpu' && args.numerics !== 'bitnet') {
+        throw new BitNetError('INVALID_ARGUMENT', "--backend webgpu runs BitNet numerics (per-token int8); llama.cpp numerics run on the CPU", { field: 'numerics' });
+      }
+      const gpu = args.backend === 'webgpu' ? await GpuProjections.open(weights) : undefined;
+      if (gpu !== undefined) ctx.io.err(`projections on WebGPU: ${gpu.adapter}`);
+      const runner = new BitnetRunner(weights, args.numerics, gpu === undefined ? {} : { gpu });
       const pending: number[] = [];
-      const result = generate(runner, tokenizer.encode(args.prompt), {
+      const result = await generate(runner, tokenizer.encode(args.prompt), {
         maxTokens: args.maxTokens,
         temperature: args.temperature,
         topK: args.topK,

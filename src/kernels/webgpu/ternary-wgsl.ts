@@ -143,6 +143,23 @@ export class WebGpuTernary {
     return this.buffer(x, USAGE.STORAGE | USAGE.COPY_SRC);
   }
 
+  /** Copies several buffers back to the CPU with one staging buffer and one map. */
+  async readMany(parts: { buffer: GpuBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
+    const sizes = parts.map((p) => Math.max(16, Math.ceil(p.bytes / 4) * 4));
+    const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const staging = this.device.createBuffer({ size: total, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    parts.forEach((p, i) => encoder.copyBufferToBuffer(p.buffer, 0, staging, offsets[i] as number, sizes[i] as number));
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(USAGE.MAP_READ);
+    const all = staging.getMappedRange();
+    const out = parts.map((p, i) => all.slice(offsets[i] as number, (offsets[i] as number) + p.bytes));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
   /** Copies a buffer's first `bytes` back to the CPU. */
   async read(buffer: GpuBuffer, bytes: number): Promise<ArrayBuffer> {
     const size = Math.max(16, Math.ceil(bytes / 4) * 4);
