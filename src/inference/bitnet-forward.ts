@@ -1,3 +1,4 @@
+import { BitNetError } from '../errors.js';
 import { floatToHalf, halfToFloat } from '../formats/half.js';
 import { gemvHalf } from '../kernels/half-gemv.js';
 import { loadNativeTier } from '../kernels/native/tier.js';
@@ -50,8 +51,16 @@ class Projector {
     }
   }
 
-  apply(x: Float32Array): Float32Array {
-    if (this.linear !== undefined) return this.linear.forward(x, 1);
+  /** y = W x for `rows` inputs [rows, in] (each row quantized on its own, as one at a time). */
+  apply(x: Float32Array, rows = 1): Float32Array {
+    if (this.linear !== undefined) return this.linear.forward(x, rows);
+    const [out, cols] = this.weight.shape;
+    const y = new Float32Array(rows * out);
+    for (let r = 0; r < rows; r++) y.set(this.applyQ8K(x.subarray(r * cols, (r + 1) * cols)), r * out);
+    return y;
+  }
+
+  private applyQ8K(x: Float32Array): Float32Array {
     const [rows, cols] = this.weight.shape;
     const { q, d } = quantizeQ8K(x);
     const groups = cols / 256;
@@ -71,12 +80,14 @@ class Projector {
 export interface ProjectionRequest {
   layer: number;
   projections: Projection[];
+  /** [rows, in] */
   x: Float32Array;
+  rows: number;
 }
 
 /** Where forwardAsync runs projections (the WGSL kernels: src/inference/gpu-projections.ts). */
 export interface ProjectionDevice {
-  project(layer: number, projections: readonly Projection[], x: Float32Array): Promise<Float32Array[]>;
+  project(layer: number, projections: readonly Projection[], x: Float32Array, rows: number): Promise<Float32Array[]>;
 }
 
 /** RMSNorm as ggml computes it: sum of squares in double, scale in float, then times the gain. */
@@ -200,60 +211,99 @@ export class BitnetRunner {
   }
 
   /**
-   * One token through the decoder as a generator: it yields each group of projections that share an
-   * input (q/k/v, o, gate/up, down) and is resumed with their outputs, so the same code runs them
-   * on the CPU kernels (forward) or on the GPU (forwardAsync). Returns the normed last hidden state.
+   * Tokens at the next positions through the decoder, as a generator: it yields each group of
+   * projections that share an input (q/k/v, o, gate/up, down) for all the tokens at once and is
+   * resumed with their outputs, so the same code runs them on the CPU kernels (forward, prefill)
+   * or on the GPU (forwardAsync, prefillAsync). Returns the last token's normed hidden state.
    */
-  private *steps(token: number): Generator<ProjectionRequest, Float32Array, Float32Array[]> {
+  private *steps(tokens: readonly number[]): Generator<ProjectionRequest, Float32Array, Float32Array[]> {
     const c = this.weights.config;
-    const pos = this.length;
-    const hd = headDim(c);
-    const kvDim = hd * c.numKvHeads;
-    let x: Float32Array = this.embedding.slice(token * c.hiddenSize, (token + 1) * c.hiddenSize);
+    const n = tokens.length;
+    const pos0 = this.length;
+    if (n === 0) throw new BitNetError('INVALID_ARGUMENT', 'no tokens to feed', { field: 'tokens' });
+    if (pos0 + n > c.contextLength) {
+      throw new BitNetError('INVALID_ARGUMENT', `the KV cache holds ${c.contextLength} positions; ${pos0} are used and ${n} more were fed`, { field: 'position', hint: 'reset() the runner, or let generate() shift the context' });
+    }
+    const H = c.hiddenSize;
+    const kvDim = headDim(c) * c.numKvHeads;
+    const eps = c.rmsNormEps;
+    const rowsNormed = (m: Float32Array, gain: Float32Array): Float32Array => {
+      const w = gain.length;
+      const out = new Float32Array(m.length);
+      for (let r = 0; r < m.length / w; r++) out.set(rmsNormRow(m.subarray(r * w, (r + 1) * w), gain, eps), r * w);
+      return out;
+    };
+    const round = this.numerics === 'llama.cpp' ? toHalf : (t: number) => t;
+    let x = new Float32Array(n * H);
+    tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
-      const n1 = rmsNormRow(x, layer.attnNorm, c.rmsNormEps);
-      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: n1 }) as [Float32Array, Float32Array, Float32Array];
-      this.rope(q, c.numHeads, pos);
-      this.rope(k, c.numKvHeads, pos);
-      const round = this.numerics === 'llama.cpp' ? toHalf : (t: number) => t;
-      for (let j = 0; j < kvDim; j++) {
-        (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(k[j] as number);
-        (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(v[j] as number);
+      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: rowsNormed(x, layer.attnNorm), rows: n }) as [Float32Array, Float32Array, Float32Array];
+      const attn = new Float32Array(n * H);
+      for (let r = 0; r < n; r++) {
+        const pos = pos0 + r;
+        const qr = q.subarray(r * H, (r + 1) * H);
+        const kr = k.subarray(r * kvDim, (r + 1) * kvDim);
+        const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
+        this.rope(qr, c.numHeads, pos);
+        this.rope(kr, c.numKvHeads, pos);
+        for (let j = 0; j < kvDim; j++) {
+          (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
+          (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
+        }
+        attn.set(rmsNormRow(this.attention(i, qr, pos), layer.attnSubNorm, eps), r * H);
       }
-      const attn = rmsNormRow(this.attention(i, q, pos), layer.attnSubNorm, c.rmsNormEps);
-      const [o] = (yield { layer: i, projections: ['o'], x: attn }) as [Float32Array];
+      const [o] = (yield { layer: i, projections: ['o'], x: attn, rows: n }) as [Float32Array];
       const h = x.map((xv, j) => f32(xv + (o[j] as number)));
-      const n2 = rmsNormRow(h, layer.ffnNorm, c.rmsNormEps);
-      const [gate, up] = (yield { layer: i, projections: ['gate', 'up'], x: n2 }) as [Float32Array, Float32Array];
+      const [gate, up] = (yield { layer: i, projections: ['gate', 'up'], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
       const relu2 = c.hiddenAct === 'relu2';
       const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : f32(g / (1 + Math.exp(-g)))) * (up[j] as number)));
-      const [down] = (yield { layer: i, projections: ['down'], x: rmsNormRow(act, layer.ffnSubNorm, c.rmsNormEps) }) as [Float32Array];
+      const [down] = (yield { layer: i, projections: ['down'], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
       x = h.map((hv, j) => f32(hv + (down[j] as number)));
     }
-    this.length++;
-    const out = rmsNormRow(x, this.weights.outputNorm, c.rmsNormEps);
+    this.length += n;
+    const out = rmsNormRow(x.subarray((n - 1) * H, n * H), this.weights.outputNorm, eps);
     return this.numerics === 'llama.cpp' ? roundHalfArray(out) : out;
+  }
+
+  private runOnCpu(tokens: readonly number[]): Float32Array {
+    const it = this.steps(tokens);
+    let r = it.next();
+    while (r.done !== true) {
+      const { layer, projections, x, rows } = r.value;
+      r = it.next(projections.map((p) => (this.proj[layer] as Record<Projection, Projector>)[p].apply(x, rows)));
+    }
+    return this.head(r.value);
+  }
+
+  private async runOnGpu(tokens: readonly number[], gpu: ProjectionDevice): Promise<Float32Array> {
+    const it = this.steps(tokens);
+    let r = it.next();
+    while (r.done !== true) r = it.next(await gpu.project(r.value.layer, r.value.projections, r.value.x, r.value.rows));
+    return this.head(r.value);
   }
 
   /** Feeds one token at the next position; returns the logits over the vocabulary. */
   forward(token: number): Float32Array {
-    const it = this.steps(token);
-    let r = it.next();
-    while (r.done !== true) {
-      const { layer, projections, x } = r.value;
-      r = it.next(projections.map((p) => (this.proj[layer] as Record<Projection, Projector>)[p].apply(x)));
-    }
-    return this.head(r.value);
+    return this.runOnCpu([token]);
   }
 
-  /** forward() with the projections on the GPU when the runner has one (`gpu` option); the same numbers. */
+  /**
+   * Feeds several tokens at once (a prompt): the projections run as one batched product per
+   * layer and the head only for the last token, whose logits it returns; the same numbers as
+   * forward() one token at a time.
+   */
+  prefill(tokens: readonly number[]): Float32Array {
+    return this.runOnCpu(tokens);
+  }
+
+  /** forward() with the projections on the runner's GPU when it has one (`gpu` option); the same numbers. */
   async forwardAsync(token: number): Promise<Float32Array> {
-    const gpu = this.gpu;
-    if (gpu === undefined) return this.forward(token);
-    const it = this.steps(token);
-    let r = it.next();
-    while (r.done !== true) r = it.next(await gpu.project(r.value.layer, r.value.projections, r.value.x));
-    return this.head(r.value);
+    return this.prefillAsync([token]);
+  }
+
+  /** prefill() with the projections on the runner's GPU when it has one. */
+  async prefillAsync(tokens: readonly number[]): Promise<Float32Array> {
+    return this.gpu === undefined ? this.runOnCpu(tokens) : this.runOnGpu(tokens, this.gpu);
   }
 
   private head(out: Float32Array): Float32Array {

@@ -47,8 +47,7 @@ export async function generate(runner: BitnetRunner, prompt: readonly number[], 
   if (prompt.length >= limit) throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
   const rng = new SeededRandom(options.seed ?? 0);
   const t0 = performance.now();
-  let logits: Float32Array = new Float32Array(0);
-  for (const t of prompt) logits = await runner.forwardAsync(t);
+  let logits = await runner.prefillAsync(prompt);
   const t1 = performance.now();
   const tokens: number[] = [];
   while (tokens.length < options.maxTokens) {
@@ -59,7 +58,7 @@ export async function generate(runner: BitnetRunner, prompt: readonly number[], 
     if (runner.position >= limit) {
       const keep = [...prompt, ...tokens].slice(-Math.floor(limit / 2));
       runner.reset();
-      for (const t of keep.slice(0, -1)) await runner.forwardAsync(t);
+      if (keep.length > 1) await runner.prefillAsync(keep.slice(0, -1));
     }
     logits = await runner.forwardAsync(next);
   }

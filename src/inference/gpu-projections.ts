@@ -36,11 +36,11 @@ export class GpuProjections implements ProjectionDevice {
     return new GpuProjections(new WebGpuTernary(opened.device as GpuDevice), weights, opened.adapter);
   }
 
-  async project(layer: number, projections: readonly Projection[], x: Float32Array): Promise<Float32Array[]> {
+  async project(layer: number, projections: readonly Projection[], x: Float32Array, rows: number): Promise<Float32Array[]> {
     const weights = this.layers[layer] as Record<Projection, GpuTernaryLinear>;
     const input = this.kernels.uploadFloats(x);
-    const outs = projections.map((p) => this.kernels.linear(weights[p], input, 1));
-    const data = await this.kernels.readMany(outs.map((buffer, i) => ({ buffer, bytes: weights[projections[i] as Projection].rows * 4 })));
+    const outs = projections.map((p) => this.kernels.linear(weights[p], input, rows));
+    const data = await this.kernels.readMany(outs.map((buffer, i) => ({ buffer, bytes: rows * weights[projections[i] as Projection].rows * 4 })));
     for (const b of [input, ...outs]) b.destroy();
     return data.map((d) => new Float32Array(d));
   }

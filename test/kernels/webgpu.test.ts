@@ -20,20 +20,20 @@ if (opened.device === null) {
 describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
   const gpu = (): WebGpuTernary => new WebGpuTernary(opened.device as GpuDevice);
 
-  for (const kernel of ['gemv', 'tiled'] as const) {
+  for (const kernel of ['gemv', 'tiled', 'split-k'] as const) {
     it(`${kernel}: equals the oracle exactly (shapes not multiples of 256, batches 1..40, group sizes, extreme activations)`, async () => {
       const g = gpu();
-      const rng = new SeededRandom(kernel === 'gemv' ? 12 : 13);
+      const rng = new SeededRandom(kernel.length + 10);
       for (let trial = 0; trial < 10; trial++) {
         const rows = 1 + rng.int(trial % 2 === 0 ? 40 : 80);
-        const cols = 1 + rng.int(700);
+        const cols = 1 + rng.int(trial % 2 === 0 ? 700 : 1500);
         const batch = 1 + rng.int(trial % 3 === 0 ? 40 : 9);
         const paddedCols = paddedRowLength(cols);
         const q = Int8Array.from({ length: rows * cols }, () => rng.int(3) - 1);
         const codes = packTernary2(q, [rows, cols]);
         const x = new Int8Array(batch * paddedCols);
         for (let b = 0; b < batch; b++) for (let k = 0; k < cols; k++) x[b * paddedCols + k] = trial % 4 === 0 ? (rng.int(2) === 0 ? -128 : 127) : rng.int(256) - 128;
-        const choices = [paddedCols, 256, ...(kernel === 'gemv' ? [128] : [])].filter((c) => paddedCols % c === 0);
+        const choices = kernel === 'split-k' ? [paddedCols] : [paddedCols, 256, ...(kernel === 'gemv' ? [128] : [])].filter((c) => paddedCols % c === 0);
         const groupCols = choices[rng.int(choices.length)] as number;
         const want = new Int32Array(batch * rows * (paddedCols / groupCols));
         referenceGemm(codes, { rows, paddedCols, x, batch, groupCols, out: want });
@@ -53,7 +53,7 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
       const w = quantizeWeights(latent, [rows, inF]);
       const x = Float32Array.from({ length: batch * inF }, (_, i) => (kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1)));
       const want = new TernaryLinear(w, { tier: 'reference' }).forward(x, batch);
-      for (const kernel of ['gemv', 'tiled'] as const) {
+      for (const kernel of ['gemv', 'tiled', 'split-k'] as const) {
         const layer = g.uploadLinear(packTernary2(w.values, w.shape), rows, inF, w.scales[0] as number);
         const xb = g.uploadFloats(x);
         const yb = g.linear(layer, xb, batch, { kernel });

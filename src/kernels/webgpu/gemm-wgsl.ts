@@ -65,46 +65,66 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 `;
 
 /**
- * Tiles of 32 rows x 32 batch rows per workgroup of 128 (WebGPU's compatibility limit): the tile's
- * activations for one 256-column block are staged in shared memory, and each invocation keeps one
- * row x 8 batch rows of sums, so every code word read is used 32 times (4 fields x 8 batch rows).
+ * Tiles of 32 rows x `batch` batch rows per workgroup of 128 invocations (WebGPU's compatibility
+ * limit), in one of two shapes:
+ * - batch 32: 4 groups of 8 batch rows; each invocation keeps one row x 8 batch rows of sums.
+ * - batch 8, split K: the 4 groups take every 4th 256-column block of the row (1 row x 8 batch
+ *   rows each) and add their sums in shared memory at the end; 4x less work per invocation,
+ *   for batches of a few rows. Whole rows only (one group).
+ * Each step stages the activations of the blocks it works on in shared memory; every code word
+ * read is used 32 times (4 fields x 8 batch rows).
  */
-export const GEMM_TILE = { rows: 32, batch: 32 } as const;
+export interface GemmTile {
+  readonly rows: 32;
+  readonly batch: 8 | 32;
+  readonly kSplit: 1 | 4;
+}
 
-export const GEMM_WGSL = /* wgsl */ `${COMMON}
+export const GEMM_TILES = { wide: { rows: 32, batch: 32, kSplit: 1 }, splitK: { rows: 32, batch: 8, kSplit: 4 } } as const satisfies Record<string, GemmTile>;
+
+export function gemmWgsl(tile: GemmTile): string {
+  const { batch: tb, kSplit: ks } = tile;
+  const bqs = tb / 8;
+  return /* wgsl */ `${COMMON}
 var<workgroup> xs: array<u32, 2048>;
 
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x * 32u + lid % 32u;
-  let bq = lid / 32u;
-  let b0 = wg.y * 32u;
+  let bq = (lid / 32u) % ${bqs}u;
+  let kq = lid / ${32 * bqs}u;
+  let b0 = wg.y * ${tb}u;
   let live = row < shape.rows && b0 + bq * 8u < shape.batch;
   var lo = vec4<i32>(0);
   var hi = vec4<i32>(0);
   let blocks = shape.wordsPerRow / 16u;
   let blocksPerGroup = shape.wordsPerGroup / 16u;
-  for (var blk = 0u; blk < blocks; blk = blk + 1u) {
+  for (var step = 0u; step * ${ks}u < blocks; step = step + 1u) {
+    // xs[(k * ${tb} + b) * 64 + word]: activations of block step * ${ks} + k for batch row b
     for (var i = 0u; i < 16u; i = i + 1u) {
       let idx = lid + i * 128u;
-      let b = b0 + idx / 64u;
-      xs[idx] = select(0u, x[b * shape.xWords + blk * 64u + idx % 64u], b < shape.batch);
+      let blkI = step * ${ks}u + idx / ${tb * 64}u;
+      let b = b0 + (idx / 64u) % ${tb}u;
+      xs[idx] = select(0u, x[b * shape.xWords + blkI * 64u + idx % 64u], b < shape.batch && blkI < blocks);
     }
     workgroupBarrier();
-    if (live) {
+    let blk = step * ${ks}u + kq;
+    if (live && blk < blocks) {
       let base = row * shape.wordsPerRow + blk * 16u;
       for (var w = 0u; w < 16u; w = w + 1u) {
         let word = codes[base + w];
         for (var j = 0u; j < 4u; j = j + 1u) {
           let q = signedField(word, j);
-          let xb = bq * 512u + xWordOf(w, j);
+          let xb = (kq * ${tb}u + bq * 8u) * 64u + xWordOf(w, j);
           lo = lo + vec4<i32>(dot4I8Packed(q, xs[xb]), dot4I8Packed(q, xs[xb + 64u]), dot4I8Packed(q, xs[xb + 128u]), dot4I8Packed(q, xs[xb + 192u]));
           hi = hi + vec4<i32>(dot4I8Packed(q, xs[xb + 256u]), dot4I8Packed(q, xs[xb + 320u]), dot4I8Packed(q, xs[xb + 384u]), dot4I8Packed(q, xs[xb + 448u]));
         }
       }
     }
     workgroupBarrier();
-    if ((blk + 1u) % blocksPerGroup == 0u) {
+${
+  ks === 1
+    ? `    if ((blk + 1u) % blocksPerGroup == 0u) {
       if (live) {
         let g = blk / blocksPerGroup;
         for (var t = 0u; t < 8u; t = t + 1u) {
@@ -115,6 +135,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       lo = vec4<i32>(0);
       hi = vec4<i32>(0);
     }
-  }
+  }`
+    : `  }
+  // the ${ks} K-parts of each (row, batch row) meet in shared memory
+  for (var t = 0u; t < 8u; t = t + 1u) { xs[(kq * 32u + lid % 32u) * 8u + t] = bitcast<u32>(select(hi[t % 4u], lo[t % 4u], t < 4u)); }
+  workgroupBarrier();
+  if (kq == 0u && live) {
+    for (var t = 0u; t < 8u; t = t + 1u) {
+      var sum = 0;
+      for (var k = 0u; k < ${ks}u; k = k + 1u) { sum = sum + bitcast<i32>(xs[(k * 32u + lid % 32u) * 8u + t]); }
+      let b = b0 + t;
+      if (b < shape.batch) { store(b, row, 0u, sum); }
+    }
+  }`
+}
 }
 `;
+}

@@ -2,12 +2,12 @@ import { BitNetError } from '../../errors.js';
 import { integerRange } from '../../quant/activation.js';
 import { DEFAULT_EPS } from '../../quant/weight.js';
 import { USAGE, type GpuBuffer, type GpuDevice } from './device.js';
-import { GEMM_TILE, GEMM_WGSL, GEMV_WGSL } from './gemm-wgsl.js';
+import { GEMM_TILES, gemmWgsl, GEMV_WGSL, type GemmTile } from './gemm-wgsl.js';
 import { QUANTIZE_WGSL } from './quantize-wgsl.js';
 
 export { openWebGpuDevice, type GpuBuffer, type GpuDevice } from './device.js';
 
-export type WgslKernel = 'auto' | 'gemv' | 'tiled';
+export type WgslKernel = 'auto' | 'gemv' | 'tiled' | 'split-k';
 
 /** A ternary linear layer whose packed weights live on the GPU (per-tensor beta, per-token int8 activations). */
 export interface GpuTernaryLinear {
@@ -20,7 +20,10 @@ export interface GpuTernaryLinear {
   readonly eps: number;
 }
 
-/** From this batch on (and groups of whole 256-column blocks) the tiled kernel runs. */
+/**
+ * From this batch on a tiled kernel runs: split-K for whole rows (fastest at batch 8 and 32 on an
+ * H200, bench/results/gpu.md), the 32x32 tile for weights with scale groups; gemv below.
+ */
 const TILED_FROM_BATCH = 4;
 
 type Pipeline = ReturnType<GpuDevice['createComputePipeline']>;
@@ -29,12 +32,14 @@ type Pipeline = ReturnType<GpuDevice['createComputePipeline']>;
 export class WebGpuTernary {
   private readonly gemv: Pipeline;
   private readonly tiled: Pipeline;
+  private readonly splitK: Pipeline;
   private readonly quantizer: Pipeline;
 
   constructor(private readonly device: GpuDevice) {
     const pipeline = (code: string): Pipeline => device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     this.gemv = pipeline(GEMV_WGSL);
-    this.tiled = pipeline(GEMM_WGSL);
+    this.tiled = pipeline(gemmWgsl(GEMM_TILES.wide));
+    this.splitK = pipeline(gemmWgsl(GEMM_TILES.splitK));
     this.quantizer = pipeline(QUANTIZE_WGSL);
   }
 
@@ -66,20 +71,23 @@ export class WebGpuTernary {
     return this.buffer(Uint32Array.of(rows, paddedCols / 16, batch, paddedCols / groupCols, groupCols / 16, paddedCols / 4, mode, 0), USAGE.UNIFORM);
   }
 
-  private encodeProduct(pass: ReturnType<ReturnType<GpuDevice['createCommandEncoder']>['beginComputePass']>, kernel: 'gemv' | 'tiled', buffers: GpuBuffer[], rows: number, batch: number, groups: number, repeat: number): void {
-    const pipeline = kernel === 'tiled' ? this.tiled : this.gemv;
+  private encodeProduct(pass: ReturnType<ReturnType<GpuDevice['createCommandEncoder']>['beginComputePass']>, kernel: Exclude<WgslKernel, 'auto'>, buffers: GpuBuffer[], rows: number, batch: number, groups: number, repeat: number): void {
+    const pipeline = kernel === 'tiled' ? this.tiled : kernel === 'split-k' ? this.splitK : this.gemv;
+    const tile: GemmTile = kernel === 'split-k' ? GEMM_TILES.splitK : GEMM_TILES.wide;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
     for (let i = 0; i < repeat; i++) {
-      if (kernel === 'tiled') pass.dispatchWorkgroups(Math.ceil(rows / GEMM_TILE.rows), Math.ceil(batch / GEMM_TILE.batch), 1);
-      else pass.dispatchWorkgroups(rows, batch, groups);
+      if (kernel === 'gemv') pass.dispatchWorkgroups(rows, batch, groups);
+      else pass.dispatchWorkgroups(Math.ceil(rows / tile.rows), Math.ceil(batch / tile.batch), 1);
     }
   }
 
-  private choose(kernel: WgslKernel, batch: number, groupCols: number): 'gemv' | 'tiled' {
+  private choose(kernel: WgslKernel, batch: number, paddedCols: number, groupCols: number): Exclude<WgslKernel, 'auto'> {
     if (kernel === 'tiled' && groupCols % 256 !== 0) throw new BitNetError('UNSUPPORTED', `the tiled WGSL kernel needs groups of whole 256-column blocks, got ${groupCols}`, { field: 'groupCols' });
-    if (kernel !== 'auto') return kernel;
-    return batch >= TILED_FROM_BATCH && groupCols % 256 === 0 ? 'tiled' : 'gemv';
+    if (kernel === 'split-k' && groupCols !== paddedCols) throw new BitNetError('UNSUPPORTED', 'the split-K WGSL kernel takes whole rows (one group)', { field: 'groupCols' });
+    if (kernel !== 'auto' || batch < TILED_FROM_BATCH) return kernel === 'auto' ? 'gemv' : kernel;
+    if (groupCols === paddedCols) return 'split-k';
+    return groupCols % 256 === 0 ? 'tiled' : 'gemv';
   }
 
   /**
@@ -90,7 +98,7 @@ export class WebGpuTernary {
     if (groupCols % 128 !== 0 || paddedCols % groupCols !== 0) {
       throw new BitNetError('UNSUPPORTED', `the WGSL kernels need groups of a multiple of 128 columns, got ${groupCols}`, { field: 'groupCols' });
     }
-    const kernel = this.choose(opts.kernel ?? 'auto', batch, groupCols);
+    const kernel = this.choose(opts.kernel ?? 'auto', batch, paddedCols, groupCols);
     const groups = paddedCols / groupCols;
     const outBytes = batch * rows * groups * 4;
     const xs = this.buffer(x, USAGE.STORAGE);
@@ -115,7 +123,7 @@ export class WebGpuTernary {
    */
   linear(layer: GpuTernaryLinear, x: GpuBuffer, batch: number, opts: { kernel?: WgslKernel } = {}): GpuBuffer {
     const { rows, inFeatures, paddedCols } = layer;
-    const kernel = this.choose(opts.kernel ?? 'auto', batch, paddedCols);
+    const kernel = this.choose(opts.kernel ?? 'auto', batch, paddedCols, paddedCols);
     const { min, max } = integerRange(layer.activationBits);
     const packed = this.scratch(batch * paddedCols);
     const post = this.scratch(batch * 4);
