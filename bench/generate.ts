@@ -59,6 +59,8 @@ function oursTimed(weights: BitnetLmWeights, numerics: Numerics): { prompt: numb
   const runner = new BitnetRunner(weights, numerics);
   const { prompt, generate } = lengths(weights.config.contextLength);
   const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
+  runner.prefill(tokens.slice(0, 4)); // warms the code paths, as loading warms llama.cpp's
+  runner.reset();
   const t0 = performance.now();
   let logits = runner.prefill(tokens);
   const t1 = performance.now();
@@ -118,8 +120,9 @@ export async function benchGenerate(): Promise<void> {
     await writeRandomBitnetGguf(big, BITNET_2B4T_SHAPES, 7);
     models.push({ name: `random BitNet-2B4T shapes (${(parameterCount(BITNET_2B4T_SHAPES) / 1e9).toFixed(2)} B)`, path: big, context: 512, threads: [1, 2] });
   }
-  const rows: string[][] = [];
-  const json: Record<string, unknown>[] = [];
+  // Every run of ours comes before llama.cpp is first loaded: its threads stay in this process
+  // after dispose and were seen to slow the next measurements.
+  const measured: { m: (typeof models)[number]; threads: number; loadSeconds: number; peakRssGB: number; a: { prompt: number; gen: number }; b: { prompt: number; gen: number } }[] = [];
   for (const m of models) {
     const t0 = performance.now();
     const weights = await loadLmWeights(m.path);
@@ -127,13 +130,17 @@ export async function benchGenerate(): Promise<void> {
     for (const threads of m.threads) {
       const a = ours(weights, 'bitnet', threads);
       const b = ours(weights, 'llama.cpp', threads);
-      const peakRssGB = peakRss();
-      const c = await llamaCpp(api, m.path, threads, m.context);
-      json.push({ model: m.name, threads, loadSeconds, peakRssGB, ours: a, oursLlamaNumerics: b, llamaCpp: c });
-      rows.push([m.name, String(threads), a.prompt.toFixed(1), a.gen.toFixed(1), b.gen.toFixed(1), c.prompt.toFixed(1), c.gen.toFixed(1), (a.gen / c.gen).toFixed(2), (a.prompt / c.prompt).toFixed(2), peakRssGB.toFixed(2)]);
+      measured.push({ m, threads, loadSeconds, peakRssGB: peakRss(), a, b });
     }
-    await rm(m.path, { force: true });
   }
+  const rows: string[][] = [];
+  const json: Record<string, unknown>[] = [];
+  for (const { m, threads, loadSeconds, peakRssGB, a, b } of measured) {
+    const c = await llamaCpp(api, m.path, threads, m.context);
+    json.push({ model: m.name, threads, loadSeconds, peakRssGB, ours: a, oursLlamaNumerics: b, llamaCpp: c });
+    rows.push([m.name, String(threads), a.prompt.toFixed(1), a.gen.toFixed(1), b.gen.toFixed(1), c.prompt.toFixed(1), c.gen.toFixed(1), (a.gen / c.gen).toFixed(2), (a.prompt / c.prompt).toFixed(2), peakRssGB.toFixed(2)]);
+  }
+  for (const m of models) await rm(m.path, { force: true });
   const header = ['model (TQ2_0 GGUF)', 'threads', 'ours prompt tok/s', 'ours gen tok/s', 'ours (llama.cpp numerics) gen tok/s', 'llama.cpp prompt tok/s', 'llama.cpp gen tok/s', 'gen ours / llama.cpp', 'prompt ours / llama.cpp', 'peak RSS GB (ours)'];
   console.log('\nGeneration, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
   console.log(formatTable([header, ...rows]));

@@ -7,6 +7,7 @@ import { TernaryLinear } from '../kernels/ternary-linear.js';
 import type { KernelTier, UploadedCodes } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
 import { packTernary2, paddedRowLength } from '../quant/pack.js';
+import { quantizeActivations, type QuantizedActivations } from '../quant/activation.js';
 import type { TernaryWeight } from '../quant/weight.js';
 import { quantizeQ8K } from './q8k.js';
 
@@ -49,6 +50,11 @@ class Projector {
       // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
       this.dw = scaleTensors ? 1 : toHalf(weight.scales[0] as number);
     }
+  }
+
+  /** BitNet numerics: the layer's product of activations already quantized per token. */
+  applyQuantized(q: QuantizedActivations, rows: number): Float32Array | undefined {
+    return this.linear?.forwardQuantized(q.values, q.scales, rows);
   }
 
   /** y = W x for `rows` inputs [rows, in] (each row quantized on its own, as one at a time). */
@@ -270,7 +276,10 @@ export class BitnetRunner {
     let r = it.next();
     while (r.done !== true) {
       const { layer, projections, x, rows } = r.value;
-      r = it.next(projections.map((p) => (this.proj[layer] as Record<Projection, Projector>)[p].apply(x, rows)));
+      const proj = this.proj[layer] as Record<Projection, Projector>;
+      // projections sharing an input share its per-token quantization (BitNet numerics)
+      const q = this.numerics === 'bitnet' && projections.length > 1 ? quantizeActivations(x, [rows, x.length / rows], { bits: 8, scope: 'token', eps: 1e-5 }) : undefined;
+      r = it.next(projections.map((p) => (q === undefined ? undefined : proj[p].applyQuantized(q, rows)) ?? proj[p].apply(x, rows)));
     }
     return this.head(r.value);
   }
