@@ -50,6 +50,17 @@ function ggmlHelper(): string | undefined {
   return helperPath;
 }
 
+/** One core's 512-bit vpdpbusd rate (bench/native/vnni-peak.c), the ceiling of the VNNI kernel; null without a compiler. */
+function vnniPeakGmacs(): number | null {
+  const out = join(packageRoot(), 'build', 'vnni-peak');
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', out, join(packageRoot(), 'bench', 'native', 'vnni-peak.c')], { stdio: 'pipe' });
+    return Number(execFileSync(out).toString());
+  } catch {
+    return null;
+  }
+}
+
 function runGgml(lib: string, rows: number, cols: number, batch: number): number {
   const reps = batch * rows * cols > 1e8 ? 7 : 21;
   return Number(execFileSync(ggmlHelper() as string, [lib, String(rows), String(cols), String(batch), String(reps)]).toString().split(' ')[0]);
@@ -84,6 +95,7 @@ export async function benchKernels(): Promise<void> {
   const wasm = loadWasmTier();
   const lib = ggmlLibrary();
   const bandwidthGBs = ggmlHelper() === undefined ? null : Number(execFileSync(ggmlHelper() as string, ['--bandwidth']).toString());
+  const vnniPeak = vnniPeakGmacs();
   const rng = new SeededRandom(3);
   const rows: Row[] = [];
   for (const [out, inF] of SHAPES) {
@@ -131,11 +143,11 @@ export async function benchKernels(): Promise<void> {
       ratio(r.ms['tfjs-wasm-fp32'], r.ms.wasm),
     ];
   });
-  const note = `native tier: ${native?.detail ?? 'not built'}; llama.cpp: ${lib ?? 'not installed (npm run bench:setup)'}; measured read bandwidth: ${bandwidthGBs ?? '?'} GB/s`;
+  const note = `native tier: ${native?.detail ?? 'not built'}; llama.cpp: ${lib ?? 'not installed (npm run bench:setup)'}; measured read bandwidth: ${bandwidthGBs ?? '?'} GB/s; one core's 512-bit vpdpbusd peak: ${vnniPeak === null || vnniPeak === 0 ? 'n/a' : `${vnniPeak} GMAC/s`}`;
   console.log('\nTernary GEMV/GEMM kernels (median ms; ratios > 1 mean the native/wasm kernel is faster)');
   console.log(formatTable([header, ...table]));
   console.log(note);
-  const json = { bench: 'kernels', machine: machine(), date: new Date().toISOString(), nativeIsa: native?.detail ?? null, llamaCppLibrary: lib ?? null, bandwidthGBs, rows };
+  const json = { bench: 'kernels', machine: machine(), date: new Date().toISOString(), nativeIsa: native?.detail ?? null, llamaCppLibrary: lib ?? null, bandwidthGBs, vnniPeakGmacs: vnniPeak, rows };
   await writeResult('kernels.json', `${JSON.stringify(json, null, 2)}\n`);
   await writeResult('kernels.md', `# Ternary kernels\n\n${note}\n\nGB/s: packed 2-bit weight bytes read per second.\n\n${formatMarkdownTable([header, ...table])}\n`);
 }
