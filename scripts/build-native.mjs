@@ -1,7 +1,7 @@
-// Builds the native kernel (src/kernels/native/ternary.c) into build/ternary.node with the system
+// Builds the native kernels (src/kernels/native/*.c) into build/ternary.node with the system
 // C compiler and the N-API headers of the npm package node-api-headers. node-gyp is not used:
 // it downloads Node's headers from nodejs.org, which this project's machines cannot reach, and
-// a one-file N-API addon needs nothing it provides. Never fails the install: without a compiler,
+// an N-API addon of a few C files needs nothing it provides. Never fails the install: without a compiler,
 // or with BITNET_NO_NATIVE=1, the package runs on the WebAssembly tier.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -26,10 +26,11 @@ try {
   include = '/usr/include/node';
 }
 const cc = process.env.CC ?? 'cc';
+const SOURCES = ['addon.c', 'ternary.c', 'half.c', 'attention.c', 'pool.c'];
 mkdirSync(join(root, 'build'), { recursive: true });
 const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
 try {
-  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-ffp-contract=off', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', join(root, 'src/kernels/native/ternary.c'), '-o', tmp, '-lm'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-ffp-contract=off', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', ...SOURCES.map((f) => join(root, 'src/kernels/native', f)), '-o', tmp, '-lm'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const addon = require(tmp);
   const isa = addon.features();
   rmSync(out, { force: true });

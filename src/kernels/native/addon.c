@@ -1,0 +1,145 @@
+// N-API bindings of the native kernels (ternary GEMM, F16 GEMV, decode attention) for Node.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdlib.h>
+#include "native.h"
+
+/* ------------------------------------------------------------------ N-API */
+
+static napi_value throw_error(napi_env env, const char *message) {
+  napi_throw_type_error(env, "BITNET_NATIVE", message);
+  return NULL;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  bool is;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok) return 0;
+  return type == want;
+}
+
+static int32_t sum_int8(const int8_t *x, int n) {
+  int32_t s = 0;
+  for (int k = 0; k < n; k++) s += x[k];
+  return s;
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 8) return throw_error(env, "gemm(codes, rows, cols, x, batch, groupCols, out, threads)");
+  void *codes, *x, *out;
+  size_t ncodes, nx, nout;
+  int32_t rows, cols, batch, gcols, threads;
+  if (!typed(env, argv[0], napi_uint8_array, &codes, &ncodes)) return throw_error(env, "codes must be a Uint8Array");
+  if (!typed(env, argv[3], napi_int8_array, &x, &nx)) return throw_error(env, "x must be an Int8Array");
+  if (!typed(env, argv[6], napi_int32_array, &out, &nout)) return throw_error(env, "out must be an Int32Array");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  napi_get_value_int32(env, argv[4], &batch);
+  napi_get_value_int32(env, argv[5], &gcols);
+  napi_get_value_int32(env, argv[7], &threads);
+  if (rows <= 0 || cols <= 0 || cols % 256 != 0 || batch <= 0 || gcols < 32 || gcols % 32 != 0 || cols % gcols != 0)
+    return throw_error(env, "bad shape: cols must be a multiple of 256, groupCols a multiple of 32 dividing it");
+  const int groups = cols / gcols;
+  if (ncodes != (kernels.vertical ? vertical_size(rows, cols) : (size_t)rows * cols / 4) || nx != (size_t)batch * cols || nout != (size_t)batch * rows * groups)
+    return throw_error(env, "array lengths do not match the shape");
+  int32_t *xsum = calloc((size_t)batch * groups, sizeof(int32_t));
+  if (xsum == NULL) return throw_error(env, "out of memory");
+  const int8_t *xs = x;
+  for (int b = 0; b < batch; b++)
+    for (int g = 0; g < groups; g++) xsum[b * groups + g] = sum_int8(xs + (size_t)b * cols + (size_t)g * gcols, gcols);
+  job_t job = {kernels.gemm, codes, rows, cols, x, xsum, batch, gcols, groups, out, 0, rows, NULL, NULL, NULL};
+  run_jobs(&job, threads);
+  free(xsum);
+  return NULL;
+}
+
+static napi_value gemv_half(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *w, *x, *y;
+  size_t nw, nx, ny;
+  int32_t rows, cols, threads;
+  if (argc < 6 || !typed(env, argv[0], napi_uint16_array, &w, &nw) || !typed(env, argv[3], napi_float32_array, &x, &nx) || !typed(env, argv[4], napi_float32_array, &y, &ny))
+    return throw_error(env, "gemvHalf(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, threads)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  napi_get_value_int32(env, argv[5], &threads);
+  if (rows <= 0 || cols <= 0 || nw != (size_t)rows * cols || nx != (size_t)cols || ny != (size_t)rows) return throw_error(env, "array lengths do not match the shape");
+  job_t job = {kernels.gemv_f16, NULL, rows, cols, NULL, NULL, 1, cols, 1, NULL, 0, rows, w, x, y};
+  run_jobs(&job, threads);
+  return NULL;
+}
+
+static napi_value attention(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *q, *k, *v, *out;
+  size_t nq, nk, nv, nout;
+  int32_t pos, heads, kv_heads, hd;
+  bool half;
+  if (argc < 9 || !typed(env, argv[0], napi_float32_array, &q, &nq) || !typed(env, argv[1], napi_float32_array, &k, &nk) ||
+      !typed(env, argv[2], napi_float32_array, &v, &nv) || !typed(env, argv[8], napi_float32_array, &out, &nout))
+    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, half, out)");
+  napi_get_value_int32(env, argv[3], &pos);
+  napi_get_value_int32(env, argv[4], &heads);
+  napi_get_value_int32(env, argv[5], &kv_heads);
+  napi_get_value_int32(env, argv[6], &hd);
+  napi_get_value_bool(env, argv[7], &half);
+  if (pos < 0 || heads <= 0 || kv_heads <= 0 || hd <= 0 || heads % kv_heads != 0 || nq != (size_t)heads * hd || nout != nq ||
+      nk < (size_t)(pos + 1) * kv_heads * hd || nv < (size_t)(pos + 1) * kv_heads * hd)
+    return throw_error(env, "attention: array lengths do not match the shape");
+  double *scores = malloc(sizeof(double) * ((size_t)pos + 1 + hd));
+  if (scores == NULL) return throw_error(env, "out of memory");
+  attention_decode(q, k, v, pos, heads, kv_heads, hd, half, scores, scores + pos + 1, out);
+  free(scores);
+  return NULL;
+}
+
+static napi_value prepare(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *codes;
+  size_t ncodes;
+  int32_t rows, cols;
+  if (argc < 3 || !typed(env, argv[0], napi_uint8_array, &codes, &ncodes)) return throw_error(env, "prepare(codes, rows, cols)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  if (rows <= 0 || cols <= 0 || cols % 256 != 0 || ncodes != (size_t)rows * cols / 4) return throw_error(env, "bad shape: codes must be rows * cols / 4 bytes, cols a multiple of 256");
+  if (!kernels.vertical) return argv[0];
+  void *data;
+  napi_value buffer, array;
+  const size_t size = vertical_size(rows, cols);
+  if (napi_create_arraybuffer(env, size, &data, &buffer) != napi_ok) return throw_error(env, "out of memory");
+  repack_vertical(codes, rows, cols, data);
+  napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &array);
+  return array;
+}
+
+static napi_value features(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  napi_create_string_utf8(env, kernels.name, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  choose_kernels();
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
+      {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
+      {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
+      {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 5, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

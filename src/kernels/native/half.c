@@ -1,0 +1,98 @@
+// IEEE half conversions and the F16 x F32 GEMV of an F16 output head.
+#include <string.h>
+#include "native.h"
+
+/* ------------------------------------------------------------------ F16 x F32 GEMV */
+/* y[r] = sum_k f16(w[r][k]) * x[k] in float: an F16 output head (llama.cpp keeps token_embd in F16). */
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) bits = sign;
+    else {
+      int e = -1;
+      uint32_t m = man;
+      do { e++; m <<= 1; } while ((m & 0x400) == 0);
+      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((m & 0x3ff) << 13);
+    }
+  } else if (exp == 31) bits = sign | 0x7f800000 | (man << 13);
+  else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+void gemv_f16_scalar(const job_t *j) {
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    float acc = 0;
+    for (int k = 0; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+
+#ifdef BITNET_X86
+__attribute__((target("avx2,fma,f16c"))) void gemv_f16_avx2(const job_t *j) {
+  const int n8 = j->cols / 8 * 8;
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n8; k += 16) {
+      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
+      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8))), _mm256_loadu_ps(j->xf + k + 8), a1);
+    }
+    for (; k < n8; k += 8) a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
+    a0 = _mm256_add_ps(a0, a1);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    float acc = _mm_cvtss_f32(s);
+    for (; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+
+__attribute__((target("avx512f"))) void gemv_f16_avx512(const job_t *j) {
+  const int n16 = j->cols / 16 * 16;
+  for (int r = j->r0; r < j->r1; r++) {
+    const uint16_t *w = j->wh + (size_t)r * j->cols;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= n16; k += 32) {
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))), _mm512_loadu_ps(j->xf + k), a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k + 16))), _mm512_loadu_ps(j->xf + k + 16), a1);
+    }
+    for (; k < n16; k += 16) a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))), _mm512_loadu_ps(j->xf + k), a0);
+    float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; k < j->cols; k++) acc += half_to_float(w[k]) * j->xf[k];
+    j->yf[r] = acc;
+  }
+}
+#endif
+
+/* Round to nearest even, as floatToHalf in src/formats/half.ts. */
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+  const int e = (int)((x >> 23) & 0xff);
+  if (e == 255) return (uint16_t)(sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
+  const int exp = e - 127 + 15;
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return (uint16_t)sign;
+    const uint32_t m = mant | 0x800000;
+    const int shift = 14 - exp;
+    uint32_t h = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+  }
+  uint32_t h = ((uint32_t)exp << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
+  return (uint16_t)(sign | h);
+}
+

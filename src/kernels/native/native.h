@@ -1,0 +1,54 @@
+/* Shared by the native addon's files (built together by scripts/build-native.mjs). */
+#ifndef BITNET_NATIVE_H
+#define BITNET_NATIVE_H
+#include <stddef.h>
+#include <stdint.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define BITNET_X86 1
+#endif
+
+typedef struct job {
+  void (*fn)(const struct job *);
+  const uint8_t *codes;
+  int rows, cols;        /* cols = padded columns, a multiple of 256 */
+  const int8_t *x;       /* batch * cols */
+  const int32_t *xsum;   /* batch * groups: sum of x over each group */
+  int batch, gcols, groups;
+  int32_t *out;          /* batch * rows * groups */
+  int r0, r1;            /* rows of this job */
+  const uint16_t *wh;    /* F16 GEMV: rows * cols halves, x as floats, out as floats */
+  const float *xf;
+  float *yf;
+} job_t;
+
+typedef void (*kernel_fn)(const job_t *);
+
+/* ternary.c: packed ternary x int8 GEMM kernels, chosen by CPU features */
+typedef struct {
+  kernel_fn gemm;
+  kernel_fn gemv_f16;
+  const char *name;
+  int vertical; /* codes repacked by 16 rows (repack_vertical); thread row splits align to 16 */
+} kernels_t;
+extern kernels_t kernels;
+void choose_kernels(void);
+size_t vertical_size(int rows, int cols);
+void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst);
+
+/* half.c: IEEE half conversions and the F16 x F32 GEMV kernels */
+float half_to_float(uint16_t h);
+uint16_t float_to_half(float f);
+void gemv_f16_scalar(const job_t *j);
+#ifdef BITNET_X86
+void gemv_f16_avx2(const job_t *j);
+void gemv_f16_avx512(const job_t *j);
+#endif
+
+/* attention.c: one query row against a KV cache */
+void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, int half, double *scores, double *acc, float *out);
+
+/* pool.c: a persistent thread pool splitting base->rows across threads */
+void run_jobs(const job_t *base, int threads);
+
+#endif
