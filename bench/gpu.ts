@@ -22,6 +22,7 @@ const SMOKE = process.env.BITNET_GPU_BENCH_SMOKE === '1';
 const SHAPES: [number, number][] = SMOKE ? [[256, 512]] : [[4096, 4096], [2560, 6912], [6912, 2560]];
 const BATCHES = [1, 8, 32];
 const REPS = 200;
+const BITNET_THREADS = (): string => process.env.BITNET_THREADS ?? 'all';
 
 async function fp32Ms(out: number, inF: number, batch: number): Promise<number> {
   const w = tf.randomNormal([inF, out]);
@@ -197,7 +198,6 @@ export async function benchGpu(outDir: string, runDir?: string): Promise<void> {
   writeFileSync(join(outDir, 'gpu.json'), `${JSON.stringify({ card, results, webgpuStep, wasmStep, roundTripMs: roundTrip }, null, 2)}\n`);
 }
 
-const BITNET_THREADS = (): string => process.env.BITNET_THREADS ?? 'all';
 
 if (process.argv[1]?.endsWith('gpu.js')) {
   await benchGpu(process.argv[2] ?? mkdtempSync(join(tmpdir(), 'gpu-')), process.argv[3]);

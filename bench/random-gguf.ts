@@ -1,8 +1,7 @@
-import { GGUF_PROJECTION_NAMES, type GgufVocabulary } from '../src/export/gguf-bitnet.js';
-import { gguf, type GgufValue } from '../src/formats/gguf/values.js';
+import { bitnetGgufMetadata, GGUF_PROJECTION_NAMES, type GgufVocabulary } from '../src/export/gguf-bitnet.js';
 import { writeGguf, type GgufTensorSpec } from '../src/formats/gguf/writer.js';
 import { floatToHalf } from '../src/formats/half.js';
-import { headDim, PROJECTIONS, projectionShape, type BitnetLmConfig } from '../src/models/bitnet-weights.js';
+import { PROJECTIONS, projectionShape, type BitnetLmConfig } from '../src/models/bitnet-weights.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
 
 /** BitNet-b1.58-2B-4T's shapes (2.41 B parameters), run as llama.cpp's `bitnet` architecture (SiLU). */
@@ -77,31 +76,7 @@ function paddedVocabulary(vocabSize: number): GgufVocabulary {
 export async function writeRandomBitnetGguf(path: string, c: BitnetLmConfig, seed: number): Promise<void> {
   const next = xorshift(seed);
   const vocab = paddedVocabulary(c.vocabSize);
-  const a = 'bitnet';
-  const metadata: [string, GgufValue][] = [
-    ['general.architecture', gguf.str(a)],
-    ['general.name', gguf.str('random bitnet (benchmark)')],
-    ['general.file_type', gguf.u32(37)],
-    ['general.quantization_version', gguf.u32(2)],
-    [`${a}.context_length`, gguf.u32(c.contextLength)],
-    [`${a}.embedding_length`, gguf.u32(c.hiddenSize)],
-    [`${a}.block_count`, gguf.u32(c.numLayers)],
-    [`${a}.feed_forward_length`, gguf.u32(c.intermediateSize)],
-    [`${a}.attention.head_count`, gguf.u32(c.numHeads)],
-    [`${a}.attention.head_count_kv`, gguf.u32(c.numKvHeads)],
-    [`${a}.rope.freq_base`, gguf.f32(c.ropeTheta)],
-    [`${a}.rope.dimension_count`, gguf.u32(headDim(c))],
-    [`${a}.attention.layer_norm_rms_epsilon`, gguf.f32(c.rmsNormEps)],
-    [`${a}.vocab_size`, gguf.u32(c.vocabSize)],
-    ['tokenizer.ggml.model', gguf.str(vocab.model)],
-    ['tokenizer.ggml.tokens', gguf.array('string', vocab.tokens)],
-    ['tokenizer.ggml.token_type', gguf.array('i32', vocab.tokenTypes ?? [])],
-    ['tokenizer.ggml.merges', gguf.array('string', [])],
-    ['tokenizer.ggml.pre', gguf.str(vocab.pre ?? 'default')],
-    ['tokenizer.ggml.bos_token_id', gguf.u32(vocab.bosId ?? 0)],
-    ['tokenizer.ggml.eos_token_id', gguf.u32(vocab.eosId ?? 0)],
-    ['tokenizer.ggml.add_bos_token', gguf.bool(false)],
-  ];
+  const metadata = bitnetGgufMetadata(c, vocab, { type: 'tq2_0', name: 'random bitnet (benchmark)' });
   const norm = (name: string, n: number): GgufTensorSpec => ({
     name,
     dims: [n],

@@ -2,7 +2,7 @@ import { BitNetError } from '../errors.js';
 import { encodeGgml, encodeTernaryBlocks } from '../formats/gguf/ggml-types.js';
 import { gguf, type GgufValue } from '../formats/gguf/values.js';
 import { writeGguf, type GgufTensorSpec } from '../formats/gguf/writer.js';
-import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+import { headDim, PROJECTIONS, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
 
 /** llama.cpp tensor names of the projections. */
 export const GGUF_PROJECTION_NAMES: Record<Projection, string> = {
@@ -38,20 +38,9 @@ export interface BitnetGgufOptions {
   name?: string;
 }
 
-/**
- * Writes llama.cpp's `bitnet` architecture (REFERENCE.md §4): hparams, token_embd (F16, tied
- * output), per block norms (F32) and ternary projections (TQ2_0/TQ1_0), tokenizer metadata.
- */
-export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: GgufVocabulary, options: BitnetGgufOptions): Promise<void> {
-  const c = w.config;
-  if (c.hiddenAct === 'relu2') {
-    throw new BitNetError('UNSUPPORTED', "llama.cpp's bitnet architecture (node-llama-cpp 3.21.1) runs SiLU; this model uses ReLU\u00b2 (BitNet-b1.58-2B-4T style)", {
-      field: 'hiddenAct',
-      hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
-    });
-  }
+/** Metadata of llama.cpp's `bitnet` architecture: hparams and the tokenizer (REFERENCE.md §4). */
+export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, options: Pick<BitnetGgufOptions, 'type' | 'name'>): [string, GgufValue][] {
   const arch = 'bitnet';
-  const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
   const metadata: [string, GgufValue][] = [
     ['general.architecture', gguf.str(arch)],
     ['general.name', gguf.str(options.name ?? 'bitnet-quantize')],
@@ -78,6 +67,23 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
   if (vocab.eosId !== undefined) metadata.push(['tokenizer.ggml.eos_token_id', gguf.u32(vocab.eosId)]);
   if (vocab.unknownId !== undefined) metadata.push(['tokenizer.ggml.unknown_token_id', gguf.u32(vocab.unknownId)]);
   metadata.push(['tokenizer.ggml.add_bos_token', gguf.bool(false)]);
+  return metadata;
+}
+
+/**
+ * Writes llama.cpp's `bitnet` architecture (REFERENCE.md §4): hparams, token_embd (F16, tied
+ * output), per block norms (F32) and ternary projections (TQ2_0/TQ1_0), tokenizer metadata.
+ */
+export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: GgufVocabulary, options: BitnetGgufOptions): Promise<void> {
+  const c = w.config;
+  if (c.hiddenAct === 'relu2') {
+    throw new BitNetError('UNSUPPORTED', "llama.cpp's bitnet architecture (node-llama-cpp 3.21.1) runs SiLU; this model uses ReLU\u00b2 (BitNet-b1.58-2B-4T style)", {
+      field: 'hiddenAct',
+      hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
+    });
+  }
+  const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
+  const metadata = bitnetGgufMetadata(c, vocab, options);
 
   const f32 = (name: string, data: Float32Array): GgufTensorSpec => ({ name, dims: [data.length], type: 'F32', data: () => encodeGgml('F32', data) });
   const tensors: GgufTensorSpec[] = [

@@ -135,10 +135,11 @@ export class BitnetRunner {
     const kvDim = headDim(c) * c.numKvHeads;
     this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
     this.vCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
-    const half = weights.tokenEmbeddingHalf;
-    this.embedding = numerics === 'llama.cpp' && half === undefined ? roundHalfArray(weights.tokenEmbedding) : weights.tokenEmbedding;
-    // F16 embeddings (GGUF files, or rounded in llama.cpp numerics) run the head on the F16 kernel.
-    this.headHalf = half ?? (numerics === 'llama.cpp' ? Uint16Array.from(this.embedding, floatToHalf) : undefined);
+    // llama.cpp numerics round the embedding to half (once; a GGUF's F16 embedding already is).
+    // F16 embeddings run the head on the F16 kernel.
+    const rounded = numerics === 'llama.cpp' && weights.tokenEmbeddingHalf === undefined ? Uint16Array.from(weights.tokenEmbedding, floatToHalf) : undefined;
+    this.embedding = rounded === undefined ? weights.tokenEmbedding : Float32Array.from(rounded, halfToFloat);
+    this.headHalf = weights.tokenEmbeddingHalf ?? rounded;
   }
 
   get position(): number {

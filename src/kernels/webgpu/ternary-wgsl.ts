@@ -1,5 +1,6 @@
 import { BitNetError } from '../../errors.js';
 import { integerRange } from '../../quant/activation.js';
+import { paddedRowLength } from '../../quant/pack.js';
 import { DEFAULT_EPS } from '../../quant/weight.js';
 import { USAGE, type GpuBuffer, type GpuDevice } from './device.js';
 import { GEMM_TILES, gemmWgsl, GEMV_WGSL, type GemmTile } from './gemm-wgsl.js';
@@ -62,7 +63,7 @@ export class WebGpuTernary {
 
   /** Packed codes of a [rows, inFeatures] ternary weight (TQ2_0 order, rows padded to 256) with its beta. */
   uploadLinear(codes: Uint8Array, rows: number, inFeatures: number, beta: number, opts: { activationBits?: number; eps?: number } = {}): GpuTernaryLinear {
-    const paddedCols = Math.ceil(inFeatures / 256) * 256;
+    const paddedCols = paddedRowLength(inFeatures);
     if (codes.length !== (rows * paddedCols) / 4) throw new BitNetError('INVALID_SHAPE', `codes hold ${codes.length} bytes, a [${rows}, ${inFeatures}] weight needs ${(rows * paddedCols) / 4}`, { field: 'codes' });
     return { codes: this.upload(codes), rows, inFeatures, paddedCols, beta, activationBits: opts.activationBits ?? 8, eps: opts.eps ?? DEFAULT_EPS };
   }
@@ -85,7 +86,8 @@ export class WebGpuTernary {
   private choose(kernel: WgslKernel, batch: number, paddedCols: number, groupCols: number): Exclude<WgslKernel, 'auto'> {
     if (kernel === 'tiled' && groupCols % 256 !== 0) throw new BitNetError('UNSUPPORTED', `the tiled WGSL kernel needs groups of whole 256-column blocks, got ${groupCols}`, { field: 'groupCols' });
     if (kernel === 'split-k' && groupCols !== paddedCols) throw new BitNetError('UNSUPPORTED', 'the split-K WGSL kernel takes whole rows (one group)', { field: 'groupCols' });
-    if (kernel !== 'auto' || batch < TILED_FROM_BATCH) return kernel === 'auto' ? 'gemv' : kernel;
+    if (kernel !== 'auto') return kernel;
+    if (batch < TILED_FROM_BATCH) return 'gemv';
     if (groupCols === paddedCols) return 'split-k';
     return groupCols % 256 === 0 ? 'tiled' : 'gemv';
   }
