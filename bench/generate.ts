@@ -3,15 +3,16 @@ import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeBitnetGguf } from '../src/export/gguf-bitnet.js';
-import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
+import { writeBitnetGguf } from '../src/formats/gguf/bitnet-write.js';
+import { formatMarkdownTable, formatTable } from '../src/report/table.js';
 import { BitnetRunner, type Numerics } from '../src/inference/bitnet-forward.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
-import { randomBitnetWeights, type BitnetLmWeights } from '../src/models/bitnet-weights.js';
+import { randomBitnetWeights, type BitnetLmWeights } from '../src/models/bitnet/weights.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
 import { machine, writeResult } from './lib.js';
 import { BITNET_2B4T_SHAPES, parameterCount, writeRandomBitnetGguf } from './random-gguf.js';
+import { configure, settings } from '../src/settings.js';
 
 interface LlamaApi {
   getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
@@ -41,13 +42,12 @@ function lengths(contextLength: number): { prompt: number; generate: number } {
 }
 
 function withThreads<T>(threads: number, fn: () => T): T {
-  const saved = process.env.BITNET_THREADS;
-  process.env.BITNET_THREADS = String(threads);
+  const saved = settings().threads;
+  configure({ threads });
   try {
     return fn();
   } finally {
-    if (saved === undefined) delete process.env.BITNET_THREADS;
-    else process.env.BITNET_THREADS = saved;
+    configure({ threads: saved });
   }
 }
 

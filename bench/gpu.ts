@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
-import { formatMarkdownTable } from '../src/cli/table.js';
+import { formatMarkdownTable } from '../src/report/table.js';
 import { BitnetRunner } from '../src/inference/bitnet-forward.js';
 import { GpuProjections } from '../src/inference/gpu-projections.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
-import { setInferenceEngine } from '../src/kernels/engine.js';
+import { configure } from '../src/settings.js';
 import { WebGpuTernary, type GpuDevice, type WgslKernel } from '../src/kernels/webgpu/ternary-wgsl.js';
-import type { BitnetLmWeights } from '../src/models/bitnet-weights.js';
+import type { BitnetLmWeights } from '../src/models/bitnet/weights.js';
 import { buildMlp } from '../src/models/mlp.js';
 import { BitLinear } from '../src/nn/bit-linear.js';
 import { packTernary2 } from '../src/quant/pack.js';
@@ -56,7 +56,7 @@ async function ternaryMs(gpu: WebGpuTernary, out: number, inF: number, batch: nu
 
 /** A BitLinear layer call on tfjs-webgpu (input already on the GPU), WGSL route or tfjs's float integer path. */
 async function layerMs(out: number, inF: number, batch: number, engine: 'auto' | 'tfjs'): Promise<number> {
-  setInferenceEngine(engine);
+  configure({ inference: engine });
   const layer = new BitLinear({ units: out, inference: true, useRmsNorm: false });
   layer.build([null, inF]);
   const x = tf.randomNormal([batch, inF]);
@@ -72,7 +72,7 @@ async function layerMs(out: number, inF: number, batch: number, engine: 'auto' |
   await (y as tf.Tensor).data();
   const ms = (performance.now() - t0) / 20;
   tf.dispose([x, y as tf.Tensor]);
-  setInferenceEngine('auto');
+  configure({ inference: 'auto' });
   return ms;
 }
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
-import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
+import { formatMarkdownTable, formatTable } from '../src/report/table.js';
 import { loadNativeTier } from '../src/kernels/native/tier.js';
 import { referenceTier } from '../src/kernels/reference.js';
 import type { KernelTier } from '../src/kernels/types.js';
@@ -67,10 +67,11 @@ function runGgml(lib: string, rows: number, cols: number, batch: number): number
 }
 
 function tierMs(tier: KernelTier, codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, threads: number): number {
-  const up = tier.upload(codes, rows, cols);
+  const gemm = tier.ternary as NonNullable<KernelTier['ternary']>;
+  const up = gemm.upload(codes, rows, cols);
   const out = new Int32Array(batch * rows);
-  const ms = time(() => tier.gemm(up, { rows, paddedCols: cols, x, batch, groupCols: cols, out, threads }), { minRuns: tier.name === 'reference' ? 2 : 9, minMs: tier.name === 'reference' ? 0 : 300 }).medianMs;
-  tier.release(up);
+  const ms = time(() => gemm.gemm(up, { rows, paddedCols: cols, x, batch, groupCols: cols, out, threads }), { minRuns: tier.name === 'reference' ? 2 : 9, minMs: tier.name === 'reference' ? 0 : 300 }).medianMs;
+  gemm.release(up);
   return ms;
 }
 

@@ -2,7 +2,7 @@ import { quantizeActivations } from '../src/quant/activation.js';
 import { packHfWeights, packTernary2, packTernaryBase3 } from '../src/quant/pack.js';
 import { quantizeWeights } from '../src/quant/weight.js';
 import { randomNormalArray } from '../src/util/random.js';
-import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
+import { formatMarkdownTable, formatTable } from '../src/report/table.js';
 import { machine, time, writeResult, type Timing } from './lib.js';
 
 const ROWS = 4096;

@@ -1,8 +1,9 @@
-import { bitnetGgufMetadata, GGUF_PROJECTION_NAMES, type GgufVocabulary } from '../src/export/gguf-bitnet.js';
+import { bitnetGgufMetadata, type GgufVocabulary } from '../src/formats/gguf/bitnet-write.js';
 import { writeGguf, type GgufTensorSpec } from '../src/formats/gguf/writer.js';
-import { floatToHalf } from '../src/formats/half.js';
-import { PROJECTIONS, projectionShape, type BitnetLmConfig } from '../src/models/bitnet-weights.js';
+import { floatToHalf } from '../src/util/half.js';
+import { PROJECTIONS, projectionShape, type BitnetLmConfig } from '../src/models/bitnet/config.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
+import { LAYER_NORMS, tensorName } from '../src/models/bitnet/spec.js';
 
 /** BitNet-b1.58-2B-4T's shapes (2.41 B parameters), run as llama.cpp's `bitnet` architecture (SiLU). */
 export const BITNET_2B4T_SHAPES: BitnetLmConfig = {
@@ -84,15 +85,14 @@ export async function writeRandomBitnetGguf(path: string, c: BitnetLmConfig, see
     data: () => new Uint8Array(Float32Array.from({ length: n }, () => 1 + ((next() % 2001) - 1000) / 10000).buffer),
   });
   const tensors: GgufTensorSpec[] = [
-    { name: 'token_embd.weight', dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => randomHalves(c.hiddenSize * c.vocabSize, next) },
-    norm('output_norm.weight', c.hiddenSize),
+    { name: `${tensorName('gguf', 'tokenEmbedding')}.weight`, dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => randomHalves(c.hiddenSize * c.vocabSize, next) },
+    norm(`${tensorName('gguf', 'outputNorm')}.weight`, c.hiddenSize),
   ];
   for (let i = 0; i < c.numLayers; i++) {
-    tensors.push(norm(`blk.${i}.attn_norm.weight`, c.hiddenSize), norm(`blk.${i}.attn_sub_norm.weight`, c.hiddenSize));
-    tensors.push(norm(`blk.${i}.ffn_norm.weight`, c.hiddenSize), norm(`blk.${i}.ffn_sub_norm.weight`, c.intermediateSize));
+    for (const role of LAYER_NORMS) tensors.push(norm(`${tensorName('gguf', role, i)}.weight`, role === 'ffnSubNorm' ? c.intermediateSize : c.hiddenSize));
     for (const p of PROJECTIONS) {
       const [out, inF] = projectionShape(c, p);
-      tensors.push({ name: `blk.${i}.${GGUF_PROJECTION_NAMES[p]}.weight`, dims: [inF, out], type: 'TQ2_0', data: () => randomTq2(out * inF, 1 / Math.sqrt(inF), next) });
+      tensors.push({ name: `${tensorName('gguf', p, i)}.weight`, dims: [inF, out], type: 'TQ2_0', data: () => randomTq2(out * inF, 1 / Math.sqrt(inF), next) });
     }
   }
   await writeGguf(path, { metadata, tensors });

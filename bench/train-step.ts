@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type ConcreteBackend } from '../src/backend.js';
 import { buildMlp } from '../src/models/mlp.js';
-import { formatMarkdownTable, formatTable } from '../src/cli/table.js';
+import { formatMarkdownTable, formatTable } from '../src/report/table.js';
 import { machine, writeResult } from './lib.js';
 
 const BATCH = 128;

@@ -1,8 +1,9 @@
 // Builds the native kernels (src/kernels/native/*.c) into build/ternary.node with the system
 // C compiler and the N-API headers of the npm package node-api-headers. node-gyp is not used:
 // it downloads Node's headers from nodejs.org, which this project's machines cannot reach, and
-// an N-API addon of a few C files needs nothing it provides. Never fails the install: without a compiler,
-// or with BITNET_NO_NATIVE=1, the package runs on the WebAssembly tier.
+// an N-API addon of a few C files needs nothing it provides. Does not fail the install: without a compiler,
+// or with BITNET_NO_NATIVE=1, the package runs on the WebAssembly tier. BITNET_REQUIRE_NATIVE=1 (CI)
+// makes a failed build fail the install instead of silently dropping the native tier.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,4 +40,5 @@ try {
 } catch (error) {
   rmSync(tmp, { force: true });
   say(`native kernels not built (${error.message.split('\n')[0]}); using the WebAssembly tier`);
+  if (process.env.BITNET_REQUIRE_NATIVE === '1') process.exit(1);
 }

@@ -2,15 +2,13 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from './errors.js';
+import { dawnGpu, defaultImporter, type ModuleImporter } from './kernels/webgpu/dawn.js';
 
 export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
-/** How a module is imported; tests replace it to simulate missing optional packages. */
-export type ModuleImporter = (specifier: string) => Promise<unknown>;
-
-const defaultImporter: ModuleImporter = (specifier) => import(specifier);
+export type { ModuleImporter } from './kernels/webgpu/dawn.js';
 
 interface BackendLoader {
   /** npm packages a user installs to get this backend. */
@@ -74,10 +72,7 @@ const LOADERS: Record<ConcreteBackend, BackendLoader> = {
     load: async (importer) => {
       const globalWithGpu = globalThis as { navigator?: { gpu?: unknown } };
       if (globalWithGpu.navigator?.gpu === undefined) {
-        const dawn = (await importer('webgpu')) as { create: (flags: string[]) => DawnGpu; globals: object };
-        Object.assign(globalThis, dawn.globals);
-        const flags = (process.env.BITNET_WEBGPU_FLAGS ?? '').split(',').filter((f) => f !== '');
-        Object.defineProperty(globalThis, 'navigator', { value: { gpu: withCompatibilityFallback(dawn.create(flags)) }, configurable: true });
+        Object.defineProperty(globalThis, 'navigator', { value: { gpu: await dawnGpu(importer) }, configurable: true });
       }
       await importer('@tensorflow/tfjs-backend-webgpu');
     },
@@ -89,26 +84,6 @@ const LOADERS: Record<ConcreteBackend, BackendLoader> = {
     },
   },
 };
-
-interface DawnGpu {
-  requestAdapter(options?: Record<string, unknown>): Promise<unknown>;
-  readonly wgslLanguageFeatures?: unknown;
-}
-
-const dawnInstances: DawnGpu[] = [];
-
-/**
- * navigator.gpu whose requestAdapter falls back to a 'compatibility' adapter when there is no
- * core one (tfjs asks for core; Dawn's OpenGL backend, e.g. Mesa llvmpipe, offers only
- * compatibility). The Dawn instance is kept referenced: collected, it takes its devices down.
- */
-function withCompatibilityFallback(gpu: DawnGpu): DawnGpu {
-  dawnInstances.push(gpu);
-  return {
-    requestAdapter: async (options = {}) => (await gpu.requestAdapter(options)) ?? gpu.requestAdapter({ ...options, featureLevel: 'compatibility' }),
-    wgslLanguageFeatures: gpu.wgslLanguageFeatures,
-  };
-}
 
 async function activate(name: ConcreteBackend, importer: ModuleImporter): Promise<void> {
   const loader = LOADERS[name];

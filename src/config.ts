@@ -11,21 +11,28 @@ export const GroupSizeSchema = z.union([
     .refine(isPowerOfTwo, { message: "groupSize must be 'tensor' or a power of two" }),
 ]);
 
-export const BitNetConfigSchema = z
-  .object({
-    /** 'tensor': one beta per weight matrix (the paper); a power of two: one beta per group of a row. */
-    groupSize: GroupSizeSchema.default('tensor'),
-    /** Bits of the activation integers, 2..8. */
-    activationBits: z.number().int().min(2).max(8).default(8),
-    /** 'token': one absmax scale per token (the reference); 'tensor': one per tensor. */
-    activationScope: z.enum(['token', 'tensor']).default('token'),
-    /** Lower bound of the weight and activation scales' denominators. */
-    eps: z.number().positive().default(1e-5),
-    /** Sub-LN: an RMSNorm with a learnable gain before activation quantization. */
-    useRmsNorm: z.boolean().default(true),
-    rmsNormEps: z.number().positive().default(1e-5),
-  })
-  .strict();
+/** How a BitLinear layer quantizes: weights, activations, and its optional own norm. */
+export const QuantOptionsShape = {
+  /** 'tensor': one beta per weight matrix (the paper); a power of two: one beta per group of a row. */
+  groupSize: GroupSizeSchema.default('tensor'),
+  /** Bits of the activation integers, 2..8. */
+  activationBits: z.number().int().min(2).max(8).default(8),
+  /** 'token': one absmax scale per token (the reference); 'tensor': one per tensor. */
+  activationScope: z.enum(['token', 'tensor']).default('token'),
+  /** Lower bound of the weight and activation scales' denominators. */
+  eps: z.number().positive().default(1e-5),
+  /**
+   * An RMSNorm with a learnable gain inside the layer, before activation quantization (the paper's
+   * BitLinear). Off by default, everywhere: in the BitNet LM the norms are the architecture's own
+   * layers (attn_norm, attn_sub_norm, ...), as in HF and llama.cpp, and a converted pretrained
+   * Dense layer has none (adding one changes its function). Turn it on for an MLP from scratch.
+   */
+  useRmsNorm: z.boolean().default(false),
+  rmsNormEps: z.number().positive().default(1e-5),
+};
+
+/** The one schema of quantization options: BitLinear, recipes and the BitNet adapter derive from it. */
+export const BitNetConfigSchema = z.object(QuantOptionsShape).strict();
 
 export type BitNetConfig = z.infer<typeof BitNetConfigSchema>;
 export type BitNetConfigInput = z.input<typeof BitNetConfigSchema>;

@@ -81,17 +81,83 @@ export * from '../adapters/index.js';
 export * from './formats/gguf/index.js';
 export { importHfBitnet, exportHfBitnet, HF_PROJECTION_NAMES } from './formats/hf-bitnet.js';
 export type { HfLinearClass } from './formats/hf-bitnet.js';
-export { writeBitnetGguf, byteVocabulary, GGUF_PROJECTION_NAMES } from './export/gguf-bitnet.js';
-export type { GgufVocabulary, BitnetGgufOptions } from './export/gguf-bitnet.js';
-export { exportGguf, GGUF_EXPORT_TYPES } from './export/gguf-mlp.js';
-export type { GgufExportType, GgufExportOptions, GgufExportReport } from './export/gguf-mlp.js';
+export { writeBitnetGguf, bitnetGgufMetadata, byteVocabulary } from './formats/gguf/bitnet-write.js';
+export type { GgufVocabulary, BitnetGgufOptions } from './formats/gguf/bitnet-write.js';
+export { loadBitnetGguf } from './formats/gguf/bitnet-read.js';
+export { exportGguf, GGUF_EXPORT_TYPES } from './formats/gguf/model-export.js';
+export type { GgufExportType, GgufExportOptions, GgufExportReport } from './formats/gguf/model-export.js';
+
+// the BitNet LM: its spec, the tfjs model, inference and generation
+export { BitnetLmConfigSchema, checkBitnetConfig, projectionShape, headDim, PROJECTIONS } from './models/bitnet/config.js';
+export type { BitnetLmConfig, Projection } from './models/bitnet/config.js';
+export {
+  BITNET_ARCHITECTURE,
+  LAYER_TENSORS,
+  GLOBAL_TENSORS,
+  LAYER_NORMS,
+  NORM_FEEDS,
+  ROPE_STYLE,
+  GGUF_CONFIG_KEYS,
+  HF_CONFIG_KEYS,
+  MODEL_METADATA_KEY,
+  tensorName,
+} from './models/bitnet/spec.js';
+export type { TensorNaming, LayerTensor, LayerNorm, GlobalTensor, ModelMetadata } from './models/bitnet/spec.js';
+export { randomBitnetWeights } from './models/bitnet/weights.js';
+export type { BitnetLmWeights, BitnetLayerWeights } from './models/bitnet/weights.js';
+export { buildBitnetLm, lmConfigOf, lmMetadataOf, lmWeightsOf } from './models/bitnet/tfjs.js';
+export type { BitnetLmOptions } from './models/bitnet/tfjs.js';
+export { ropeAngles, ropeRow, ropeTensor } from './nn/rope.js';
+export { TiedEmbedding } from './nn/tied-embedding.js';
+export type { TiedEmbeddingArgs } from './nn/tied-embedding.js';
+export { CausalAttention } from './nn/causal-attention.js';
+export type { CausalAttentionArgs } from './nn/causal-attention.js';
+export { ByteTokenizer } from './tokenizer/byte-tokenizer.js';
+export { loadTextSplit, TextBatches, validationWindows } from './data/text.js';
+export type { TextSplit } from './data/text.js';
 export { BitnetRunner, rmsNormRow } from './inference/bitnet-forward.js';
-export type { Numerics } from './inference/bitnet-forward.js';
-export { quantizeQ8K } from './inference/q8k.js';
-export { randomBitnetWeights, checkBitnetConfig, projectionShape, headDim, PROJECTIONS } from './models/bitnet-weights.js';
-export type { BitnetLmConfig, BitnetLmWeights, BitnetLayerWeights, Projection } from './models/bitnet-weights.js';
+export type { Numerics, ProjectionDevice, ProjectionRequest } from './inference/bitnet-forward.js';
+export { GpuProjections } from './inference/gpu-projections.js';
+export { generate, sampleToken } from './inference/generate.js';
+export type { GenerateOptions, GenerateResult } from './inference/generate.js';
+export { loadLmWeights } from './inference/load-lm.js';
+export { quantizeQ8K } from './quant/q8k.js';
+export { summarizeTernary } from './quant/summary.js';
+export type { TernarySummary } from './quant/summary.js';
+
+// kernels and settings
 export { TernaryLinear } from './kernels/ternary-linear.js';
 export type { TernaryLinearOptions } from './kernels/ternary-linear.js';
-export { selectKernelTier, kernelReport, KERNEL_TIERS } from './kernels/select.js';
-export type { KernelTier, GemmShape } from './kernels/types.js';
-export { setInferenceEngine, inferenceEngine } from './kernels/engine.js';
+export { resolveKernels, loadTier, kernelReport } from './kernels/registry.js';
+export type { KernelReportEntry } from './kernels/registry.js';
+export { referenceTier } from './kernels/reference.js';
+export { openWebGpuTier } from './kernels/webgpu/tier.js';
+export type { WebGpuTier } from './kernels/webgpu/tier.js';
+export { WebGpuTernary } from './kernels/webgpu/ternary-wgsl.js';
+export type { GpuTernaryLinear } from './kernels/webgpu/ternary-wgsl.js';
+export { KERNEL_CAPABILITIES } from './kernels/types.js';
+export type { KernelTier, Kernels, KernelCapability, GemmShape, UploadedCodes, TernaryGemmKernel, GemvHalfKernel, AttentionKernel } from './kernels/types.js';
+export { settings, configure, settingsFromEnv, defaultThreads, KERNEL_TIERS, NATIVE_ISAS, INFERENCE_ENGINES } from './settings.js';
+export type { BitnetSettings, BitnetSettingsInput, KernelTierName, KernelPreference, NativeIsa, InferenceEngine } from './settings.js';
+
+// recipes, experiments, reports, inspection
+export { RecipeSchema, ModelSchema, DataSchema, TrainSchema, OptimizerSchema } from './recipe/schema.js';
+export type { Recipe, RecipeInput, AdapterEntry, LrSchedule, QuantWarmup, OptimizerConfig, TrainConfig } from './recipe/schema.js';
+export { loadRecipe, validateRecipe, applyOverrides, mergeDeep } from './recipe/load.js';
+export type { LoadRecipeOptions } from './recipe/load.js';
+export { runRecipe, readRunSummary } from './recipe/run.js';
+export type { RunOptions, RunSummary, StopSignal } from './recipe/run.js';
+export { buildRecipeModel, checkRecipeModel } from './recipe/build.js';
+export type { BuiltModel } from './recipe/build.js';
+export { runExperiment, loadExperiment, experimentRuns, ExperimentSchema } from './recipe/experiment.js';
+export type { Experiment, ExperimentRun, ExperimentResult } from './recipe/experiment.js';
+export { recipeJsonSchema, experimentJsonSchema } from './recipe/json-schema.js';
+export { learningRate, quantLambda, weightDecayAt } from './recipe/schedules.js';
+export { Optimizer, clipByGlobalNorm } from './train/optimizer.js';
+export type { Param } from './train/optimizer.js';
+export { silentReporter, lineReporter } from './report/reporter.js';
+export type { Reporter, ProgressDisplay, ProgressFields } from './report/reporter.js';
+export { formatTable, formatMarkdownTable } from './report/table.js';
+export { inspectPath } from './inspect/inspect.js';
+export type { Inspection } from './inspect/inspect.js';
+export { writeFileAtomic } from './util/atomic-write.js';

@@ -10,14 +10,16 @@ describe('BitNetConfig', () => {
       activationBits: 8,
       activationScope: 'token',
       eps: 1e-5,
-      useRmsNorm: true,
+      useRmsNorm: false,
       rmsNormEps: 1e-5,
     });
   });
 
   it('resolves presets by name', () => {
-    expect(parseBitNetConfig('paper')).toMatchObject({ groupSize: 'tensor', activationBits: 8, activationScope: 'token' });
-    expect(parseBitNetConfig('grouped').groupSize).toBe(BITNET_PRESETS.grouped.groupSize);
+    const common = { activationBits: 8, activationScope: 'token', eps: 1e-5, useRmsNorm: true, rmsNormEps: 1e-5 };
+    expect(parseBitNetConfig('paper')).toEqual({ groupSize: 'tensor', ...common });
+    expect(parseBitNetConfig('grouped')).toEqual({ groupSize: 128, ...common });
+    expect(Object.keys(BITNET_PRESETS)).toEqual(['paper', 'grouped']);
     expectBitNetError(() => parseBitNetConfig('nope' as 'paper'), 'INVALID_CONFIG', 'preset');
   });
 

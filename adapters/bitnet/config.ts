@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GroupSizeSchema } from '../../src/config.js';
+import { QuantOptionsShape } from '../../src/config.js';
 import { adapterBaseShape, baseFromPeftJson } from '../common.js';
 
 export const BITNET_PEFT_TYPE = 'BITNET';
@@ -8,13 +8,7 @@ export const BitNetAdapterConfigSchema = z
   .object({
     peftType: z.literal(BITNET_PEFT_TYPE),
     ...adapterBaseShape,
-    groupSize: GroupSizeSchema.default('tensor'),
-    activationBits: z.number().int().min(2).max(8).default(8),
-    activationScope: z.enum(['token', 'tensor']).default('token'),
-    eps: z.number().positive().default(1e-5),
-    /** Off by default: a pretrained Dense layer has no sub-LN, and adding one changes its function. */
-    useRmsNorm: z.boolean().default(false),
-    rmsNormEps: z.number().positive().default(1e-5),
+    ...QuantOptionsShape,
     /** Starting quantization strength (a warm-up schedule raises it to 1). */
     quantLambda: z.number().min(0).max(1).default(1),
   })

@@ -88,6 +88,8 @@ export function rebuildModel(
   }
   const cls = source.constructor as typeof tf.LayersModel;
   const rebuilt = cls.fromConfig(cls, config as unknown as tf.serialization.ConfigDict) as tf.LayersModel;
+  const metadata = source.getUserDefinedMetadata() as object | undefined;
+  if (metadata !== undefined) rebuilt.setUserDefinedMetadata(structuredClone(metadata));
   for (const { path, layer } of modelLayers(rebuilt)) {
     if (replace.has(path)) initialize(path, layer);
     else copyLayer(findLayer(source, path), layer);

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
-import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLayerWeights, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from '../models/bitnet/config.js';
+import { HF_CONFIG_KEYS, LAYER_NORMS, LAYER_TENSORS, tensorName, type LayerNorm } from '../models/bitnet/spec.js';
+import type { BitnetLayerWeights, BitnetLmWeights } from '../models/bitnet/weights.js';
 import { hfPackedRows, packHfWeights, unpackHfWeights } from '../quant/pack.js';
 import { quantizeWeights, TernaryWeight } from '../quant/weight.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -12,26 +14,10 @@ import { serializeSafetensors, type SafetensorsInput } from './safetensors/write
 /** transformers' BitLinear divides by weight_scale (stores 1/beta); AutoBitLinear multiplies (stores beta). */
 export type HfLinearClass = 'bitlinear' | 'autobitlinear';
 
-export const HF_PROJECTION_NAMES: Record<Projection, string> = {
-  q: 'self_attn.q_proj',
-  k: 'self_attn.k_proj',
-  v: 'self_attn.v_proj',
-  o: 'self_attn.o_proj',
-  gate: 'mlp.gate_proj',
-  up: 'mlp.up_proj',
-  down: 'mlp.down_proj',
-};
+/** HF module names of the projections (the spec's table). */
+export const HF_PROJECTION_NAMES = Object.fromEntries(PROJECTIONS.map((p) => [p, LAYER_TENSORS[p].hf])) as Record<Projection, string>;
 
-interface HfConfig {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads?: number;
-  max_position_embeddings?: number;
-  rms_norm_eps?: number;
-  rope_theta?: number;
+interface HfConfig extends Record<string, unknown> {
   hidden_act?: string;
   quantization_config?: { quant_method?: string; linear_class?: string };
 }
@@ -71,30 +57,19 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
   if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu' && hf.hidden_act !== 'relu2') {
     throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported (silu or relu2)`, { field: 'hidden_act' });
   }
-  const config: BitnetLmConfig = {
-    vocabSize: hf.vocab_size,
-    hiddenSize: hf.hidden_size,
-    intermediateSize: hf.intermediate_size,
-    numLayers: hf.num_hidden_layers,
-    numHeads: hf.num_attention_heads,
-    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
-    contextLength: hf.max_position_embeddings ?? 2048,
-    ropeTheta: hf.rope_theta ?? 10000,
-    rmsNormEps: hf.rms_norm_eps ?? 1e-5,
-    hiddenAct: hf.hidden_act === 'relu2' ? 'relu2' : 'silu',
-  };
-  checkBitnetConfig(config);
+  const read: Record<string, unknown> = {};
+  for (const { field, key, fallback } of HF_CONFIG_KEYS) read[field] = hf[key] ?? fallback?.(read as Partial<BitnetLmConfig>);
+  const config = checkBitnetConfig(read as BitnetLmConfig);
   const quantized = hf.quantization_config?.quant_method === 'bitnet';
   const linearClass: HfLinearClass | 'float' = !quantized ? 'float' : hf.quantization_config?.linear_class === 'autobitlinear' ? 'autobitlinear' : 'bitlinear';
   const fileOf = await openCheckpoint(dir);
   const floats = (name: string): Float32Array => fileOf(name).float32(name);
   const layers: BitnetLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}.`;
     const proj = {} as Record<Projection, TernaryWeight>;
     for (const name of PROJECTIONS) {
       const shape = projectionShape(config, name);
-      const key = `${p}${HF_PROJECTION_NAMES[name]}.weight`;
+      const key = `${tensorName('hf', name, i)}.weight`;
       if (linearClass === 'float') {
         proj[name] = quantizeWeights(floats(key), shape);
         continue;
@@ -103,19 +78,14 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
       if (packed.dtype !== 'U8' || packed.shape[0] !== hfPackedRows(shape[0]) || packed.shape[1] !== shape[1]) {
         throw new BitNetError('CORRUPT_FILE', `${key} is ${packed.dtype}${JSON.stringify(packed.shape)}; expected packed U8[${hfPackedRows(shape[0])},${shape[1]}]`, { field: key });
       }
-      const stored = floats(`${p}${HF_PROJECTION_NAMES[name]}.weight_scale`)[0] as number;
+      const stored = floats(`${tensorName('hf', name, i)}.weight_scale`)[0] as number;
       const beta = Math.fround(linearClass === 'bitlinear' ? 1 / stored : stored);
       proj[name] = new TernaryWeight(unpackHfWeights(packed.bytes, shape), Float32Array.of(beta), shape, 'tensor');
     }
-    layers.push({
-      attnNorm: floats(`${p}input_layernorm.weight`),
-      ffnNorm: floats(`${p}post_attention_layernorm.weight`),
-      attnSubNorm: floats(`${p}self_attn.attn_sub_norm.weight`),
-      ffnSubNorm: floats(`${p}mlp.ffn_sub_norm.weight`),
-      proj,
-    });
+    const norms = Object.fromEntries(LAYER_NORMS.map((norm) => [norm, floats(`${tensorName('hf', norm, i)}.weight`)])) as Record<LayerNorm, Float32Array>;
+    layers.push({ ...norms, proj });
   }
-  return { config, tokenEmbedding: floats('model.embed_tokens.weight'), outputNorm: floats('model.norm.weight'), layers, linearClass };
+  return { config, tokenEmbedding: floats(`${tensorName('hf', 'tokenEmbedding')}.weight`), outputNorm: floats(`${tensorName('hf', 'outputNorm')}.weight`), layers, linearClass };
 }
 
 /** Writes a HuggingFace BitNet checkpoint (config.json with quantization_config + packed model.safetensors). */
@@ -124,36 +94,24 @@ export async function exportHfBitnet(dir: string, w: BitnetLmWeights, linearClas
   const config = {
     architectures: ['BitNetForCausalLM'],
     model_type: 'bitnet',
-    vocab_size: c.vocabSize,
-    hidden_size: c.hiddenSize,
-    intermediate_size: c.intermediateSize,
-    num_hidden_layers: c.numLayers,
-    num_attention_heads: c.numHeads,
-    num_key_value_heads: c.numKvHeads,
-    max_position_embeddings: c.contextLength,
-    rms_norm_eps: c.rmsNormEps,
-    rope_theta: c.ropeTheta,
-    hidden_act: c.hiddenAct ?? 'silu',
+    ...Object.fromEntries(HF_CONFIG_KEYS.map(({ field, key, fallback }) => [key, c[field] ?? fallback?.(c)])),
     tie_word_embeddings: true,
     torch_dtype: 'float32',
     quantization_config: { quant_method: 'bitnet', linear_class: linearClass, quantization_mode: 'offline' },
   };
   const tensors: Record<string, SafetensorsInput> = {
-    'model.embed_tokens.weight': { dtype: 'F32', shape: [c.vocabSize, c.hiddenSize], data: w.tokenEmbedding },
-    'model.norm.weight': { dtype: 'F32', shape: [c.hiddenSize], data: w.outputNorm },
+    [`${tensorName('hf', 'tokenEmbedding')}.weight`]: { dtype: 'F32', shape: [c.vocabSize, c.hiddenSize], data: w.tokenEmbedding },
+    [`${tensorName('hf', 'outputNorm')}.weight`]: { dtype: 'F32', shape: [c.hiddenSize], data: w.outputNorm },
   };
   w.layers.forEach((layer, i) => {
-    const p = `model.layers.${i}.`;
-    tensors[`${p}input_layernorm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.attnNorm };
-    tensors[`${p}post_attention_layernorm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.ffnNorm };
-    tensors[`${p}self_attn.attn_sub_norm.weight`] = { dtype: 'F32', shape: [c.hiddenSize], data: layer.attnSubNorm };
-    tensors[`${p}mlp.ffn_sub_norm.weight`] = { dtype: 'F32', shape: [c.intermediateSize], data: layer.ffnSubNorm };
+    for (const norm of LAYER_NORMS) tensors[`${tensorName('hf', norm, i)}.weight`] = { dtype: 'F32', shape: [layer[norm].length], data: layer[norm] };
     for (const name of PROJECTIONS) {
       const t = layer.proj[name];
-      if (t.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `${p}${HF_PROJECTION_NAMES[name]}: HF BitNet checkpoints hold one scale per tensor`, { field: 'groupSize' });
+      const key = tensorName('hf', name, i);
+      if (t.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `${key}: HF BitNet checkpoints hold one scale per tensor`, { field: 'groupSize' });
       const beta = t.scales[0] as number;
-      tensors[`${p}${HF_PROJECTION_NAMES[name]}.weight`] = { dtype: 'U8', shape: [hfPackedRows(t.shape[0]), t.shape[1]], data: packHfWeights(t.values, t.shape) };
-      tensors[`${p}${HF_PROJECTION_NAMES[name]}.weight_scale`] = { dtype: 'F32', shape: [1], data: Float32Array.of(linearClass === 'bitlinear' ? 1 / beta : beta) };
+      tensors[`${key}.weight`] = { dtype: 'U8', shape: [hfPackedRows(t.shape[0]), t.shape[1]], data: packHfWeights(t.values, t.shape) };
+      tensors[`${key}.weight_scale`] = { dtype: 'F32', shape: [1], data: Float32Array.of(linearClass === 'bitlinear' ? 1 / beta : beta) };
     }
   });
   await mkdir(dir, { recursive: true });

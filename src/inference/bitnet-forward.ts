@@ -1,15 +1,16 @@
 import { BitNetError } from '../errors.js';
-import { floatToHalf, halfToFloat } from '../formats/half.js';
-import { gemvHalf } from '../kernels/half-gemv.js';
-import { loadNativeTier } from '../kernels/native/tier.js';
-import { selectKernelTier } from '../kernels/select.js';
+import { resolveKernels } from '../kernels/registry.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
-import type { KernelTier, UploadedCodes } from '../kernels/types.js';
-import { headDim, PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
-import { packTernary2, paddedRowLength } from '../quant/pack.js';
+import type { Kernels, UploadedCodes } from '../kernels/types.js';
+import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
+import type { BitnetLmWeights } from '../models/bitnet/weights.js';
+import { ropeRow } from '../nn/rope.js';
 import { quantizeActivations, type QuantizedActivations } from '../quant/activation.js';
+import { packTernary2, paddedRowLength } from '../quant/pack.js';
+import { quantizeQ8K } from '../quant/q8k.js';
 import type { TernaryWeight } from '../quant/weight.js';
-import { quantizeQ8K } from './q8k.js';
+import { defaultThreads } from '../settings.js';
+import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 
 /**
  * 'bitnet': the BitNet reference (per-token int8 absmax activations, f32 everywhere else).
@@ -21,7 +22,7 @@ import { quantizeQ8K } from './q8k.js';
 export type Numerics = 'bitnet' | 'llama.cpp';
 
 const f32 = Math.fround;
-const toHalf = (v: number): number => halfToFloat(floatToHalf(v));
+const toHalf = roundToHalf;
 
 function roundHalfArray(a: Float32Array): Float32Array {
   return a.map(toHalf);
@@ -30,7 +31,6 @@ function roundHalfArray(a: Float32Array): Float32Array {
 /** A ternary projection in either numerics, on the packed kernels. */
 class Projector {
   private readonly linear: TernaryLinear | undefined;
-  private readonly tier: KernelTier | undefined;
   private readonly codes: UploadedCodes | undefined;
   private readonly dw: number;
   private readonly scale: number | undefined;
@@ -39,14 +39,14 @@ class Projector {
     readonly weight: TernaryWeight,
     readonly numerics: Numerics,
     scaleTensors: boolean,
+    private readonly kernels: Kernels,
   ) {
     this.scale = scaleTensors ? (weight.scales[0] as number) : undefined;
     if (numerics === 'bitnet') {
-      this.linear = new TernaryLinear(weight);
+      this.linear = new TernaryLinear(weight, { kernels });
       this.dw = 0;
     } else {
-      this.tier = selectKernelTier();
-      this.codes = this.tier.upload(packTernary2(weight.values, weight.shape), weight.shape[0], paddedRowLength(weight.shape[1]));
+      this.codes = kernels.ternary.upload(packTernary2(weight.values, weight.shape), weight.shape[0], paddedRowLength(weight.shape[1]));
       // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
       this.dw = scaleTensors ? 1 : toHalf(weight.scales[0] as number);
     }
@@ -71,7 +71,7 @@ class Projector {
     const { q, d } = quantizeQ8K(x);
     const groups = cols / 256;
     const acc = new Int32Array(rows * groups);
-    (this.tier as KernelTier).gemm(this.codes as UploadedCodes, { rows, paddedCols: cols, x: q, batch: 1, groupCols: 256, out: acc });
+    this.kernels.ternary.gemm(this.codes as UploadedCodes, { rows, paddedCols: cols, x: q, batch: 1, groupCols: 256, out: acc });
     const y = new Float32Array(rows);
     for (let r = 0; r < rows; r++) {
       let sum = 0;
@@ -111,7 +111,8 @@ export class BitnetRunner {
   private readonly vCache: Float32Array[];
   private readonly embedding: Float32Array;
   private readonly headHalf: Uint16Array | undefined;
-  private readonly nativeAttention: boolean;
+  /** The kernels of the projections, attention and F16 head (default: resolveKernels(), the `kernel` setting). */
+  readonly kernels: Kernels;
   private readonly gpu: ProjectionDevice | undefined;
   private length = 0;
 
@@ -121,17 +122,17 @@ export class BitnetRunner {
     /** llama.cpp numerics of a file written with `.scale` tensors (d = 1, exact f32 beta). */
     options: {
       scaleTensors?: boolean;
-      /** 'native' (default, when the addon is built) or 'typescript': the same sums, in C or here. */
-      attention?: 'native' | 'typescript';
+      /** The kernels to run on: resolveKernels('reference') runs every step in TypeScript. */
+      kernels?: Kernels;
       /** Runs the projections of forwardAsync (BitNet numerics: the GPU gives the same numbers). */
       gpu?: ProjectionDevice;
     } = {},
   ) {
     this.gpu = options.gpu;
-    this.nativeAttention = options.attention !== 'typescript';
+    this.kernels = options.kernels ?? resolveKernels();
     const c = weights.config;
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
-    this.proj = weights.layers.map((l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled)])) as Record<Projection, Projector>);
+    this.proj = weights.layers.map((l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled, this.kernels)])) as Record<Projection, Projector>);
     const kvDim = headDim(c) * c.numKvHeads;
     this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
     this.vCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
@@ -150,70 +151,10 @@ export class BitnetRunner {
     this.length = 0;
   }
 
-  private rope(x: Float32Array, heads: number, pos: number): void {
-    const hd = headDim(this.weights.config);
-    const half = hd / 2;
-    const thetaScale = f32(this.weights.config.ropeTheta ** (-2 / hd));
-    for (let h = 0; h < heads; h++) {
-      let theta = pos;
-      for (let i = 0; i < half; i++) {
-        const cos = Math.cos(theta);
-        const sin = Math.sin(theta);
-        const a = x[h * hd + i] as number;
-        const b = x[h * hd + i + half] as number;
-        x[h * hd + i] = f32(a * cos - b * sin);
-        x[h * hd + i + half] = f32(a * sin + b * cos);
-        theta = f32(theta * thetaScale);
-      }
-    }
-  }
-
   private attention(layer: number, q: Float32Array, pos: number): Float32Array {
     const c = this.weights.config;
-    const native = this.nativeAttention ? loadNativeTier() : null;
-    if (native !== null) {
-      const out = new Float32Array(c.hiddenSize);
-      native.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), this.numerics === 'llama.cpp', out);
-      return out;
-    }
-    const hd = headDim(c);
-    const kvDim = hd * c.numKvHeads;
-    const group = c.numHeads / c.numKvHeads;
-    const k = this.kCache[layer] as Float32Array;
-    const v = this.vCache[layer] as Float32Array;
-    const half = this.numerics === 'llama.cpp';
     const out = new Float32Array(c.hiddenSize);
-    const acc = new Float64Array(hd);
-    const scores = new Float64Array(pos + 1);
-    const scale = f32(1 / Math.sqrt(hd));
-    const qh = half ? q.map(toHalf) : q;
-    for (let h = 0; h < c.numHeads; h++) {
-      const kvBase = Math.floor(h / group) * hd;
-      const qBase = h * hd;
-      let max = -Infinity;
-      for (let t = 0; t <= pos; t++) {
-        const kb = t * kvDim + kvBase;
-        let dot = 0;
-        for (let i = 0; i < hd; i++) dot += (qh[qBase + i] as number) * (k[kb + i] as number);
-        const sc = half ? f32(f32(dot) * scale) : dot * scale;
-        scores[t] = sc;
-        if (sc > max) max = sc;
-      }
-      let sum = 0;
-      for (let t = 0; t <= pos; t++) {
-        const e = Math.exp((scores[t] as number) - max);
-        scores[t] = e;
-        sum += e;
-      }
-      acc.fill(0);
-      for (let t = 0; t <= pos; t++) {
-        const p = half ? toHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
-        const vb = t * kvDim + kvBase;
-        if (half) for (let i = 0; i < hd; i++) acc[i] = f32((acc[i] as number) + p * (v[vb + i] as number));
-        else for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);
-      }
-      for (let i = 0; i < hd; i++) out[qBase + i] = acc[i] as number;
-    }
+    this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), this.numerics === 'llama.cpp', out);
     return out;
   }
 
@@ -251,8 +192,8 @@ export class BitnetRunner {
         const qr = q.subarray(r * H, (r + 1) * H);
         const kr = k.subarray(r * kvDim, (r + 1) * kvDim);
         const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
-        this.rope(qr, c.numHeads, pos);
-        this.rope(kr, c.numKvHeads, pos);
+        ropeRow(qr, c.numHeads, headDim(c), pos, c.ropeTheta);
+        ropeRow(kr, c.numKvHeads, headDim(c), pos, c.ropeTheta);
         for (let j = 0; j < kvDim; j++) {
           (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
           (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
@@ -318,7 +259,11 @@ export class BitnetRunner {
 
   private head(out: Float32Array): Float32Array {
     const c = this.weights.config;
-    if (this.headHalf !== undefined) return gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out);
+    if (this.headHalf !== undefined) {
+      const logits = new Float32Array(c.vocabSize);
+      this.kernels.gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out, logits, c.vocabSize * c.hiddenSize >= 1 << 22 ? defaultThreads() : 1);
+      return logits;
+    }
     const logits = new Float32Array(c.vocabSize);
     for (let t = 0; t < c.vocabSize; t++) {
       let dot = 0;

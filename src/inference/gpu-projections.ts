@@ -1,7 +1,8 @@
 import { BitNetError } from '../errors.js';
-import { openWebGpuDevice, type GpuDevice } from '../kernels/webgpu/device.js';
-import { WebGpuTernary, type GpuTernaryLinear } from '../kernels/webgpu/ternary-wgsl.js';
-import { PROJECTIONS, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
+import type { GpuTernaryLinear, WebGpuTernary } from '../kernels/webgpu/ternary-wgsl.js';
+import { openWebGpuTier } from '../kernels/webgpu/tier.js';
+import { PROJECTIONS, type Projection } from '../models/bitnet/config.js';
+import { type BitnetLmWeights } from '../models/bitnet/weights.js';
 import { packTernary2 } from '../quant/pack.js';
 import type { ProjectionDevice } from './bitnet-forward.js';
 
@@ -29,11 +30,11 @@ export class GpuProjections implements ProjectionDevice {
     });
   }
 
-  /** Opens a device (Dawn; BITNET_WEBGPU_FLAGS picks its backend) and uploads the weights. */
+  /** Opens the webgpu tier (Dawn; the webgpuFlags setting picks its backend) and uploads the weights. */
   static async open(weights: BitnetLmWeights): Promise<GpuProjections> {
-    const opened = await openWebGpuDevice();
-    if (opened.device === null) throw new BitNetError('BACKEND_UNAVAILABLE', `no WebGPU device: ${opened.reason}`, { field: 'backend', hint: 'install the optional package webgpu; without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe' });
-    return new GpuProjections(new WebGpuTernary(opened.device as GpuDevice), weights, opened.adapter);
+    const opened = await openWebGpuTier();
+    if (opened.tier === null) throw new BitNetError('BACKEND_UNAVAILABLE', `no WebGPU device: ${opened.reason}`, { field: 'backend', hint: 'install the optional package webgpu; without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe' });
+    return new GpuProjections(opened.tier.kernels, weights, opened.tier.detail);
   }
 
   async project(layer: number, projections: readonly Projection[], x: Float32Array, rows: number): Promise<Float32Array[]> {

@@ -1,4 +1,5 @@
-import type { GemmShape, KernelTier } from './types.js';
+import { halfTable, roundToHalf } from '../util/half.js';
+import type { AttentionKernel, GemmShape, GemvHalfKernel, KernelTier } from './types.js';
 
 /** Position of column k of a row in the packed bytes: [byte offset in the row, bit shift]. */
 export function codePosition(k: number): [number, number] {
@@ -26,10 +27,67 @@ export function referenceGemm(codes: Uint8Array, { rows, paddedCols, x, batch, g
   }
 }
 
+const f32 = Math.fround;
+
+/** F16 GEMV in float32, one multiply-add at a time. */
+export const referenceGemvHalf: GemvHalfKernel = (w, rows, cols, x, out) => {
+  const t = halfTable();
+  for (let r = 0; r < rows; r++) {
+    let acc = 0;
+    const base = r * cols;
+    for (let k = 0; k < cols; k++) acc = f32(acc + f32((t[w[base + k] as number] as number) * (x[k] as number)));
+    out[r] = acc;
+  }
+};
+
+const toHalf = roundToHalf;
+
+/** Decode attention in TypeScript: the sums and roundings the native tier repeats in C. */
+export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads, hd, half, out) => {
+  const kvDim = hd * kvHeads;
+  const group = heads / kvHeads;
+  const acc = new Float64Array(hd);
+  const scores = new Float64Array(pos + 1);
+  const scale = f32(1 / Math.sqrt(hd));
+  const qh = half ? q.map(toHalf) : q;
+  for (let h = 0; h < heads; h++) {
+    const kvBase = Math.floor(h / group) * hd;
+    const qBase = h * hd;
+    let max = -Infinity;
+    for (let t = 0; t <= pos; t++) {
+      const kb = t * kvDim + kvBase;
+      let dot = 0;
+      for (let i = 0; i < hd; i++) dot += (qh[qBase + i] as number) * (k[kb + i] as number);
+      const sc = half ? f32(f32(dot) * scale) : dot * scale;
+      scores[t] = sc;
+      if (sc > max) max = sc;
+    }
+    let sum = 0;
+    for (let t = 0; t <= pos; t++) {
+      const e = Math.exp((scores[t] as number) - max);
+      scores[t] = e;
+      sum += e;
+    }
+    acc.fill(0);
+    for (let t = 0; t <= pos; t++) {
+      const p = half ? toHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
+      const vb = t * kvDim + kvBase;
+      if (half) for (let i = 0; i < hd; i++) acc[i] = f32((acc[i] as number) + p * (v[vb + i] as number));
+      else for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);
+    }
+    for (let i = 0; i < hd; i++) out[qBase + i] = acc[i] as number;
+  }
+};
+
+/** The oracle tier: every capability, in plain TypeScript. */
 export const referenceTier: KernelTier = {
   name: 'reference',
   detail: 'typescript',
-  upload: (codes) => ({ codes, tier: 'reference' }),
-  release: () => {},
-  gemm: (weights, shape) => referenceGemm(weights.codes, shape),
+  ternary: {
+    upload: (codes) => ({ codes, tier: 'reference' }),
+    release: () => {},
+    gemm: (weights, shape) => referenceGemm(weights.codes, shape),
+  },
+  gemvHalf: referenceGemvHalf,
+  attention: referenceAttention,
 };

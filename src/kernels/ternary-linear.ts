@@ -2,14 +2,15 @@ import { BitNetError } from '../errors.js';
 import { quantizeActivations, type ActivationScope } from '../quant/activation.js';
 import { packTernary2, paddedRowLength } from '../quant/pack.js';
 import type { TernaryWeight } from '../quant/weight.js';
+import { defaultThreads } from '../settings.js';
 import { referenceTier } from './reference.js';
-import { defaultThreads, selectKernelTier, type KernelTierName } from './select.js';
-import type { KernelTier, UploadedCodes } from './types.js';
+import { resolveKernels } from './registry.js';
+import type { KernelTierName, Kernels, TernaryGemmKernel, UploadedCodes } from './types.js';
 
 export interface TernaryLinearOptions {
   bias?: Float32Array;
-  /** Kernel tier ('auto' picks native, then wasm, then the TypeScript reference). */
-  tier?: KernelTierName | 'auto';
+  /** The kernels to run on (default: resolveKernels(), the `kernel` setting). */
+  kernels?: Kernels;
   activationBits?: number;
   activationScope?: ActivationScope;
   eps?: number;
@@ -32,7 +33,9 @@ export class TernaryLinear {
   readonly paddedCols: number;
   /** Columns per scale group in the kernel: paddedCols for one beta per tensor. */
   readonly groupCols: number;
-  readonly tier: KernelTier;
+  /** The tier whose GEMM runs this layer. */
+  readonly tier: KernelTierName;
+  private readonly gemm: TernaryGemmKernel;
   private readonly weights: UploadedCodes;
   private readonly realGroups: number;
 
@@ -49,8 +52,11 @@ export class TernaryLinear {
       throw new BitNetError('UNSUPPORTED', `group size ${g} does not tile rows padded to ${this.paddedCols}`, { field: 'groupSize' });
     }
     // Groups narrower than the layout's 32-column planes run on the reference tier.
-    this.tier = this.groupCols % 32 === 0 ? selectKernelTier(options.tier) : referenceTier;
-    this.weights = this.tier.upload(packTernary2(weight.values, weight.shape), this.outFeatures, this.paddedCols);
+    const kernels = options.kernels ?? resolveKernels();
+    const narrow = this.groupCols % 32 !== 0;
+    this.tier = narrow ? 'reference' : kernels.providers.ternary;
+    this.gemm = narrow ? (referenceTier.ternary as TernaryGemmKernel) : kernels.ternary;
+    this.weights = this.gemm.upload(packTernary2(weight.values, weight.shape), this.outFeatures, this.paddedCols);
     if (options.bias !== undefined && options.bias.length !== this.outFeatures) {
       throw new BitNetError('INVALID_SHAPE', `bias has ${options.bias.length} values, expected ${this.outFeatures}`, { field: 'bias' });
     }
@@ -77,7 +83,7 @@ export class TernaryLinear {
     const groups = cols / groupCols;
     const acc = new Int32Array(batch * rows * groups);
     const threads = batch * rows * cols >= THREADING_THRESHOLD ? (this.options.threads ?? defaultThreads()) : 1;
-    this.tier.gemm(this.weights, { rows, paddedCols: cols, x, batch, groupCols, out: acc, threads });
+    this.gemm.gemm(this.weights, { rows, paddedCols: cols, x, batch, groupCols, out: acc, threads });
     const y = new Float32Array(batch * rows);
     const beta = this.weight.scales;
     const bias = this.options.bias;
@@ -100,6 +106,6 @@ export class TernaryLinear {
   }
 
   dispose(): void {
-    this.tier.release(this.weights);
+    this.gemm.release(this.weights);
   }
 }

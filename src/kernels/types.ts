@@ -1,5 +1,9 @@
+import type { KernelTierName } from '../settings.js';
+
+export type { KernelPreference, KernelTierName } from '../settings.js';
+
 /**
- * The integer problem every kernel tier solves, on this project's packed layout (2-bit codes in
+ * The integer problem every ternary kernel solves, on this project's packed layout (2-bit codes in
  * TQ2_0 `qs` order, rows padded to 256 with zero weights):
  *
  *   out[b][r][g] = sum over k in group g of q[r][k] * x[b][k]
@@ -26,17 +30,51 @@ export interface GemmShape {
 /** Packed codes made ready for one tier (wasm copies them into its memory once). */
 export interface UploadedCodes {
   readonly codes: Uint8Array;
-  readonly tier: string;
+  readonly tier: KernelTierName;
   /** Where the codes live in the tier's own memory, when it has one. */
   readonly offset?: number;
 }
 
-export interface KernelTier {
-  readonly name: 'reference' | 'wasm' | 'native';
-  /** What the tier runs on (`avx512-vnni`, `avx2`, `simd128`, `typescript`). */
-  readonly detail: string;
+/** The ternary GEMM capability: packed codes uploaded once, then multiplied by int8 rows. */
+export interface TernaryGemmKernel {
   /** Readies a [rows, paddedCols] weight matrix of packed codes (the native tier repacks it). */
   upload(codes: Uint8Array, rows: number, paddedCols: number): UploadedCodes;
   release(weights: UploadedCodes): void;
   gemm(weights: UploadedCodes, shape: GemmShape): void;
+}
+
+/** out = W x, W [rows, cols] raw IEEE halves (an F16 output head), accumulated in float32. */
+export type GemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number) => void;
+
+/**
+ * One query row against a KV cache of pos + 1 positions (GQA): double sums; with `half`,
+ * llama.cpp numerics' half and float roundings. out receives heads * headDim values.
+ */
+export type AttentionKernel = (q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array) => void;
+
+/** The capabilities a tier may offer; a tier without one defers to the next tier down. */
+export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'attention'] as const;
+export type KernelCapability = (typeof KERNEL_CAPABILITIES)[number];
+
+/** One registry entry (src/kernels/registry.ts): a tier and the capabilities it offers. */
+export interface KernelTier {
+  readonly name: KernelTierName;
+  /** What the tier runs on (`avx512-vnni`, `avx2`, `simd128`, `typescript`, a GPU's name). */
+  readonly detail: string;
+  readonly ternary?: TernaryGemmKernel;
+  readonly gemvHalf?: GemvHalfKernel;
+  readonly attention?: AttentionKernel;
+}
+
+/** The kernels a path runs on: each capability from the chosen tier, or the next one down that has it. */
+export interface Kernels {
+  /** The tier asked for, resolved ('auto' becomes the fastest CPU tier that loads). */
+  readonly tier: KernelTierName;
+  /** Whether the tier was chosen automatically (then BitLinear on tfjs-webgpu may use the WGSL kernels). */
+  readonly automatic: boolean;
+  /** Which tier provides each capability. */
+  readonly providers: Readonly<Record<KernelCapability, KernelTierName>>;
+  readonly ternary: TernaryGemmKernel;
+  readonly gemvHalf: GemvHalfKernel;
+  readonly attention: AttentionKernel;
 }

@@ -8,7 +8,9 @@ import { kernelToTorch, torchToKernel } from './layout.js';
 import { linearMatMul } from './matmul.js';
 import { rmsNorm } from './rms-norm.js';
 import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
-import { inferenceEngine, useGpuKernels, useKernels } from '../kernels/engine.js';
+import { resolveKernels } from '../kernels/registry.js';
+import type { Kernels } from '../kernels/types.js';
+import { settings } from '../settings.js';
 import type { GpuTernaryLinear } from '../kernels/webgpu/ternary-wgsl.js';
 import { uploadTernaryToBackend, webGpuTernaryMatMul } from './webgpu-linear.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
@@ -96,6 +98,7 @@ export class BitLinear extends tf.layers.Layer {
   private bias: LayerVariable | undefined;
   private normGamma: LayerVariable | undefined;
   private cache: InferenceWeights | undefined;
+  private kernels: Kernels | undefined;
 
   constructor(args: BitLinearArgs) {
     super(args);
@@ -265,9 +268,10 @@ export class BitLinear extends tf.layers.Layer {
    * then per tensor y = acc * (beta * 1/s); per group y = (sum over groups of acc_g * beta_g) * 1/s.
    */
   private integerMatMul(x: tf.Tensor2D): tf.Tensor2D {
-    if (useKernels()) return this.kernelMatMul(x);
     const { activationBits, activationScope, eps, groupSize } = this.quant;
-    if (useGpuKernels() && groupSize === 'tensor' && activationScope === 'token') {
+    const route = this.inferenceRoute();
+    if (route === 'kernels') return this.kernelMatMul(x);
+    if (route === 'wgsl' && groupSize === 'tensor' && activationScope === 'token') {
       const weights = this.inferenceWeights();
       weights.gpu ??= uploadTernaryToBackend(weights.ternary, { activationBits, eps });
       return webGpuTernaryMatMul(x, weights.gpu);
@@ -286,11 +290,41 @@ export class BitLinear extends tf.layers.Layer {
     return tf.mul(acc, invS) as tf.Tensor2D;
   }
 
+  /**
+   * Where the inference product runs: the packed CPU kernels on the cpu and wasm backends (or
+   * always, with the `inference` setting 'kernels'); the WGSL kernels on tfjs-webgpu when the
+   * kernel tier is automatic or webgpu; tfjs ops otherwise (the `inference` setting 'tfjs', other
+   * backends, or a CPU tier named on webgpu, which cannot read tensors synchronously in Node).
+   */
+  private inferenceRoute(): 'kernels' | 'wgsl' | 'tfjs' {
+    const engine = settings().inference;
+    if (engine === 'tfjs') return 'tfjs';
+    if (engine === 'kernels') return 'kernels';
+    const backend = tf.getBackend();
+    if (backend === 'cpu' || backend === 'wasm') return 'kernels';
+    const tier = this.kernels?.tier ?? settings().kernel;
+    return backend === 'webgpu' && (tier === 'auto' || tier === 'webgpu' || this.kernels?.automatic === true) ? 'wgsl' : 'tfjs';
+  }
+
+  /** The kernels this layer's inference runs on (default: resolveKernels(), the `kernel` setting); drops packed weights made for others. */
+  setKernels(kernels: Kernels | undefined): void {
+    this.kernels = kernels;
+    if (this.cache?.kernel !== undefined) {
+      this.cache.kernel.dispose();
+      delete this.cache.kernel;
+    }
+  }
+
+  /** The tier the packed-kernel product runs on (the TernaryLinear made on first use). */
+  kernelTier(): Kernels['tier'] {
+    return this.cache?.kernel?.tier ?? (this.kernels ?? resolveKernels()).providers.ternary;
+  }
+
   /** The same integer product on the packed ternary kernels (native / wasm / reference tier). */
   private kernelMatMul(x: tf.Tensor2D): tf.Tensor2D {
     const { activationBits, activationScope, eps } = this.quant;
     const weights = this.inferenceWeights();
-    weights.kernel ??= new TernaryLinear(weights.ternary, { tier: inferenceEngine().tier, activationBits, activationScope, eps });
+    weights.kernel ??= new TernaryLinear(weights.ternary, { kernels: this.kernels ?? resolveKernels(), activationBits, activationScope, eps });
     const [n] = x.shape;
     const y = weights.kernel.forward(x.dataSync() as Float32Array, n);
     return tf.tensor2d(y, [n, this.units]);

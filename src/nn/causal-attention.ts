@@ -1,25 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
+import { ropeTensor } from './rope.js';
 import type { Kwargs, LayerArgs, Shape } from './tfjs-types.js';
 
 export interface CausalAttentionArgs extends LayerArgs {
   numHeads: number;
   numKvHeads: number;
   ropeTheta: number;
-}
-
-/** Rotates pairs (i, i + d/2) of the last axis by position-dependent angles (NeoX-style RoPE). */
-export function ropeNeox(x: tf.Tensor4D, theta: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, , t, d] = x.shape;
-    const half = d / 2;
-    const inv = tf.pow(tf.scalar(theta), tf.div(tf.mul(tf.range(0, half, 1, 'float32'), -2), d));
-    const angles = tf.mul(tf.expandDims(tf.range(0, t, 1, 'float32'), 1), tf.expandDims(inv, 0));
-    const cos = tf.cos(angles);
-    const sin = tf.sin(angles);
-    const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
-    return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], -1) as tf.Tensor4D;
-  });
 }
 
 /**
@@ -54,8 +41,8 @@ export class CausalAttention extends tf.layers.Layer {
         const kvHeads = tf.split(x, this.numKvHeads, 1);
         return tf.concat(kvHeads.flatMap((h) => new Array<tf.Tensor4D>(group).fill(h as tf.Tensor4D)), 1) as tf.Tensor4D;
       };
-      const qh = ropeNeox(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta);
-      const kh = repeat(ropeNeox(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta));
+      const qh = ropeTensor(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta);
+      const kh = repeat(ropeTensor(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta));
       const vh = repeat(heads(v as tf.Tensor3D, this.numKvHeads));
       const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
       const allowed = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);

@@ -5,7 +5,7 @@ import { getPeftModel } from '../adapter/peft.js';
 import type { PeftModel } from '../adapter/peft-model.js';
 import { BitNetError } from '../errors.js';
 import { loadModel } from '../formats/tfjs-fs.js';
-import { buildBitnetLm } from '../models/bitnet-lm.js';
+import { buildBitnetLm } from '../models/bitnet/tfjs.js';
 import { buildMlp } from '../models/mlp.js';
 import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import type { AdapterEntry, Recipe } from './schema.js';
@@ -40,7 +40,7 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       hidden: recipe.model.hidden,
       outputs: 10,
       layer: recipe.model.layer,
-      bitnet: { useRmsNorm: false, ...(Object.fromEntries(Object.entries(recipe.model.bitnet).filter(([, v]) => v !== undefined)) as object) },
+      bitnet: recipe.model.bitnet,
       seed: recipe.train.seed,
       softmax: false,
     });
@@ -53,7 +53,7 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       ...shape,
       vocabSize: new ByteTokenizer().vocabSize,
       contextLength: recipe.data.contextLength,
-      bitnet: Object.fromEntries(Object.entries(bitnet).filter(([k, v]) => v !== undefined && k !== 'useRmsNorm')) as object,
+      bitnet,
       seed: recipe.train.seed,
     });
   } else {

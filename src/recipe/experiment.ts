@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatMarkdownTable } from '../cli/table.js';
+import { formatMarkdownTable } from '../report/table.js';
 import { configProblems } from '../config.js';
 import { BitNetError } from '../errors.js';
 import { htmlPage, htmlTable } from '../report/svg.js';
@@ -12,6 +12,7 @@ import { checkRecipeModel } from './build.js';
 import { loadRecipe } from './load.js';
 import { readMetrics } from './metrics.js';
 import { metricsCharts } from './report.js';
+import { silentReporter } from '../report/reporter.js';
 import { readRunSummary, runRecipe, type RunOptions, type RunSummary } from './run.js';
 
 const SetSchema = z.record(z.string(), z.unknown());
@@ -108,11 +109,11 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
   for (const { name, recipe } of plan) {
     const done = await readRunSummary(join(dir, name));
     if (done !== undefined && done.status === 'completed' && options.overwrite !== true) {
-      options.io.out(`${name}: finished earlier, reusing ${join(dir, name)}`);
+      (options.reporter ?? silentReporter).info(`${name}: finished earlier, reusing ${join(dir, name)}`);
       runs.push(done);
       continue;
     }
-    options.io.out(`${name}: running`);
+    (options.reporter ?? silentReporter).info(`${name}: running`);
     const summary = await runRecipe(recipe, { ...options, resume: options.overwrite !== true });
     runs.push(summary);
     if (summary.status === 'interrupted') break;

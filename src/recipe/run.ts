@@ -3,13 +3,13 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
-import type { CliIo } from '../cli/io.js';
 import { BitNetError } from '../errors.js';
 import { serializeSafetensors } from '../formats/safetensors/writer.js';
 import { saveModel } from '../formats/tfjs-fs.js';
 import { layerStateDict } from '../adapter/torch-names.js';
 import { modelLayers } from '../adapter/topology.js';
 import { BitLinear } from '../nn/bit-linear.js';
+import { silentReporter, type Reporter } from '../report/reporter.js';
 import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { buildRecipeModel, pretrainedExists } from './build.js';
@@ -17,7 +17,6 @@ import { listCheckpoints, modelVariables, optimizerTensors, readCheckpoint, rest
 import { loadRecipe } from './load.js';
 import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
-import { createProgress } from './progress.js';
 import { runReport } from './report.js';
 import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
@@ -29,15 +28,14 @@ export interface StopSignal {
 }
 
 export interface RunOptions {
-  io: CliIo;
+  /** Where progress, notes and warnings go (default: nowhere; the CLI passes progress bars). */
+  reporter?: Reporter;
   /** Continue from the newest complete checkpoint in the run folder. */
   resume?: boolean;
   /** Replace an existing run folder. */
   overwrite?: boolean;
   backend?: BackendName;
   stop?: StopSignal;
-  /** No progress output (the summary is still returned). */
-  quiet?: boolean;
 }
 
 export interface RunSummary {
@@ -77,11 +75,11 @@ async function prepareRunDir(dir: string, options: RunOptions): Promise<void> {
 
 /** Trains a model as a recipe says, with checkpoints, metrics, a report and the final model. */
 export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<RunSummary> {
-  const { io } = options;
-  const warn = (m: string): void => io.err(`bitnet: warning: ${m}`);
+  const reporter = options.reporter ?? silentReporter;
+  const warn = (m: string): void => reporter.warn(m);
   const backend = await selectBackend(options.backend ?? recipe.backend);
   if (recipe.model.type === 'tfjs' && !pretrainedExists(recipe.model.path) && recipe.model.fallbackRecipe !== undefined) {
-    io.out(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
+    reporter.info(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
   const { model, adapters } = await buildRecipeModel(recipe, warn);
@@ -108,7 +106,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     step = ckpt.state.step;
     resumedFrom = step;
     metrics.truncateAfter(step);
-    io.out(`resuming ${recipe.name} from step ${step} (${latest.dir})`);
+    reporter.info(`resuming ${recipe.name} from step ${step} (${latest.dir})`);
   } else {
     metrics.truncateAfter(-1);
   }
@@ -129,7 +127,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     return line;
   };
 
-  const progress = createProgress(io, totalSteps, step, options.quiet === true);
+  const progress = reporter.progress(totalSteps, step);
   const started = performance.now();
   let windowStart = performance.now();
   let windowSamples = 0;

@@ -1,21 +1,15 @@
 import { z } from 'zod';
-import { BitNetAdapterConfigSchema } from '../../adapters/bitnet/config.js';
-import { LoraConfigSchema } from '../../adapters/lora/config.js';
+import { BitNetAdapterConfigSchema, LoraConfigSchema } from '../../adapters/index.js';
 import { BACKEND_NAMES } from '../backend.js';
-import { GroupSizeSchema } from '../config.js';
+import { BitNetConfigSchema } from '../config.js';
+import { OptimizerSchema } from '../train/optimizer-config.js';
+
+export { OptimizerSchema, type OptimizerConfig } from '../train/optimizer-config.js';
 
 const positiveInt = z.number().int().positive();
 
-const BitLinearOptionsSchema = z
-  .object({
-    groupSize: GroupSizeSchema.optional(),
-    activationBits: z.number().int().min(2).max(8).optional(),
-    activationScope: z.enum(['token', 'tensor']).optional(),
-    eps: z.number().positive().optional(),
-    useRmsNorm: z.boolean().optional(),
-    rmsNormEps: z.number().positive().optional(),
-  })
-  .strict();
+/** The LM's norms are the architecture's own layers, so its projections take no norm options. */
+const LmQuantOptionsSchema = BitNetConfigSchema.omit({ useRmsNorm: true, rmsNormEps: true });
 
 export const MlpModelSchema = z
   .object({
@@ -24,7 +18,7 @@ export const MlpModelSchema = z
     hidden: z.array(positiveInt).min(1).default([256, 256]),
     /** 'dense' (fp32 baseline) or 'bitlinear' (BitNet from scratch). */
     layer: z.enum(['dense', 'bitlinear']).default('dense'),
-    bitnet: BitLinearOptionsSchema.prefault({}),
+    bitnet: BitNetConfigSchema.prefault({}),
   })
   .strict();
 
@@ -53,7 +47,7 @@ export const BitnetLmModelSchema = z
     hiddenAct: z.enum(['silu', 'relu2']).default('silu'),
     /** 'bitlinear' (BitNet) or 'dense' (the fp32 twin). */
     layer: z.enum(['dense', 'bitlinear']).default('bitlinear'),
-    bitnet: BitLinearOptionsSchema.prefault({}),
+    bitnet: LmQuantOptionsSchema.prefault({}),
   })
   .strict();
 
@@ -118,19 +112,6 @@ export const LrScheduleSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-export const OptimizerSchema = z
-  .object({
-    type: z.enum(['adam', 'adamw', 'sgd']).default('adamw'),
-    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
-    eps: z.number().positive().default(1e-8),
-    momentum: z.number().min(0).lt(1).default(0),
-    /** Decoupled for adamw, L2 for adam and sgd. */
-    weightDecay: z.number().min(0).default(0),
-    /** BitNet's two-stage weight decay: 0 after this fraction of training. */
-    weightDecayOffAt: z.number().gt(0).max(1).optional(),
-  })
-  .strict();
-
 export const TrainSchema = z
   .object({
     optimizer: OptimizerSchema.prefault({}),
@@ -190,5 +171,4 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
 export type AdapterEntry = z.infer<typeof AdapterEntrySchema>;
 export type LrSchedule = z.infer<typeof LrScheduleSchema>;
 export type QuantWarmup = z.infer<typeof QuantWarmupSchema>;
-export type OptimizerConfig = z.infer<typeof OptimizerSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;

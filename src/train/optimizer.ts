@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { OptimizerConfig } from '../recipe/schema.js';
+import type { OptimizerConfig } from './optimizer-config.js';
 
 /** A trainable variable with a stable key (the same across processes, for checkpoints). */
 export interface Param {

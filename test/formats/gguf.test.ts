@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BitNetError } from '../../src/errors.js';
 import { decodeGgml, encodeGgml, encodeTernaryBlocks, GGML_TYPES, type GgmlTypeName } from '../../src/formats/gguf/ggml-types.js';
-import { floatToBf16, floatToHalf, halfToFloat } from '../../src/formats/half.js';
+import { floatToBf16, floatToHalf, halfToFloat } from '../../src/util/half.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes } from '../../src/formats/gguf/reader.js';
 import { gguf } from '../../src/formats/gguf/values.js';
 import { writeGguf } from '../../src/formats/gguf/writer.js';

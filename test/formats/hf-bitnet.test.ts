@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exportHfBitnet, importHfBitnet } from '../../src/formats/hf-bitnet.js';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
-import { randomBitnetWeights, type BitnetLmConfig } from '../../src/models/bitnet-weights.js';
+import { type BitnetLmConfig } from '../../src/models/bitnet/config.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 import { readGolden } from '../helpers/golden.js';
 
 const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
@@ -50,7 +51,7 @@ describe('HuggingFace BitNet checkpoints', () => {
   });
 
   it('keeps a ReLU² (2B4T-style) model ReLU² through HF export/import; GGUF export refuses it', async () => {
-    const { writeBitnetGguf } = await import('../../src/export/gguf-bitnet.js');
+    const { writeBitnetGguf } = await import('../../src/formats/gguf/bitnet-write.js');
     const config: BitnetLmConfig = { vocabSize: 32, hiddenSize: 256, intermediateSize: 256, numLayers: 1, numHeads: 4, numKvHeads: 4, contextLength: 16, ropeTheta: 500000, rmsNormEps: 1e-5, hiddenAct: 'relu2' };
     const w = randomBitnetWeights(config, 2);
     const dir = join(await mkdtemp(join(tmpdir(), 'bitnet-hf-')), 'ckpt');

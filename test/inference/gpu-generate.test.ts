@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
 import { generate } from '../../src/inference/generate.js';
 import { GpuProjections } from '../../src/inference/gpu-projections.js';
-import { randomBitnetWeights } from '../../src/models/bitnet-weights.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';

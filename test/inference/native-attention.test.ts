@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
 import { loadNativeTier } from '../../src/kernels/native/tier.js';
-import { randomBitnetWeights } from '../../src/models/bitnet-weights.js';
+import { resolveKernels } from '../../src/kernels/registry.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 
 const native = loadNativeTier();
 
-describe.runIf(native !== null)('native decode attention', () => {
+describe.runIf(native !== null)('native tier (attention, F16 head, GEMM) against the reference tier', () => {
   // GQA (8 query heads on 2 KV heads), 40 positions; the C code repeats the TypeScript sums in the
   // same order and precision, so only exp() (glibc vs V8) may differ, in the last bits.
   const config = { vocabSize: 50, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 8, numKvHeads: 2, contextLength: 64, ropeTheta: 10000, rmsNormEps: 1e-5 };
   const weights = randomBitnetWeights(config, 3, { weightStd: 0.3, embeddingStd: 0.5 });
   for (const numerics of ['bitnet', 'llama.cpp'] as const) {
     it(`gives the TypeScript logits in ${numerics} numerics`, () => {
-      const a = new BitnetRunner(weights, numerics, { attention: 'native' });
-      const b = new BitnetRunner(weights, numerics, { attention: 'typescript' });
+      const a = new BitnetRunner(weights, numerics, { kernels: resolveKernels('native') });
+      const b = new BitnetRunner(weights, numerics, { kernels: resolveKernels('reference') });
       let worst = 0;
       for (let t = 0; t < 40; t++) {
         const token = (t * 7) % config.vocabSize;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
-import { randomBitnetWeights } from '../../src/models/bitnet-weights.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 import { expectBitNetError } from '../helpers/errors.js';
 
 describe('prefill: a prompt in one batched pass', () => {

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { byteVocabulary, writeBitnetGguf } from '../../src/export/gguf-bitnet.js';
+import { byteVocabulary, writeBitnetGguf } from '../../src/formats/gguf/bitnet-write.js';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
-import { randomBitnetWeights, type BitnetLmConfig } from '../../src/models/bitnet-weights.js';
+import { type BitnetLmConfig } from '../../src/models/bitnet/config.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 
 const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
 if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1') throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');

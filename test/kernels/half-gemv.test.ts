@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { floatToHalf, halfToFloat } from '../../src/formats/half.js';
-import { gemvHalf } from '../../src/kernels/half-gemv.js';
-import { loadNativeTier } from '../../src/kernels/native/tier.js';
+import { floatToHalf, halfToFloat } from '../../src/util/half.js';
+import { loadTier } from '../../src/kernels/registry.js';
+import type { GemvHalfKernel } from '../../src/kernels/types.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 /** Double-precision reference of W x with W given as half bits. */
@@ -11,7 +11,16 @@ function reference(w: Uint16Array, rows: number, cols: number, x: Float32Array):
   return out;
 }
 
-describe(`F16 GEMV (${loadNativeTier() === null ? 'TypeScript' : 'native'})`, () => {
+const tiers = (['native', 'reference'] as const).filter((t) => loadTier(t) !== null);
+
+function run(kernel: GemvHalfKernel, w: Uint16Array, rows: number, cols: number, x: Float32Array, threads: number): Float32Array {
+  const out = new Float32Array(rows);
+  kernel(w, rows, cols, x, out, threads);
+  return out;
+}
+
+describe.each(tiers)('F16 GEMV on the %s tier', (tierName) => {
+  const gemvHalf = (w: Uint16Array, rows: number, cols: number, x: Float32Array, threads: number): Float32Array => run(loadTier(tierName)?.gemvHalf as GemvHalfKernel, w, rows, cols, x, threads);
   it('agrees with a double-precision sum on odd shapes, subnormals, signed zeros and threads', () => {
     const rng = new SeededRandom(17);
     for (const [rows, cols] of [[1, 1], [3, 15], [7, 17], [33, 100], [130, 257], [300, 2560]] as const) {

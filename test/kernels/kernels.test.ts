@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadNativeTier } from '../../src/kernels/native/tier.js';
 import { referenceGemm } from '../../src/kernels/reference.js';
-import { kernelReport, selectKernelTier } from '../../src/kernels/select.js';
-import type { KernelTier } from '../../src/kernels/types.js';
+import { kernelReport, resolveKernels } from '../../src/kernels/registry.js';
+import type { KernelTier, TernaryGemmKernel } from '../../src/kernels/types.js';
 import { loadWasmTier } from '../../src/kernels/wasm/tier.js';
 import { packTernary2, paddedRowLength } from '../../src/quant/pack.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -11,6 +11,9 @@ import { expectBitNetError } from '../helpers/errors.js';
 const native = loadNativeTier();
 const wasm = loadWasmTier();
 const expected = process.env.BITNET_KERNEL_EXPECT;
+const expectedIsa = process.env.BITNET_NATIVE_ISA_EXPECT;
+
+const gemmOf = (tier: KernelTier): TernaryGemmKernel => tier.ternary as TernaryGemmKernel;
 
 /** The tiers built here (CI without a compiler has no native tier; it must then say so). */
 const tiers: KernelTier[] = [native, wasm].filter((t): t is NonNullable<typeof t> => t !== null);
@@ -29,16 +32,18 @@ function problem(rng: SeededRandom, rows: number, cols: number, batch: number, x
 }
 
 describe('kernel tiers', () => {
-  it('the tier the environment expects is the one selected', () => {
-    if (expected !== undefined) expect(selectKernelTier().name).toBe(expected);
+  it('the tier and native ISA the environment expects are the ones that run', async () => {
+    if (expected !== undefined) expect(resolveKernels().tier).toBe(expected);
+    if (expectedIsa !== undefined) expect(native?.detail).toBe(expectedIsa);
     expect(wasm).not.toBeNull();
-    expect(kernelReport().find((r) => r.name === 'reference')?.available).toBe(true);
-    console.log(`kernel tiers here: ${kernelReport().map((r) => `${r.name}=${r.available ? r.detail : 'unavailable'}`).join(', ')}`);
+    const report = await kernelReport();
+    expect(report.find((r) => r.name === 'reference')?.capabilities).toEqual(['ternary', 'gemvHalf', 'attention']);
+    console.log(`kernel tiers here: ${report.map((r) => `${r.name}=${r.available ? r.detail : 'unavailable'}`).join(', ')}`);
   });
 
   it('naming an unknown or missing tier is an error', () => {
-    expectBitNetError(() => selectKernelTier('gpu' as 'wasm'), 'INVALID_ARGUMENT', 'kernel');
-    if (native === null) expectBitNetError(() => selectKernelTier('native'), 'BACKEND_UNAVAILABLE', 'kernel');
+    expectBitNetError(() => resolveKernels('gpu' as 'wasm'), 'INVALID_ARGUMENT', 'kernel');
+    if (native === null) expectBitNetError(() => resolveKernels('native'), 'BACKEND_UNAVAILABLE', 'kernel');
   });
 
   for (const tier of tiers) {
@@ -56,9 +61,9 @@ describe('kernel tiers', () => {
           const want = new Int32Array(size);
           const got = new Int32Array(size).fill(12345);
           referenceGemm(codes, { rows, paddedCols, x, batch, groupCols, out: want });
-          const uploaded = tier.upload(codes, rows, paddedCols);
-          tier.gemm(uploaded, { rows, paddedCols, x, batch, groupCols, out: got, threads: 1 + rng.int(3) });
-          tier.release(uploaded);
+          const uploaded = gemmOf(tier).upload(codes, rows, paddedCols);
+          gemmOf(tier).gemm(uploaded, { rows, paddedCols, x, batch, groupCols, out: got, threads: 1 + rng.int(3) });
+          gemmOf(tier).release(uploaded);
           expect(got, `rows ${rows} cols ${cols} batch ${batch} groups of ${groupCols}`).toEqual(want);
         }
       });
@@ -70,7 +75,7 @@ describe('kernel tiers', () => {
           const want = new Int32Array(5 * 9);
           const got = new Int32Array(5 * 9);
           referenceGemm(codes, { rows: 9, paddedCols, x, batch: 5, groupCols: paddedCols, out: want });
-          tier.gemm(tier.upload(codes, 9, paddedCols), { rows: 9, paddedCols, x, batch: 5, groupCols: paddedCols, out: got });
+          gemmOf(tier).gemm(gemmOf(tier).upload(codes, 9, paddedCols), { rows: 9, paddedCols, x, batch: 5, groupCols: paddedCols, out: got });
           expect(got).toEqual(want);
           if (kind === 'zero') expect(got.every((v) => v === 0)).toBe(true);
         }
@@ -78,7 +83,7 @@ describe('kernel tiers', () => {
         const q = new Int8Array(4096).fill(-1);
         const x = new Int8Array(4096).fill(-128);
         const out = new Int32Array(1);
-        tier.gemm(tier.upload(packTernary2(q, [1, 4096]), 1, 4096), { rows: 1, paddedCols: 4096, x, batch: 1, groupCols: 4096, out });
+        gemmOf(tier).gemm(gemmOf(tier).upload(packTernary2(q, [1, 4096]), 1, 4096), { rows: 1, paddedCols: 4096, x, batch: 1, groupCols: 4096, out });
         expect(out[0]).toBe(4096 * 128);
       });
     });
@@ -90,10 +95,10 @@ describe('kernel tiers', () => {
     const { codes, paddedCols, x } = problem(rng, 301, 1024, 3, 'random');
     const one = new Int32Array(3 * 301);
     const many = new Int32Array(3 * 301);
-    const up = native.upload(codes, 301, paddedCols);
-    native.gemm(up, { rows: 301, paddedCols, x, batch: 3, groupCols: paddedCols, out: one, threads: 1 });
+    const up = gemmOf(native).upload(codes, 301, paddedCols);
+    gemmOf(native).gemm(up, { rows: 301, paddedCols, x, batch: 3, groupCols: paddedCols, out: one, threads: 1 });
     for (const threads of [2, 3, 8]) {
-      native.gemm(up, { rows: 301, paddedCols, x, batch: 3, groupCols: paddedCols, out: many, threads });
+      gemmOf(native).gemm(up, { rows: 301, paddedCols, x, batch: 3, groupCols: paddedCols, out: many, threads });
       expect(many).toEqual(one);
     }
   });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../adapters/index.js';
 import { getPeftModel } from '../../src/adapter/peft.js';
-import { setInferenceEngine } from '../../src/kernels/engine.js';
-import { KERNEL_TIERS, kernelReport } from '../../src/kernels/select.js';
+import { loadTier, resolveKernels } from '../../src/kernels/registry.js';
+import { configure, KERNEL_TIERS } from '../../src/settings.js';
 import { TernaryLinear } from '../../src/kernels/ternary-linear.js';
 import { buildMlp } from '../../src/models/mlp.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
@@ -10,7 +10,7 @@ import { quantizeActivations } from '../../src/quant/activation.js';
 import { quantizeWeights } from '../../src/quant/weight.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
 
-const tiers = kernelReport().filter((r) => r.available).map((r) => r.name);
+const tiers = (['native', 'wasm', 'reference'] as const).filter((t) => loadTier(t) !== null);
 
 describe('TernaryLinear (no tfjs)', () => {
   it.each(tiers)('%s: y = sum(q_w * q_x) * beta * (1/s) + bias, per tensor and per group', (tier) => {
@@ -19,7 +19,7 @@ describe('TernaryLinear (no tfjs)', () => {
       const w = quantizeWeights(seededArray(out * inF, 1, 0.1), [out, inF], { groupSize: groupSize === 4 ? 4 : groupSize });
       const bias = seededArray(out, 2);
       const x = seededArray(batch * inF, 3, 2);
-      const layer = new TernaryLinear(w, { tier, bias });
+      const layer = new TernaryLinear(w, { kernels: resolveKernels(tier), bias });
       const y = layer.forward(x, batch);
       const q = quantizeActivations(x, [batch, inF]);
       const per = groupSize === 'tensor' ? inF : groupSize;
@@ -38,7 +38,7 @@ describe('TernaryLinear (no tfjs)', () => {
   it('every tier gives the same floats', () => {
     const w = quantizeWeights(seededArray(64 * 512, 4, 0.05), [64, 512], { groupSize: 128 });
     const x = seededArray(3 * 512, 5);
-    const outputs = tiers.map((tier) => new TernaryLinear(w, { tier }).forward(x, 3));
+    const outputs = tiers.map((tier) => new TernaryLinear(w, { kernels: resolveKernels(tier) }).forward(x, 3));
     for (const y of outputs) expect(y).toEqual(outputs[0]);
     expect(KERNEL_TIERS).toContain('reference');
   });
@@ -52,12 +52,12 @@ describe('BitLinear inference through the kernels', () => {
     const peft = getPeftModel(base, { peftType: 'BITNET', targetModules: 'all-linear', groupSize: 32 }, { warn: () => {} });
     peft.merge();
     const x = tf.tensor2d(seededArray(9 * 320, 6), [9, 320]);
-    setInferenceEngine('tfjs');
+    configure({ inference: 'tfjs' });
     const viaTfjs = (peft.model.predict(x) as tf.Tensor).dataSync();
-    setInferenceEngine('kernels', tier);
+    configure({ inference: 'kernels', kernel: tier });
     for (const l of peft.model.layers) if (l instanceof BitLinear) l.setInference(true);
     const viaKernels = (peft.model.predict(x) as tf.Tensor).dataSync();
-    setInferenceEngine('auto');
+    configure({ inference: 'auto', kernel: 'auto' });
     expect(viaKernels).toEqual(viaTfjs);
     expect(Array.from(viaKernels).some((v) => v !== 0)).toBe(true);
     peft.dispose();

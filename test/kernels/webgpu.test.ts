@@ -2,14 +2,17 @@
 // Dawn's OpenGL backend on Mesa's llvmpipe gives a software adapter (EGL_PLATFORM=surfaceless).
 import { describe, expect, it } from 'vitest';
 import { referenceGemm } from '../../src/kernels/reference.js';
+import { resolveKernels } from '../../src/kernels/registry.js';
 import { TernaryLinear } from '../../src/kernels/ternary-linear.js';
 import { openWebGpuDevice, WebGpuTernary, type GpuDevice } from '../../src/kernels/webgpu/ternary-wgsl.js';
 import { packTernary2, paddedRowLength } from '../../src/quant/pack.js';
 import { quantizeWeights } from '../../src/quant/weight.js';
+import { configure } from '../../src/settings.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
-const opened = await openWebGpuDevice(process.env.BITNET_WEBGPU_FLAGS !== undefined ? undefined : ['backend=opengl']);
+if (process.env.BITNET_WEBGPU_FLAGS === undefined) configure({ webgpuFlags: ['backend=opengl'] });
+const opened = await openWebGpuDevice();
 if (opened.device === null) {
   if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw new Error(`no WebGPU device: ${opened.reason}`);
   console.warn(`SKIPPED: WGSL kernel tests — ${opened.reason}`);
@@ -52,7 +55,7 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
       const latent = Float32Array.from({ length: rows * inF }, () => rng.normal() * 0.05);
       const w = quantizeWeights(latent, [rows, inF]);
       const x = Float32Array.from({ length: batch * inF }, (_, i) => (kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1)));
-      const want = new TernaryLinear(w, { tier: 'reference' }).forward(x, batch);
+      const want = new TernaryLinear(w, { kernels: resolveKernels('reference') }).forward(x, batch);
       for (const kernel of ['gemv', 'tiled', 'split-k'] as const) {
         const layer = g.uploadLinear(packTernary2(w.values, w.shape), rows, inF, w.scales[0] as number);
         const xb = g.uploadFloats(x);

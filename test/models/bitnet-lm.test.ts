@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
-import { buildBitnetLm, lmWeightsOf } from '../../src/models/bitnet-lm.js';
+import { buildBitnetLm, lmWeightsOf } from '../../src/models/bitnet/tfjs.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { tf, useBackend } from '../helpers/tf.js';
 
@@ -18,7 +18,7 @@ describe('BitNet LM (tfjs)', () => {
     for (const l of model.layers) if (l instanceof BitLinear) l.setInference(true);
     const tokens = [10, 200, 33, 65, 97, 256, 1];
     const logits = tf.tidy(() => (model.predict(tf.tensor2d([tokens], [1, tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
-    const weights = lmWeightsOf(model, 32);
+    const weights = lmWeightsOf(model);
     expect(weights.config.hiddenAct).toBe(hiddenAct);
     const runner = new BitnetRunner(weights, 'bitnet');
     tokens.forEach((t, pos) => {

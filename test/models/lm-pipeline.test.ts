@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TextBatches, validationWindows } from '../../src/data/text.js';
-import { writeBitnetGguf } from '../../src/export/gguf-bitnet.js';
-import { loadBitnetGguf } from '../../src/formats/gguf/bitnet-load.js';
-import { halfToFloat, floatToHalf } from '../../src/formats/half.js';
+import { writeBitnetGguf } from '../../src/formats/gguf/bitnet-write.js';
+import { loadBitnetGguf } from '../../src/formats/gguf/bitnet-read.js';
+import { halfToFloat, floatToHalf } from '../../src/util/half.js';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
 import { generate, sampleToken } from '../../src/inference/generate.js';
-import { randomBitnetWeights } from '../../src/models/bitnet-weights.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 import { ByteTokenizer } from '../../src/tokenizer/byte-tokenizer.js';
 import { SeededRandom } from '../../src/util/random.js';
 

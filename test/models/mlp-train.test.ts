@@ -13,7 +13,7 @@ function tensors(split: typeof data.train): { x: tf.Tensor2D; y: tf.Tensor2D } {
 }
 
 async function train(epochs: number, seed: number): Promise<{ model: tf.Sequential; losses: number[]; accuracy: number }> {
-  const model = buildMlp({ inputSize: 784, hidden: [128], outputs: 10, layer: 'bitlinear', seed });
+  const model = buildMlp({ inputSize: 784, hidden: [128], outputs: 10, layer: 'bitlinear', seed, bitnet: { useRmsNorm: true } });
   model.compile({ optimizer: tf.train.adam(2e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const trainSet = tensors(data.train);
   const testSet = tensors(data.test);

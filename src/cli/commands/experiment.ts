@@ -1,9 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, type BackendName } from '../../backend.js';
-import { formatTable } from '../table.js';
+import { formatTable } from '../../report/table.js';
 import { runExperiment } from '../../recipe/experiment.js';
 import type { CliContext } from '../context.js';
 import { SIGNAL_EXIT_CODES, trapStopSignals } from '../signals.js';
+import { cliReporter } from '../reporter.js';
 
 interface ExperimentArgs {
   sweep: string;
@@ -30,12 +31,11 @@ export function experimentCommand(ctx: CliContext): CommandModule<object, Experi
       const signals = trapStopSignals();
       try {
         const result = await runExperiment(args.sweep, {
-          io: ctx.io,
+          reporter: cliReporter(ctx.io, args.json),
           set: args.set,
           overwrite: args.overwrite,
           ...(args.backend === undefined ? {} : { backend: args.backend }),
           stop: signals.stop,
-          quiet: args.json,
         });
         if (args.json) ctx.io.out(JSON.stringify(result));
         else {

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { BitNetError } from '../../errors.js';
-import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../export/gguf-mlp.js';
+import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../formats/gguf/model-export.js';
 import { loadModel } from '../../formats/tfjs-fs.js';
-import { writeBitnetGguf } from '../../export/gguf-bitnet.js';
+import { writeBitnetGguf } from '../../formats/gguf/bitnet-write.js';
 import { loadLmWeights } from '../../inference/load-lm.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../table.js';
+import { formatTable } from '../../report/table.js';
 
 interface ExportArgs {
   source: string;

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { inspectPath } from '../../inspect/inspect.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../table.js';
+import { formatTable } from '../../report/table.js';
 
 interface InspectArgs {
   path: string;

@@ -9,7 +9,7 @@ import { WEIGHT_STORAGE_FORMATS } from '../../quant/storage.js';
 import { randomNormalArray } from '../../util/random.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { CliIo } from '../io.js';
-import { formatTable } from '../table.js';
+import { formatTable } from '../../report/table.js';
 
 const PACK_FORMATS = {
   packed2: packTernary2,

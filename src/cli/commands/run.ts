@@ -4,6 +4,7 @@ import { loadRecipe } from '../../recipe/load.js';
 import { runRecipe } from '../../recipe/run.js';
 import type { CliContext } from '../context.js';
 import { SIGNAL_EXIT_CODES, trapStopSignals } from '../signals.js';
+import { cliReporter } from '../reporter.js';
 
 interface RunArgs {
   recipe: string;
@@ -34,12 +35,11 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       const signals = trapStopSignals();
       try {
         const summary = await runRecipe(recipe, {
-          io: ctx.io,
+          reporter: cliReporter(ctx.io, args.json),
           resume: args.resume,
           overwrite: args.overwrite,
           ...(args.backend === undefined ? {} : { backend: args.backend }),
           stop: signals.stop,
-          quiet: args.json,
         });
         if (args.json) ctx.io.out(JSON.stringify(summary));
         else {

@@ -1,7 +1,7 @@
 import { BitNetError } from '../../errors.js';
 import { roundHalfAway } from '../../quant/round.js';
 import { decodeTrit, packTq1Block, packTq2Block, TQ1_QS_BYTES, TQ2_QS_BYTES } from '../../quant/pack.js';
-import { bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from '../half.js';
+import { bf16ToFloat, floatToBf16, floatToHalf, halfTable, halfToFloat } from '../../util/half.js';
 
 /** The ggml tensor types this project reads and writes: id, weights per block, bytes per block. */
 export const GGML_TYPES = {
@@ -88,13 +88,6 @@ export function encodeTernaryBlocks(type: 'TQ2_0' | 'TQ1_0', values: Int8Array, 
 }
 
 /** Decodes ggml bytes back to float32. */
-let halves: Float32Array | undefined;
-
-/** Every IEEE half as a float, for decoding large F16 tensors. */
-export function halfTable(): Float32Array {
-  halves ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h));
-  return halves;
-}
 
 export function decodeGgml(type: GgmlTypeName, bytes: Uint8Array, elements: number): Float32Array {
   const out = new Float32Array(elements);

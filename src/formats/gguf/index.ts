@@ -6,4 +6,4 @@ export { writeGguf } from './writer.js';
 export type { GgufTensorSpec, GgufWriteOptions } from './writer.js';
 export { readGgufHeader, readGgufTensor, readGgufTensorBytes, GGUF_LIMITS } from './reader.js';
 export type { GgufHeader, GgufTensorInfo } from './reader.js';
-export { floatToHalf, halfToFloat, floatToBf16, bf16ToFloat } from '../half.js';
+export { floatToHalf, halfToFloat, floatToBf16, bf16ToFloat } from '../../util/half.js';

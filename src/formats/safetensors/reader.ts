@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
-import { halfToFloat } from '../half.js';
+import { halfToFloat } from '../../util/half.js';
 import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype } from './dtypes.js';
 
 /** Named limits so a hostile file cannot exhaust memory or time. */

@@ -72,7 +72,7 @@ __attribute__((target("avx512f"))) void gemv_f16_avx512(const job_t *j) {
 }
 #endif
 
-/* Round to nearest even, as floatToHalf in src/formats/half.ts. */
+/* Round to nearest even, as floatToHalf in src/util/half.ts. */
 uint16_t float_to_half(float f) {
   uint32_t x;
   memcpy(&x, &f, 4);

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { BitNetError } from '../../errors.js';
+import { settings } from '../../settings.js';
 import { packageRoot } from '../package-root.js';
-import type { GemmShape, KernelTier, UploadedCodes } from '../types.js';
+import type { KernelTier } from '../types.js';
 
 interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
@@ -15,48 +17,42 @@ interface NativeAddon {
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
-/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load), zero-copy, threaded. */
-export class NativeTier implements KernelTier {
-  readonly name = 'native' as const;
-  readonly detail: string;
-
-  constructor(private readonly addon: NativeAddon) {
-    this.detail = addon.features();
-  }
-
-  upload(codes: Uint8Array, rows: number, paddedCols: number): UploadedCodes {
-    return { codes: this.addon.prepare(codes, rows, paddedCols), tier: this.name };
-  }
-
-  release(): void {}
-
-  /**
-   * One query row against a KV cache of pos + 1 positions (GQA), as BitnetRunner computes it in
-   * TypeScript: double sums; with `half`, llama.cpp numerics' half and float roundings.
-   */
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array): void {
-    this.addon.attention(q, k, v, pos, heads, kvHeads, headDim, half, out);
-  }
-
-  /** out = W x, W [rows, cols] raw IEEE halves, accumulated in float32. */
-  gemvHalf(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number): void {
-    this.addon.gemvHalf(w, rows, cols, x, out, threads);
-  }
-
-  gemm(weights: UploadedCodes, s: GemmShape): void {
-    this.addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1);
-  }
+/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load): zero-copy, threaded; GEMM, F16 GEMV, decode attention. */
+export function nativeTier(addon: NativeAddon): KernelTier {
+  return {
+    name: 'native',
+    detail: addon.features(),
+    ternary: {
+      upload: (codes, rows, paddedCols) => ({ codes: addon.prepare(codes, rows, paddedCols), tier: 'native' }),
+      release: () => {},
+      gemm: (weights, s) => addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1),
+    },
+    gemvHalf: (w, rows, cols, x, out, threads) => addon.gemvHalf(w, rows, cols, x, out, threads),
+    attention: (q, k, v, pos, heads, kvHeads, headDim, half, out) => addon.attention(q, k, v, pos, heads, kvHeads, headDim, half, out),
+  };
 }
 
-let loaded: NativeTier | null | undefined;
+let loaded: KernelTier | null | undefined;
 
-/** The native tier, or null when it was not built (no compiler, BITNET_NO_NATIVE=1) or does not load. */
-export function loadNativeTier(): NativeTier | null {
+/**
+ * The native tier, or null when it was not built (no compiler, BITNET_NO_NATIVE=1) or does not
+ * load. A `nativeIsa` setting the CPU cannot run is an error, not a silent fallback.
+ */
+export function loadNativeTier(): KernelTier | null {
   if (loaded !== undefined) return loaded;
+  const isa = settings().nativeIsa;
+  // the addon reads the variable when it loads
+  if (isa !== undefined) process.env.BITNET_NATIVE_ISA = isa;
   try {
-    loaded = existsSync(NATIVE_PATH()) ? new NativeTier(createRequire(import.meta.url)(NATIVE_PATH()) as NativeAddon) : null;
+    loaded = existsSync(NATIVE_PATH()) ? nativeTier(createRequire(import.meta.url)(NATIVE_PATH()) as NativeAddon) : null;
   } catch {
     loaded = null;
+  }
+  if (loaded !== null && isa !== undefined && loaded.detail !== isa) {
+    throw new BitNetError('BACKEND_UNAVAILABLE', `BITNET_NATIVE_ISA=${isa}, but the native kernels run ${loaded.detail} on this CPU`, {
+      field: 'BITNET_NATIVE_ISA',
+      hint: 'this CPU lacks the instructions; ask for a lower path (avx2, scalar) or unset it',
+    });
   }
   return loaded;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
-import type { GemmShape, KernelTier, UploadedCodes } from '../types.js';
+import type { GemmShape, KernelTier, TernaryGemmKernel, UploadedCodes } from '../types.js';
 import { WasmAllocator } from './allocator.js';
 
 interface KernelExports {
@@ -11,10 +11,8 @@ interface KernelExports {
 
 export const WASM_PATH = (): string => join(packageRoot(), 'build', 'ternary.wasm');
 
-/** The WebAssembly SIMD128 tier: packed codes live in the module's memory; x and out are copied per call. */
-export class WasmTier implements KernelTier {
-  readonly name = 'wasm' as const;
-  readonly detail = 'simd128';
+/** The WebAssembly SIMD128 GEMM: packed codes live in the module's memory; x and out are copied per call. */
+class WasmGemm implements TernaryGemmKernel {
   private readonly exports: KernelExports;
   private readonly allocator: WasmAllocator;
   private scratch = { offset: 0, bytes: 0 };
@@ -28,7 +26,7 @@ export class WasmTier implements KernelTier {
   upload(codes: Uint8Array): UploadedCodes {
     const offset = this.allocator.alloc(codes.length);
     new Uint8Array(this.exports.memory.buffer, offset, codes.length).set(codes);
-    return { codes, tier: this.name, offset };
+    return { codes, tier: 'wasm', offset };
   }
 
   release(weights: UploadedCodes): void {
@@ -62,13 +60,13 @@ export class WasmTier implements KernelTier {
   }
 }
 
-let loaded: WasmTier | null | undefined;
+let loaded: KernelTier | null | undefined;
 
-/** The wasm tier, or null when build/ternary.wasm is missing or the engine lacks SIMD. */
-export function loadWasmTier(): WasmTier | null {
+/** The wasm tier (ternary GEMM only), or null when build/ternary.wasm is missing or the engine lacks SIMD. */
+export function loadWasmTier(): KernelTier | null {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = new WasmTier(readFileSync(WASM_PATH()));
+    loaded = { name: 'wasm', detail: 'simd128', ternary: new WasmGemm(readFileSync(WASM_PATH())) };
   } catch {
     loaded = null;
   }

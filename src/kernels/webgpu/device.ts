@@ -1,3 +1,5 @@
+import { dawnGpu, type DawnGpu } from './dawn.js';
+
 /* Minimal WebGPU types (the `webgpu` package or tfjs-webgpu's device provide the implementation). */
 export interface GpuBuffer {
   readonly size: number;
@@ -29,22 +31,15 @@ export interface GpuDevice {
 
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 
-const instances: unknown[] = [];
-
-/** A WebGPU device from Dawn (`webgpu` package); null with the reason when there is none. */
-export async function openWebGpuDevice(flags: string[] = (process.env.BITNET_WEBGPU_FLAGS ?? '').split(',').filter((f) => f !== '')): Promise<{ device: GpuDevice; adapter: string } | { device: null; reason: string }> {
-  let dawn: { create(flags: string[]): { requestAdapter(o?: Record<string, unknown>): Promise<{ info?: { description?: string; vendor?: string }; requestDevice(): Promise<GpuDevice> } | null> }; globals: object };
+/** A WebGPU device on the process's Dawn instance; null with the reason when there is none. */
+export async function openWebGpuDevice(): Promise<{ device: GpuDevice; adapter: string } | { device: null; reason: string }> {
+  let gpu: DawnGpu;
   try {
-    const specifier = 'webgpu';
-    dawn = (await import(specifier)) as typeof dawn;
+    gpu = await dawnGpu();
   } catch (cause) {
-    return { device: null, reason: `the optional package 'webgpu' is not installed (${(cause as Error).message.split('\n')[0]})` };
+    return { device: null, reason: `the optional package 'webgpu' is not installed (${(cause as Error).message.split('\n')[0] ?? ''})` };
   }
-  Object.assign(globalThis, dawn.globals);
-  const gpu = dawn.create(flags);
-  // The Dawn instance must outlive its devices: collected early, it takes them down (a segfault).
-  instances.push(gpu);
-  const adapter = (await gpu.requestAdapter({ featureLevel: 'compatibility' })) ?? (await gpu.requestAdapter());
+  const adapter = await gpu.requestAdapter();
   if (adapter === null) return { device: null, reason: 'no WebGPU adapter (Dawn found no Vulkan or OpenGL device)' };
-  return { device: await adapter.requestDevice(), adapter: adapter.info?.description ?? adapter.info?.vendor ?? 'unknown' };
+  return { device: (await adapter.requestDevice()) as GpuDevice, adapter: adapter.info?.description ?? adapter.info?.vendor ?? 'unknown' };
 }

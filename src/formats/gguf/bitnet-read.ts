@@ -1,9 +1,10 @@
-import { BitNetError } from '../../errors.js';
-import { GGUF_PROJECTION_NAMES } from '../../export/gguf-bitnet.js';
-import { PROJECTIONS, type BitnetLayerWeights, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../../models/bitnet-weights.js';
-import { TernaryWeight } from '../../quant/weight.js';
 import { endianness } from 'node:os';
-import { halfToFloat } from '../half.js';
+import { BitNetError } from '../../errors.js';
+import { checkBitnetConfig, PROJECTIONS, type BitnetLmConfig, type Projection } from '../../models/bitnet/config.js';
+import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, tensorName, type LayerNorm } from '../../models/bitnet/spec.js';
+import type { BitnetLayerWeights, BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { TernaryWeight } from '../../quant/weight.js';
+import { halfToFloat } from '../../util/half.js';
 import { decodeGgml } from './ggml-types.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes, type GgufHeader } from './reader.js';
 
@@ -58,33 +59,28 @@ function littleEndianHalves(bytes: Uint8Array): Uint16Array {
 export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
   const h = await readGgufHeader(path);
   const arch = h.metadata.get('general.architecture');
-  if (arch?.type !== 'string' || arch.value !== 'bitnet') {
+  if (arch?.type !== 'string' || arch.value !== BITNET_ARCHITECTURE) {
     throw new BitNetError('UNSUPPORTED', `${path} is not a bitnet-architecture GGUF (general.architecture = ${arch?.type === 'string' ? arch.value : '?'})`, { field: 'general.architecture' });
   }
-  const a = 'bitnet';
   const tensor = (name: string): (typeof h.tensors)[number] => {
     const t = h.tensors.find((x) => x.name === name);
     if (t === undefined) throw new BitNetError('CORRUPT_FILE', `${path} has no tensor '${name}'`, { field: name });
     return t;
   };
-  const emb = tensor('token_embd.weight');
-  const config: BitnetLmConfig = {
-    vocabSize: emb.dims[1] as number,
-    hiddenSize: num(h, `${a}.embedding_length`),
-    intermediateSize: num(h, `${a}.feed_forward_length`),
-    numLayers: num(h, `${a}.block_count`),
-    numHeads: num(h, `${a}.attention.head_count`),
-    numKvHeads: num(h, `${a}.attention.head_count_kv`, num(h, `${a}.attention.head_count`)),
-    contextLength: num(h, `${a}.context_length`),
-    ropeTheta: num(h, `${a}.rope.freq_base`, 10000),
-    rmsNormEps: num(h, `${a}.attention.layer_norm_rms_epsilon`),
-  };
+  const emb = tensor(`${tensorName('gguf', 'tokenEmbedding')}.weight`);
+  const read: Partial<BitnetLmConfig> = {};
+  for (const { field, key, fallback } of GGUF_CONFIG_KEYS) {
+    // the vocabulary size is the embedding's (llama.cpp writes the key only sometimes)
+    if (field === 'vocabSize') continue;
+    (read as Record<string, number>)[field] = num(h, `${BITNET_ARCHITECTURE}.${key}`, fallback?.(read));
+  }
+  const config = checkBitnetConfig({ ...(read as BitnetLmConfig), vocabSize: emb.dims[1] as number });
   const floats = async (name: string): Promise<Float32Array> => readGgufTensor(path, tensor(name));
   const layers: BitnetLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const proj = {} as Record<Projection, TernaryWeight>;
     for (const p of PROJECTIONS) {
-      const name = `blk.${i}.${GGUF_PROJECTION_NAMES[p]}`;
+      const name = tensorName('gguf', p, i);
       const info = tensor(`${name}.weight`);
       const [inF, out] = info.dims as [number, number];
       const scaleInfo = h.tensors.find((x) => x.name === `${name}.scale`);
@@ -106,16 +102,12 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
       }
       proj[p] = new TernaryWeight(q, Float32Array.of(Math.fround((d === 0 ? 1 : d) * scale)), [out, inF], 'tensor');
     }
-    layers.push({
-      attnNorm: await floats(`blk.${i}.attn_norm.weight`),
-      attnSubNorm: await floats(`blk.${i}.attn_sub_norm.weight`),
-      ffnNorm: await floats(`blk.${i}.ffn_norm.weight`),
-      ffnSubNorm: await floats(`blk.${i}.ffn_sub_norm.weight`),
-      proj,
-    });
+    const norms = {} as Record<LayerNorm, Float32Array>;
+    for (const norm of LAYER_NORMS) norms[norm] = await floats(`${tensorName('gguf', norm, i)}.weight`);
+    layers.push({ ...norms, proj });
   }
   const embBytes = await readGgufTensorBytes(path, emb);
-  const weights: BitnetLmWeights = { config, tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements), outputNorm: await floats('output_norm.weight'), layers };
+  const weights: BitnetLmWeights = { config, tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements), outputNorm: await floats(`${tensorName('gguf', 'outputNorm')}.weight`), layers };
   if (emb.type === 'F16') weights.tokenEmbeddingHalf = littleEndianHalves(embBytes);
   return weights;
 }

@@ -1,26 +1,6 @@
-import { BitNetError } from '../errors.js';
-import { quantizeWeights, type TernaryWeight } from '../quant/weight.js';
-import { SeededRandom } from '../util/random.js';
-
-/** Hyperparameters of a llama-like BitNet decoder (llama.cpp's `bitnet` architecture). */
-export interface BitnetLmConfig {
-  vocabSize: number;
-  /** n_embd: a multiple of 256 so TQ types apply. */
-  hiddenSize: number;
-  /** n_ff: a multiple of 256. */
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  contextLength: number;
-  ropeTheta: number;
-  rmsNormEps: number;
-  /** FFN gate activation: 'silu' (1bitLLM, what llama.cpp's bitnet runs; default) or 'relu2' (BitNet-b1.58-2B-4T). */
-  hiddenAct?: 'silu' | 'relu2';
-}
-
-export const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
-export type Projection = (typeof PROJECTIONS)[number];
+import { quantizeWeights, type TernaryWeight } from '../../quant/weight.js';
+import { SeededRandom } from '../../util/random.js';
+import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from './config.js';
 
 export interface BitnetLayerWeights {
   attnNorm: Float32Array;
@@ -40,36 +20,6 @@ export interface BitnetLmWeights {
   tokenEmbeddingHalf?: Uint16Array;
   outputNorm: Float32Array;
   layers: BitnetLayerWeights[];
-}
-
-export function headDim(c: BitnetLmConfig): number {
-  return c.hiddenSize / c.numHeads;
-}
-
-export function checkBitnetConfig(c: BitnetLmConfig): void {
-  const problems: string[] = [];
-  if (c.hiddenSize % c.numHeads !== 0) problems.push('hiddenSize must be a multiple of numHeads');
-  if (c.numHeads % c.numKvHeads !== 0) problems.push('numHeads must be a multiple of numKvHeads');
-  if (headDim(c) % 2 !== 0) problems.push('the head dimension must be even (RoPE)');
-  if (problems.length > 0) throw new BitNetError('INVALID_CONFIG', `bad BitNet LM config: ${problems.join('; ')}`, { field: 'model' });
-}
-
-/** Shapes [out, in] of each projection. */
-export function projectionShape(c: BitnetLmConfig, p: Projection): [number, number] {
-  const kv = headDim(c) * c.numKvHeads;
-  switch (p) {
-    case 'q':
-    case 'o':
-      return [c.hiddenSize, c.hiddenSize];
-    case 'k':
-    case 'v':
-      return [kv, c.hiddenSize];
-    case 'gate':
-    case 'up':
-      return [c.intermediateSize, c.hiddenSize];
-    case 'down':
-      return [c.hiddenSize, c.intermediateSize];
-  }
 }
 
 /**

@@ -1,19 +1,10 @@
-import { BitNetError } from '../errors.js';
-import { encodeGgml, encodeTernaryBlocks } from '../formats/gguf/ggml-types.js';
-import { gguf, type GgufValue } from '../formats/gguf/values.js';
-import { writeGguf, type GgufTensorSpec } from '../formats/gguf/writer.js';
-import { headDim, PROJECTIONS, type BitnetLmConfig, type BitnetLmWeights, type Projection } from '../models/bitnet-weights.js';
-
-/** llama.cpp tensor names of the projections. */
-export const GGUF_PROJECTION_NAMES: Record<Projection, string> = {
-  q: 'attn_q',
-  k: 'attn_k',
-  v: 'attn_v',
-  o: 'attn_output',
-  gate: 'ffn_gate',
-  up: 'ffn_up',
-  down: 'ffn_down',
-};
+import { BitNetError } from '../../errors.js';
+import { headDim, PROJECTIONS, type BitnetLmConfig } from '../../models/bitnet/config.js';
+import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, tensorName } from '../../models/bitnet/spec.js';
+import type { BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
+import { gguf, type GgufValue } from './values.js';
+import { writeGguf, type GgufTensorSpec } from './writer.js';
 
 export interface GgufVocabulary {
   /** 'llama' (SentencePiece-style, with <0xXX> byte tokens) or 'gpt2'. */
@@ -40,22 +31,14 @@ export interface BitnetGgufOptions {
 
 /** Metadata of llama.cpp's `bitnet` architecture: hparams and the tokenizer (REFERENCE.md §4). */
 export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, options: Pick<BitnetGgufOptions, 'type' | 'name'>): [string, GgufValue][] {
-  const arch = 'bitnet';
+  const arch = BITNET_ARCHITECTURE;
   const metadata: [string, GgufValue][] = [
     ['general.architecture', gguf.str(arch)],
     ['general.name', gguf.str(options.name ?? 'bitnet-quantize')],
     ['general.file_type', gguf.u32(options.type === 'tq2_0' ? 37 : 36)],
     ['general.quantization_version', gguf.u32(2)],
-    [`${arch}.context_length`, gguf.u32(c.contextLength)],
-    [`${arch}.embedding_length`, gguf.u32(c.hiddenSize)],
-    [`${arch}.block_count`, gguf.u32(c.numLayers)],
-    [`${arch}.feed_forward_length`, gguf.u32(c.intermediateSize)],
-    [`${arch}.attention.head_count`, gguf.u32(c.numHeads)],
-    [`${arch}.attention.head_count_kv`, gguf.u32(c.numKvHeads)],
-    [`${arch}.rope.freq_base`, gguf.f32(c.ropeTheta)],
+    ...GGUF_CONFIG_KEYS.map(({ field, key, type }): [string, GgufValue] => [`${arch}.${key}`, gguf[type](c[field] as number)]),
     [`${arch}.rope.dimension_count`, gguf.u32(headDim(c))],
-    [`${arch}.attention.layer_norm_rms_epsilon`, gguf.f32(c.rmsNormEps)],
-    [`${arch}.vocab_size`, gguf.u32(c.vocabSize)],
     ['tokenizer.ggml.model', gguf.str(vocab.model)],
     ['tokenizer.ggml.tokens', gguf.array('string', vocab.tokens)],
   ];
@@ -87,18 +70,18 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
 
   const f32 = (name: string, data: Float32Array): GgufTensorSpec => ({ name, dims: [data.length], type: 'F32', data: () => encodeGgml('F32', data) });
   const tensors: GgufTensorSpec[] = [
-    { name: 'token_embd.weight', dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => encodeGgml('F16', w.tokenEmbedding) },
-    f32('output_norm.weight', w.outputNorm),
+    { name: `${tensorName('gguf', 'tokenEmbedding')}.weight`, dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => encodeGgml('F16', w.tokenEmbedding) },
+    f32(`${tensorName('gguf', 'outputNorm')}.weight`, w.outputNorm),
   ];
   w.layers.forEach((layer, i) => {
-    tensors.push(f32(`blk.${i}.attn_norm.weight`, layer.attnNorm), f32(`blk.${i}.attn_sub_norm.weight`, layer.attnSubNorm));
-    tensors.push(f32(`blk.${i}.ffn_norm.weight`, layer.ffnNorm), f32(`blk.${i}.ffn_sub_norm.weight`, layer.ffnSubNorm));
+    for (const norm of LAYER_NORMS) tensors.push(f32(`${tensorName('gguf', norm, i)}.weight`, layer[norm]));
     for (const p of PROJECTIONS) {
       const t = layer.proj[p];
       const [out, inF] = t.shape;
       const beta = t.scales[0] as number;
-      tensors.push({ name: `blk.${i}.${GGUF_PROJECTION_NAMES[p]}.weight`, dims: [inF, out], type: ternaryType, data: () => encodeTernaryBlocks(ternaryType, t.values, options.scaleTensors === true ? 1 : beta) });
-      if (options.scaleTensors === true) tensors.push(f32(`blk.${i}.${GGUF_PROJECTION_NAMES[p]}.scale`, Float32Array.of(beta)));
+      const name = tensorName('gguf', p, i);
+      tensors.push({ name: `${name}.weight`, dims: [inF, out], type: ternaryType, data: () => encodeTernaryBlocks(ternaryType, t.values, options.scaleTensors === true ? 1 : beta) });
+      if (options.scaleTensors === true) tensors.push(f32(`${name}.scale`, Float32Array.of(beta)));
     }
   });
   await writeGguf(path, { metadata, tensors });

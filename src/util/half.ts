@@ -48,3 +48,16 @@ export function bf16ToFloat(b: number): number {
   u32[0] = (b & 0xffff) << 16;
   return f32[0] as number;
 }
+
+let halves: Float32Array | undefined;
+
+/** Every half's float value, indexed by its 16 bits (a 256 KB table, built on first use). */
+export function halfTable(): Float32Array {
+  halves ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h));
+  return halves;
+}
+
+/** v rounded to the nearest half, as a float. */
+export function roundToHalf(v: number): number {
+  return halfToFloat(floatToHalf(v));
+}

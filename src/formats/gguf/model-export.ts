@@ -1,12 +1,12 @@
 import type * as tf from '@tensorflow/tfjs';
-import { modelLayers } from '../adapter/topology.js';
-import { BitNetError } from '../errors.js';
-import { encodeGgml, encodeTernaryBlocks, type GgmlTypeName } from '../formats/gguf/ggml-types.js';
-import { gguf, type GgufValue } from '../formats/gguf/values.js';
-import { writeGguf, type GgufTensorSpec } from '../formats/gguf/writer.js';
-import { BitLinear } from '../nn/bit-linear.js';
-import { kernelToTorch } from '../nn/layout.js';
-import { weightShortName } from '../nn/weights.js';
+import { modelLayers } from '../../adapter/topology.js';
+import { BitNetError } from '../../errors.js';
+import { encodeGgml, encodeTernaryBlocks, type GgmlTypeName } from './ggml-types.js';
+import { gguf, type GgufValue } from './values.js';
+import { writeGguf, type GgufTensorSpec } from './writer.js';
+import { BitLinear } from '../../nn/bit-linear.js';
+import { kernelToTorch } from '../../nn/layout.js';
+import { weightShortName } from '../../nn/weights.js';
 
 export const GGUF_EXPORT_TYPES = ['tq2_0', 'tq1_0', 'f16', 'f32'] as const;
 export type GgufExportType = (typeof GGUF_EXPORT_TYPES)[number];

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs';
+import { BitNetError } from '../../errors.js';
+import { bitLinear, BitLinear, type BitLinearArgs } from '../../nn/bit-linear.js';
+import { CausalAttention } from '../../nn/causal-attention.js';
+import { kernelToTorch } from '../../nn/layout.js';
+import { RMSNorm } from '../../nn/rms-norm.js';
+import { TiedEmbedding } from '../../nn/tied-embedding.js';
+import { weightsByName } from '../../nn/weights.js';
+import { quantizeWeights } from '../../quant/weight.js';
+import { checkBitnetConfig, headDim, PROJECTIONS, type BitnetLmConfig } from './config.js';
+import { BITNET_ARCHITECTURE, LAYER_NORMS, MODEL_METADATA_KEY, tensorName, type LayerTensor, type ModelMetadata } from './spec.js';
+import type { BitnetLayerWeights, BitnetLmWeights } from './weights.js';
+
+export interface BitnetLmOptions extends BitnetLmConfig {
+  /** 'bitlinear' for BitNet, 'dense' for the fp32 twin (the same layers with quantization off). */
+  layer: 'bitlinear' | 'dense';
+  /** Quantization of the projections (the norms are the spec's own layers, so no norm inside BitLinear). */
+  bitnet?: Omit<BitLinearArgs, 'units' | 'name' | 'kernelInitializer' | 'useBias' | 'useRmsNorm'>;
+  seed?: number;
+}
+
+/**
+ * A llama-like BitNet decoder (src/models/bitnet/spec.ts) as a tfjs functional model: int32 tokens
+ * [B, T] in, logits [B, T, vocab] out. Layers carry the spec's tfjs names (llama.cpp's: `token_embd`,
+ * `blk.0.attn_q`, ..., `output_norm`), so adapters target them (`targetModules: ['attn_q', 'ffn_up']`).
+ * The config goes into the model's metadata, where lmConfigOf reads it back.
+ */
+export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
+  const { layer: kind, bitnet, seed = 0, ...shape } = o;
+  const config = checkBitnetConfig(shape);
+  let n = 0;
+  const name = (role: LayerTensor, i: number): string => tensorName('tfjs', role, i);
+  const linear = (layerName: string, units: number): tf.layers.Layer => {
+    const kernelInitializer = tf.initializers.randomNormal({ stddev: 0.02, seed: seed * 1000 + n++ });
+    return bitLinear({ units, name: layerName, useBias: false, useRmsNorm: false, kernelInitializer, ...bitnet, fullPrecision: kind === 'dense' });
+  };
+  const norm = (normName: string): RMSNorm => new RMSNorm({ name: normName, epsilon: config.rmsNormEps });
+  const kvDim = headDim(config) * config.numKvHeads;
+  const tokens = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
+  const embedding = new TiedEmbedding({ name: tensorName('tfjs', 'tokenEmbedding'), vocabSize: config.vocabSize, dim: config.hiddenSize });
+  let x = embedding.apply(tokens) as tf.SymbolicTensor;
+  const apply = (layer: tf.layers.Layer, input: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor => layer.apply(input) as tf.SymbolicTensor;
+  for (let i = 0; i < config.numLayers; i++) {
+    const b = `blk.${i}`;
+    const n1 = apply(norm(name('attnNorm', i)), x);
+    const q = apply(linear(name('q', i), config.hiddenSize), n1);
+    const k = apply(linear(name('k', i), kvDim), n1);
+    const v = apply(linear(name('v', i), kvDim), n1);
+    const attn = apply(new CausalAttention({ name: `${b}.attn`, numHeads: config.numHeads, numKvHeads: config.numKvHeads, ropeTheta: config.ropeTheta }), [q, k, v]);
+    const out = apply(linear(name('o', i), config.hiddenSize), apply(norm(name('attnSubNorm', i)), attn));
+    const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, out]);
+    const n2 = apply(norm(name('ffnNorm', i)), h);
+    const gateIn = apply(linear(name('gate', i), config.intermediateSize), n2);
+    let gate: tf.SymbolicTensor;
+    if (config.hiddenAct === 'relu2') {
+      const r = apply(tf.layers.reLU({ name: `${b}.ffn_act` }), gateIn);
+      gate = apply(tf.layers.multiply({ name: `${b}.ffn_act_sq` }), [r, r]);
+    } else {
+      gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.ffn_act` }), gateIn);
+    }
+    const up = apply(linear(name('up', i), config.intermediateSize), n2);
+    const glu = apply(tf.layers.multiply({ name: `${b}.ffn_glu` }), [gate, up]);
+    const down = apply(linear(name('down', i), config.hiddenSize), apply(norm(name('ffnSubNorm', i)), glu));
+    x = apply(tf.layers.add({ name: `${b}.ffn_residual` }), [h, down]);
+  }
+  const logits = apply(embedding, apply(norm(tensorName('tfjs', 'outputNorm')), x));
+  const model = tf.model({ inputs: tokens, outputs: logits, name: 'bitnet_lm' });
+  const metadata: ModelMetadata = { architecture: BITNET_ARCHITECTURE, config };
+  model.setUserDefinedMetadata({ [MODEL_METADATA_KEY]: metadata });
+  return model;
+}
+
+/** The architecture metadata of a model built by buildBitnetLm (and kept by saveModel/loadModel and adapters), or undefined. */
+export function lmMetadataOf(model: tf.LayersModel): ModelMetadata | undefined {
+  const meta = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[MODEL_METADATA_KEY] as ModelMetadata | undefined;
+  return meta?.architecture === BITNET_ARCHITECTURE ? meta : undefined;
+}
+
+/** The config of a model built by buildBitnetLm, from its metadata. */
+export function lmConfigOf(model: tf.LayersModel): BitnetLmConfig {
+  const meta = lmMetadataOf(model);
+  if (meta === undefined) {
+    throw new BitNetError('UNSUPPORTED', `model '${model.name}' is not a BitNet language model (its metadata has no ${MODEL_METADATA_KEY}.architecture '${BITNET_ARCHITECTURE}')`, {
+      field: 'model',
+      hint: 'build it with buildBitnetLm or a bitnet-lm recipe',
+    });
+  }
+  return checkBitnetConfig(meta.config);
+}
+
+/**
+ * The weights of a trained LM as plain arrays (what the GGUF exporter and BitnetRunner read):
+ * BitLinear layers give their ternary weights; Dense layers (the fp32 twin) are ternarized here.
+ */
+export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
+  const config = lmConfigOf(model);
+  const gain = (layerName: string): Float32Array => Float32Array.from((weightsByName(model.getLayer(layerName)).gamma as tf.Tensor).dataSync());
+  const layers: BitnetLayerWeights[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const proj = {} as BitnetLayerWeights['proj'];
+    for (const p of PROJECTIONS) {
+      const layer = model.getLayer(tensorName('tfjs', p, i));
+      if (layer instanceof BitLinear) {
+        proj[p] = layer.ternaryWeight();
+        if (proj[p].groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `${layer.name}: the LM export needs per-tensor scales`, { field: 'groupSize' });
+      } else {
+        const kernel = weightsByName(layer).kernel as tf.Tensor;
+        const [inF, out] = kernel.shape as [number, number];
+        proj[p] = quantizeWeights(kernelToTorch(kernel.dataSync() as Float32Array, inF, out), [out, inF]);
+      }
+    }
+    const norms = Object.fromEntries(LAYER_NORMS.map((role) => [role, gain(tensorName('tfjs', role, i))])) as Omit<BitnetLayerWeights, 'proj'>;
+    layers.push({ ...norms, proj });
+  }
+  const tokenEmbedding = Float32Array.from((weightsByName(model.getLayer(tensorName('tfjs', 'tokenEmbedding'))).embeddings as tf.Tensor).dataSync());
+  return { config, tokenEmbedding, outputNorm: gain(tensorName('tfjs', 'outputNorm')), layers };
+}

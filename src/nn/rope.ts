@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Rotary position embedding, NeoX style (pairs (i, i + d/2) of each head), with the angles
+ * llama.cpp computes: theta_0 = pos, theta_{i+1} = theta_i * base^(-2/d), each product rounded
+ * to float32. The tfjs attention layer and the inference runner both rotate by these angles.
+ */
+export function ropeAngles(pos0: number, count: number, headDim: number, base: number): Float32Array {
+  const half = headDim / 2;
+  const scale = Math.fround(base ** (-2 / headDim));
+  const out = new Float32Array(count * half);
+  for (let t = 0; t < count; t++) {
+    let theta = pos0 + t;
+    for (let i = 0; i < half; i++) {
+      out[t * half + i] = theta;
+      theta = Math.fround(theta * scale);
+    }
+  }
+  return out;
+}
+
+/** Rotates `heads` heads of x (one position, [heads * headDim]) in place; cos and sin in double, results rounded to float32. */
+export function ropeRow(x: Float32Array, heads: number, headDim: number, pos: number, base: number): void {
+  const half = headDim / 2;
+  const angles = ropeAngles(pos, 1, headDim, base);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < half; i++) {
+      const theta = angles[i] as number;
+      const cos = Math.cos(theta);
+      const sin = Math.sin(theta);
+      const a = x[h * headDim + i] as number;
+      const b = x[h * headDim + i + half] as number;
+      x[h * headDim + i] = Math.fround(a * cos - b * sin);
+      x[h * headDim + i + half] = Math.fround(a * sin + b * cos);
+    }
+  }
+}
+
+/** The same rotation on tensors [B, heads, T, headDim], positions 0..T-1. */
+export function ropeTensor(x: tf.Tensor4D, base: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, , t, d] = x.shape;
+    const angles = tf.tensor2d(ropeAngles(0, t, d, base), [t, d / 2]);
+    const cos = tf.cos(angles);
+    const sin = tf.sin(angles);
+    const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+    return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], -1) as tf.Tensor4D;
+  });
+}
