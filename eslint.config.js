@@ -5,6 +5,38 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+// Layers of src/, lowest first (docs/ARCHITECTURE.md): a folder never imports a folder of a higher layer.
+const LAYERS = [
+  ['util', 'report', 'errors'],
+  ['config', 'settings', 'quant'],
+  ['kernels'],
+  ['nn'],
+  ['models'],
+  ['formats'],
+  ['adapter'],
+  ['inference', 'tokenizer', 'data', 'train'],
+  ['recipe', 'inspect'],
+  ['cli'],
+];
+const ADAPTERS_ONLY_VIA_INDEX = { regex: '(\\.\\./)+adapters/(?!index\\.js$)', message: 'src/ reaches adapters/ only through adapters/index.js' };
+
+function layering() {
+  return LAYERS.flatMap((folders, level) => {
+    const higher = LAYERS.slice(level + 1).flat();
+    const patterns = [ADAPTERS_ONLY_VIA_INDEX];
+    if (higher.length > 0) {
+      patterns.push({
+        regex: `^(\\.\\./)+(src/)?(${higher.join('|')})(/|\\.js$)|^\\./(${higher.join('|')})/`,
+        message: `a lower layer (${folders.join(', ')}) imports a higher one (docs/ARCHITECTURE.md); the CLI is never imported: library code takes a Reporter`,
+      });
+    }
+    return folders.map((folder) => ({
+      files: [`src/${folder}/**/*.ts`, `src/${folder}.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    }));
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'build/', 'node_modules/', 'test/interop/node_modules/', 'bench/llama/', '.device/', 'runs/', 'src/kernels/wasm/ternary-wat.mjs'] },
   js.configs.recommended,
@@ -20,24 +52,7 @@ export default tseslint.config(
       'max-len': ['error', { code: 160, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
     },
   },
-  {
-    files: ['src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { regex: '(^|/)cli/', message: 'library code never imports the CLI: take a Reporter (src/report/reporter.ts) instead' },
-            { regex: '(\\.\\./)+adapters/(?!index\\.js$)', message: 'src/ reaches adapters/ only through adapters/index.js' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/cli/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '(\\.\\./)+adapters/(?!index\\.js$)', message: 'src/ reaches adapters/ only through adapters/index.js' }] }] },
-  },
+  ...layering(),
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

@@ -36,7 +36,7 @@ async function fp32Ms(out: number, inF: number, batch: number): Promise<number> 
   }
   await (y as tf.Tensor).data();
   const ms = (performance.now() - t0) / REPS;
-  tf.dispose([w, x, y as tf.Tensor]);
+  tf.dispose([w, x, y]);
   return ms;
 }
 
@@ -71,7 +71,7 @@ async function layerMs(out: number, inF: number, batch: number, engine: 'auto' |
   }
   await (y as tf.Tensor).data();
   const ms = (performance.now() - t0) / 20;
-  tf.dispose([x, y as tf.Tensor]);
+  tf.dispose([x, y]);
   configure({ inference: 'auto' });
   return ms;
 }

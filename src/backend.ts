@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { BitNetError } from './errors.js';
 import { dawnGpu, defaultImporter, type ModuleImporter } from './kernels/webgpu/dawn.js';
 
@@ -52,12 +53,14 @@ async function tryImport(importer: ModuleImporter, specifiers: readonly string[]
 
 let wasmPathsSet = false;
 
+type WasmBackendModule = typeof wasmBackend;
+
 const LOADERS: Record<ConcreteBackend, BackendLoader> = {
   cpu: { packages: ['@tensorflow/tfjs'], load: async () => {} },
   wasm: {
     packages: ['@tensorflow/tfjs-backend-wasm'],
     load: async (importer) => {
-      const wasm = (await importer('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');
+      const wasm = (await importer('@tensorflow/tfjs-backend-wasm')) as WasmBackendModule;
       if (!wasmPathsSet) {
         // The .wasm binaries ship inside the package: point tfjs at them so nothing is fetched.
         const require = createRequire(import.meta.url);
@@ -92,7 +95,7 @@ async function activate(name: ConcreteBackend, importer: ModuleImporter): Promis
   } catch (cause) {
     throw unavailable(name, loader.packages, cause, LOAD_HINTS[name]);
   }
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await tf.setBackend(name);
     await tf.ready();

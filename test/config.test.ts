@@ -47,7 +47,7 @@ describe('BitNetConfig', () => {
   });
 
   it('lists every problem at once', () => {
-    const e = expectBitNetError(() => parseBitNetConfig({ activationBits: 12, eps: -1 } as never), 'INVALID_CONFIG');
+    const e = expectBitNetError(() => parseBitNetConfig({ activationBits: 12, eps: -1 }), 'INVALID_CONFIG');
     expect(e.message).toContain('activationBits');
     expect(e.message).toContain('eps');
   });

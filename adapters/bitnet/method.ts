@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdapterMethod } from '../../src/adapter/types.js';
 import { layerStateDict, loadLayerStateDict } from '../../src/adapter/torch-names.js';
-import { BitLinear } from '../../src/nn/bit-linear.js';
+import { type BitLinear } from '../../src/nn/bit-linear.js';
 import { torchToKernel } from '../../src/nn/layout.js';
 import { setWeightsByName, weightsByName } from '../../src/nn/weights.js';
 import { BITNET_PEFT_TYPE, BitNetAdapterConfigSchema, bitnetFromPeftJson, bitnetToPeftJson, type BitNetAdapterConfig } from './config.js';
@@ -40,7 +40,7 @@ export const bitnetMethod: AdapterMethod<BitNetAdapterConfig> = {
     const values: Record<string, tf.Tensor> = { kernel };
     if (source.bias !== undefined) values.bias = source.bias;
     const needsGamma = adapted.weights.some((w) => w.originalName.endsWith('norm_gamma'));
-    const gamma = needsGamma && source.norm_gamma === undefined ? tf.ones([kernel.shape[0] as number]) : undefined;
+    const gamma = needsGamma && source.norm_gamma === undefined ? tf.ones([kernel.shape[0]]) : undefined;
     if (needsGamma) values.norm_gamma = gamma ?? (source.norm_gamma as tf.Tensor);
     setWeightsByName(adapted, values);
     gamma?.dispose();

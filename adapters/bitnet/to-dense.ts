@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { rebuildModel, modelLayers, type LayerEntry } from '../../src/adapter/topology.js';
+import { rebuildModel, type LayerEntry } from '../../src/adapter/topology.js';
+import { modelLayers } from '../../src/nn/model-layers.js';
 import { BitNetError } from '../../src/errors.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { torchToKernel } from '../../src/nn/layout.js';

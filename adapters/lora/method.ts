@@ -5,7 +5,7 @@ import type { SafetensorsInput } from '../../src/formats/safetensors/writer.js';
 import { transpose2d } from '../../src/nn/layout.js';
 import { setWeightsByName, weightsByName } from '../../src/nn/weights.js';
 import { LORA_PEFT_TYPE, LoraConfigSchema, loraFromPeftJson, loraToPeftJson, type LoraConfig } from './config.js';
-import { LoraLinear } from './layer.js';
+import { type LoraLinear } from './layer.js';
 
 function torchLayout(t: tf.Tensor): SafetensorsInput {
   const [rows, cols] = t.shape as [number, number];
@@ -38,7 +38,7 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
         loraDropout: config.loraDropout,
         useRslora: config.useRslora,
         seed: config.seed + pathSeed(layer.name),
-      } as unknown as tf.serialization.ConfigDict,
+      },
     };
   },
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ParameterCount } from './types.js';
-import { modelLayers } from './topology.js';
+import { modelLayers } from '../nn/model-layers.js';
 
 /** Counts parameters: a weight is trainable when both it and its layer are. */
 export function countParameters(model: tf.LayersModel): ParameterCount {

@@ -4,7 +4,8 @@ import { BitNetError } from '../errors.js';
 import { countParameters, formatTrainableParameters } from './params.js';
 import { loadAdapterWeights, saveAdapter } from './io.js';
 import { matchTargets } from './targets.js';
-import { candidateLayers, findLayer, modelLayers, rebuildModel, type LayerEntry } from './topology.js';
+import { modelLayers } from '../nn/model-layers.js';
+import { candidateLayers, findLayer, rebuildModel, type LayerEntry } from './topology.js';
 import type {
   Adapter,
   AdapterConfigBase,
@@ -17,7 +18,7 @@ import type {
 } from './types.js';
 
 export interface PeftModelOptions {
-  /** Where warnings go (unmatched targets, re-quantized merges). Default console.warn. */
+  /** Also called with each warning (unmatched targets, re-quantized merges); they are kept in `warnings` either way. Library code never prints. */
   warn?: (message: string) => void;
 }
 
@@ -32,14 +33,21 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
   private injection: InjectionReport | undefined;
   private frozen = false;
   private active = true;
-  private readonly warn: (message: string) => void;
+  private readonly onWarning: ((message: string) => void) | undefined;
+  /** Every warning so far, in order. */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly method: AdapterMethod<C>,
     readonly config: C,
     options: PeftModelOptions = {},
   ) {
-    this.warn = options.warn ?? ((message) => console.warn(`bitnet: ${message}`));
+    this.onWarning = options.warn;
+  }
+
+  private warn(message: string): void {
+    this.warnings.push(message);
+    this.onWarning?.(message);
   }
 
   get peftType(): string {

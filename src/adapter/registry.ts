@@ -9,7 +9,7 @@ export function registerAdapter<C extends AdapterConfigBase>(method: AdapterMeth
   if (existing !== undefined && existing !== (method as unknown as AdapterMethod)) {
     throw new BitNetError('INVALID_ARGUMENT', `an adapter method named '${method.peftType}' is already registered`, { field: 'peftType' });
   }
-  methods.set(method.peftType, method as unknown as AdapterMethod);
+  methods.set(method.peftType, method);
 }
 
 export function getAdapterMethod(peftType: string): AdapterMethod {

@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
+import { modelLayers } from '../nn/model-layers.js';
 import { setWeightsByName, weightShortName, weightsByName } from '../nn/weights.js';
 import type { CandidateLayer } from './targets.js';
 
@@ -19,16 +20,11 @@ interface ModelConfig {
   [key: string]: unknown;
 }
 
-/** The layers of a model with their paths (the layer names; nested models are not entered). */
-export function modelLayers(model: tf.LayersModel): { path: string; layer: tf.layers.Layer }[] {
-  return model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((layer) => ({ path: layer.name, layer }));
-}
-
 /** Linear layers whose output reaches a model output through weight-free layers only. */
 function outputHeads(model: tf.LayersModel): Set<string> {
   const heads = new Set<string>();
   for (const out of model.outputs) {
-    let layer: tf.layers.Layer | undefined = out.sourceLayer as tf.layers.Layer;
+    let layer: tf.layers.Layer | undefined = out.sourceLayer;
     while (layer !== undefined) {
       if (LINEAR_CLASSES.includes(layer.getClassName()) || layer.weights.length > 0) {
         if (LINEAR_CLASSES.includes(layer.getClassName())) heads.add(layer.name);

@@ -5,7 +5,10 @@ import type { CliIo } from './io.js';
 /** The CLI's Reporter: a progress bar on a terminal (step, loss, lr, lambda, samples/s, ETA), plain lines otherwise; nothing when quiet. */
 export function cliReporter(io: CliIo, quiet = false): Reporter {
   if (quiet) return silentReporter;
-  const plain = lineReporter(io.out, (text) => io.err(`bitnet: ${text}`));
+  const plain = lineReporter(
+    (text) => io.out(text),
+    (text) => io.err(`bitnet: ${text}`),
+  );
   if (!io.isTTY) return plain;
   return { ...plain, progress: (total, start) => progressBar(io, total, start) };
 }

@@ -58,7 +58,7 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
     throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported (silu or relu2)`, { field: 'hidden_act' });
   }
   const read: Record<string, unknown> = {};
-  for (const { field, key, fallback } of HF_CONFIG_KEYS) read[field] = hf[key] ?? fallback?.(read as Partial<BitnetLmConfig>);
+  for (const { field, key, fallback } of HF_CONFIG_KEYS) read[field] = hf[key] ?? fallback?.(read);
   const config = checkBitnetConfig(read as BitnetLmConfig);
   const quantized = hf.quantization_config?.quant_method === 'bitnet';
   const linearClass: HfLinearClass | 'float' = !quantized ? 'float' : hf.quantization_config?.linear_class === 'autobitlinear' ? 'autobitlinear' : 'bitlinear';

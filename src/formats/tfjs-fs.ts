@@ -94,7 +94,7 @@ export function fileSystem(dirOrUrl: string): tf.io.IOHandler {
           offset: Math.min(total, expected),
         });
       }
-      return tf.io.getModelArtifactsForJSON(modelJson, async () => [specs, weightData.buffer]);
+      return tf.io.getModelArtifactsForJSON(modelJson, () => Promise.resolve([specs, weightData.buffer]));
     },
   };
 }

@@ -41,7 +41,7 @@ class Projector {
     scaleTensors: boolean,
     private readonly kernels: Kernels,
   ) {
-    this.scale = scaleTensors ? (weight.scales[0] as number) : undefined;
+    this.scale = scaleTensors ? (weight.scales[0]) : undefined;
     if (numerics === 'bitnet') {
       this.linear = new TernaryLinear(weight, { kernels });
       this.dw = 0;

@@ -46,7 +46,7 @@ async function inspectRun(path: string): Promise<Inspection> {
     kind: 'run',
     path,
     sections: [
-      { title: 'run', rows: [['recipe', String(recipe.name ?? '?')], ...Object.entries(summary).map(([k, v]) => [k, String(v)])] },
+      { title: 'run', rows: [['recipe', typeof recipe.name === 'string' ? recipe.name : '?'], ...Object.entries(summary).map(([k, v]) => [k, String(v)])] },
       { title: 'checkpoints', rows: checkpoints.map((c) => [`step ${c.step}`, c.dir]) },
       { title: 'last metrics', rows: [lastTrain, lastEval].filter((l) => l !== undefined).map((l) => [`step ${l.step}`, JSON.stringify(l)]) },
     ],

@@ -282,12 +282,12 @@ export class BitLinear extends tf.layers.Layer {
     if (groupSize === 'tensor') return tf.mul(tf.matMul(qx as tf.Tensor2D, qw), tf.mul(beta, invS));
     const [n, inDim] = x.shape;
     const groups = inDim / groupSize;
-    const xg = tf.transpose(tf.reshape(qx, [n, groups, groupSize]), [1, 0, 2]) as tf.Tensor3D;
-    const wg = tf.reshape(qw, [groups, groupSize, this.units]) as tf.Tensor3D;
+    const xg = tf.transpose<tf.Tensor3D>(tf.reshape(qx, [n, groups, groupSize]), [1, 0, 2]);
+    const wg = tf.reshape<tf.Rank.R3>(qw, [groups, groupSize, this.units]);
     const scaled = tf.mul(tf.matMul(xg, wg), beta);
     let acc = tf.squeeze(tf.slice(scaled, [0, 0, 0], [1, n, this.units]), [0]);
     for (let g = 1; g < groups; g++) acc = tf.add(acc, tf.squeeze(tf.slice(scaled, [g, 0, 0], [1, n, this.units]), [0]));
-    return tf.mul(acc, invS) as tf.Tensor2D;
+    return tf.mul<tf.Tensor2D>(acc, invS);
   }
 
   /**

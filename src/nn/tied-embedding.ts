@@ -41,10 +41,10 @@ export class TiedEmbedding extends tf.layers.Layer {
       const e = (this.embeddings as LayerVariable).read();
       if (x.dtype === 'int32' || x.rank === 2) {
         // one-hot times the table rather than gather: gather's gradient (UnsortedSegmentSum) has no wasm kernel
-        const oneHot = tf.oneHot(tf.reshape(tf.cast(x, 'int32'), [-1]) as tf.Tensor1D, this.vocabSize);
+        const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(tf.cast(x, 'int32'), [-1]), this.vocabSize);
         return tf.reshape(linearMatMul(tf.cast(oneHot, 'float32') as tf.Tensor2D, e as tf.Tensor2D), [...x.shape, this.dim]);
       }
-      const flat = tf.reshape(x, [-1, this.dim]) as tf.Tensor2D;
+      const flat = tf.reshape<tf.Rank.R2>(x, [-1, this.dim]);
       return tf.reshape(linearMatMul(flat, tf.transpose(e) as tf.Tensor2D), [...x.shape.slice(0, -1), this.vocabSize]);
     });
   }

@@ -40,7 +40,7 @@ function onGpu<T>(x: tf.Tensor, kernels: WebGpuTernary, fn: (buffer: KernelBuffe
   }
   if (gpu !== undefined) {
     try {
-      return fn(gpu.buffer as unknown as KernelBuffer);
+      return fn(gpu.buffer);
     } finally {
       gpu.tensorRef.dispose();
     }
@@ -62,7 +62,7 @@ export function webGpuTernaryMatMul(x: tf.Tensor2D, weights: GpuTernaryLinear): 
   const kernels = kernelsOfBackend();
   const [n] = x.shape;
   const out = onGpu(x, kernels, (buffer) => kernels.linear(weights, buffer, n));
-  const y = tf.tensor({ buffer: out as unknown as GPUBuffer }, [n, weights.rows], 'float32') as tf.Tensor2D;
+  const y = tf.tensor<tf.Rank.R2>({ buffer: out as unknown as GPUBuffer }, [n, weights.rows], 'float32');
   out.destroy();
   return y;
 }

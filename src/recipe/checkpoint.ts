@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { modelLayers } from '../adapter/topology.js';
+import { modelLayers } from '../nn/model-layers.js';
 import { BitNetError } from '../errors.js';
 import { readSafetensors, type SafetensorsFile } from '../formats/safetensors/reader.js';
 import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { modelLayers } from '../adapter/topology.js';
+import { modelLayers } from '../nn/model-layers.js';
 import { BitLinear } from '../nn/bit-linear.js';
 import { weightShortName } from '../nn/weights.js';
 import { storageByteSize } from '../quant/storage.js';

@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
 import { BitNetError } from '../errors.js';
-import { serializeSafetensors } from '../formats/safetensors/writer.js';
+import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';
 import { saveModel } from '../formats/tfjs-fs.js';
 import { layerStateDict } from '../adapter/torch-names.js';
-import { modelLayers } from '../adapter/topology.js';
+import { modelLayers } from '../nn/model-layers.js';
 import { BitLinear } from '../nn/bit-linear.js';
 import { silentReporter, type Reporter } from '../report/reporter.js';
 import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
@@ -207,7 +207,7 @@ async function saveFinal(dir: string, recipe: Recipe, model: tf.LayersModel, ada
   await saveModel(model, final);
   for (const [i, peft] of adapters.entries()) await peft.save(join(final, 'adapters', `${i}-${peft.peftType.toLowerCase()}`));
   if (recipe.output.export.includes('safetensors')) {
-    const tensors = Object.assign({}, ...modelLayers(model).map(({ path, layer }) => layerStateDict(layer, `${path}.`)));
+    const tensors = Object.assign({}, ...modelLayers(model).map(({ path, layer }) => layerStateDict(layer, `${path}.`))) as Record<string, SafetensorsInput>;
     await writeFileAtomic(join(final, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
   }
 }

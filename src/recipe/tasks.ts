@@ -18,7 +18,7 @@ export interface TrainTask {
 function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   const classes = logits.shape[logits.rank - 1] as number;
   const flat = tf.reshape(logits, [-1, classes]);
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]) as tf.Tensor1D, classes), flat) as tf.Scalar;
+  return tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(tf.reshape<tf.Rank.R1>(labels, [-1]), classes), flat);
 }
 
 /** Sums loss and hits over chunks of examples (read back asynchronously: webgpu has no fast sync read). */

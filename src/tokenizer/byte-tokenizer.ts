@@ -30,7 +30,7 @@ export class ByteTokenizer {
     return {
       model: 'gpt2',
       tokens: [...ByteTokenizer.byteToUnicode(), '<|endoftext|>'],
-      tokenTypes: [...new Array(256).fill(1), 3],
+      tokenTypes: [...new Array<number>(256).fill(1), 3],
       merges: [],
       // With no merges every pre-tokenizer gives one token per byte. 'deepseek-llm' is one of the
       // few for which llama.cpp turns off its clean-up of spaces when detokenizing (" 's" -> "'s"),

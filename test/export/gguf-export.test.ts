@@ -10,7 +10,7 @@ import { halfToFloat, floatToHalf } from '../../src/util/half.js';
 import { readGgufHeader, readGgufTensor } from '../../src/formats/gguf/reader.js';
 import { saveModel } from '../../src/formats/tfjs-fs.js';
 import { buildMlp } from '../../src/models/mlp.js';
-import { bitLinear, BitLinear } from '../../src/nn/bit-linear.js';
+import { bitLinear, type BitLinear } from '../../src/nn/bit-linear.js';
 import { tf, useBackend } from '../helpers/tf.js';
 
 const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'bitnet-export-'));

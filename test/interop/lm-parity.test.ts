@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/app.js';
 import { captureIo } from '../../src/cli/io.js';
+import { lmParity } from '../../bench/lm-parity.js';
 
 const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
-const built = existsSync(fileURLToPath(new URL('../../dist/src/cli/app.js', import.meta.url)));
+if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1') throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');
+if (!installed) console.warn('SKIPPED: llama.cpp LM parity — node-llama-cpp is not installed in test/interop');
 
-describe.runIf(installed && built)('llama.cpp parity of a trained BitNet LM', () => {
+describe.runIf(installed)('llama.cpp parity of a trained BitNet LM', () => {
   it('greedy continuations and probabilities match in llama.cpp numerics; the BitNet numerics agree on top-1 at >= 95%', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitnet-lm-'));
     const recipe = join(dir, 'lm.json');
@@ -23,9 +25,6 @@ describe.runIf(installed && built)('llama.cpp parity of a trained BitNet LM', ()
       output: { dir: join(dir, 'run'), checkpointInterval: 1000 },
     }));
     expect(await runCli(['run', recipe, '--json'], captureIo())).toBe(0);
-    const { lmParity } = (await import(fileURLToPath(new URL('../../scripts/lm-parity.mjs', import.meta.url)))) as {
-      lmParity(run: string, positions: number, prompts?: string[]): Promise<{ greedy: { equal: boolean }[]; cosine: number[]; agreement: number; positions: number }>;
-    };
     const result = await lmParity(join(dir, 'run'), 200, ['ROMEO:', 'And ']);
     expect(result.greedy.every((g) => g.equal)).toBe(true);
     for (const c of result.cosine) expect(c).toBeGreaterThanOrEqual(0.9999);

@@ -32,8 +32,8 @@ describe('text batches', () => {
     const b = new TextBatches(tokens, 16, 4, 3);
     const first = b.batch(7);
     const again = b.batch(7);
-    const x = first.x.arraySync() as number[][];
-    const y = first.labels.arraySync() as number[][];
+    const x = first.x.arraySync();
+    const y = first.labels.arraySync();
     expect(x).toEqual(again.x.arraySync());
     for (const [r, row] of x.entries()) expect(y[r]?.slice(0, 15)).toEqual(row.slice(1));
     expect(b.batch(8).x.arraySync()).not.toEqual(x);

@@ -116,7 +116,7 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
       const xt = tf.tensor2d(x, [N, IN]);
       const kernelVar = layer.trainableWeights.find((w) => w.originalName.endsWith('kernel'));
       if (kernelVar === undefined) throw new Error('no kernel');
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xt) as tf.Tensor, r)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.mul(layer.apply(xt) as tf.Tensor, r)));
       const gx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input) as tf.Tensor, r)))(xt);
       // Reference: the same blended values as constants, through a plain matMul.
       const xq = tf.tidy(() => {
@@ -167,7 +167,7 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
     expect(await leakedTensors(() => tf.dispose(layer.apply(xt) as tf.Tensor))).toBe(0);
     expect(
       await leakedTensors(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(xt) as tf.Tensor) as tf.Scalar);
+        const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(layer.apply(xt) as tf.Tensor));
         tf.dispose([value, ...Object.values(grads)]);
       }),
     ).toBe(0);

@@ -39,7 +39,7 @@ describe.runIf(available)('BitLinear inference on webgpu (WGSL kernels)', () => 
     ] as const) {
       const x = seededArray(rows * inDim, units, 3);
       await useBackend('cpu');
-      const l = layer(units, inDim, units + 7, extra as Partial<ConstructorParameters<typeof BitLinear>[0]>);
+      const l = layer(units, inDim, units + 7, extra);
       const want = await (l.apply(tf.tensor2d(x, [rows, inDim])) as tf.Tensor).data();
       await useBackend('webgpu');
       l.setInference(true);

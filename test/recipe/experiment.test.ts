@@ -40,7 +40,7 @@ describe('bitnet experiment', () => {
     const report = readFileSync(join(dir, 'out', 'report.html'), 'utf8');
     expect(report.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
     for (const name of ['g32', 'g256']) expect(report).toContain(`>${name}</text>`);
-    expect(JSON.parse(readFileSync(join(dir, 'out', 'comparison.json'), 'utf8')).runs).toHaveLength(5);
+    expect((JSON.parse(readFileSync(join(dir, 'out', 'comparison.json'), 'utf8')) as { runs: unknown[] }).runs).toHaveLength(5);
     // a second call reuses the finished runs
     const again = captureIo();
     expect(await runCli(['experiment', sweep, ...small], again)).toBe(0);

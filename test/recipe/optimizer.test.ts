@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { clipByGlobalNorm, Optimizer } from '../../src/train/optimizer.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
 
-async function trainWith(step: (vars: tf.Variable[], grads: Record<string, tf.Tensor>) => void): Promise<Float32Array> {
+function trainWith(step: (vars: tf.Variable[], grads: Record<string, tf.Tensor>) => void): Float32Array {
   const w = tf.variable(tf.tensor2d(seededArray(12, 1), [3, 4]), true, `w${Math.random()}`);
   const x = tf.tensor2d(seededArray(15, 2), [5, 3]);
   const y = tf.tensor2d(seededArray(20, 3), [5, 4]);
   for (let i = 0; i < 5; i++) {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(tf.matMul(x, w), y))) as tf.Scalar, [w]);
+    const { value, grads } = tf.variableGrads(() => tf.mean<tf.Scalar>(tf.square(tf.sub(tf.matMul(x, w), y))), [w]);
     step([w], grads);
     tf.dispose([value, ...Object.values(grads)]);
   }
@@ -20,9 +20,9 @@ describe('Optimizer', () => {
   it('adam matches tf.train.adam', async () => {
     await useBackend('cpu');
     const reference = tf.train.adam(0.01, 0.9, 0.95, 1e-8);
-    const expected = await trainWith((_vars, grads) => reference.applyGradients(grads as tf.NamedTensorMap as never));
+    const expected = trainWith((_vars, grads) => reference.applyGradients(grads as tf.NamedTensorMap as never));
     const ours = new Optimizer({ type: 'adam', betas: [0.9, 0.95], eps: 1e-8, momentum: 0, weightDecay: 0 });
-    const got = await trainWith((vars, grads) => {
+    const got = trainWith((vars, grads) => {
       const v = vars[0] as tf.Variable;
       ours.step([{ key: 'w', variable: v }], new Map([['w', grads[v.name] as tf.Tensor]]), 0.01, 0);
     });
@@ -33,9 +33,9 @@ describe('Optimizer', () => {
   it('sgd with momentum matches tf.train.momentum', async () => {
     await useBackend('cpu');
     const reference = tf.train.momentum(0.05, 0.9);
-    const expected = await trainWith((_vars, grads) => reference.applyGradients(grads as tf.NamedTensorMap as never));
+    const expected = trainWith((_vars, grads) => reference.applyGradients(grads as tf.NamedTensorMap as never));
     const ours = new Optimizer({ type: 'sgd', betas: [0.9, 0.95], eps: 1e-8, momentum: 0.9, weightDecay: 0 });
-    const got = await trainWith((vars, grads) => {
+    const got = trainWith((vars, grads) => {
       const v = vars[0] as tf.Variable;
       ours.step([{ key: 'w', variable: v }], new Map([['w', grads[v.name] as tf.Tensor]]), 0.05, 0);
     });

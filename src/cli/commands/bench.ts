@@ -15,7 +15,7 @@ export function benchCommand(ctx: CliContext): CommandModule<object, BenchArgs> 
     builder: (yargs: Argv) =>
       yargs
         .positional('suite', { type: 'string', choices: SUITES, demandOption: true })
-        .example('$0 bench kernels', 'ternary kernels vs tfjs fp32 matMul and llama.cpp TQ2_0') as unknown as Argv<BenchArgs>,
+        .example('$0 bench kernels', 'ternary kernels vs tfjs fp32 matMul and llama.cpp TQ2_0'),
     handler: async (args) => {
       // The benchmarks live outside src/ (bench/), compiled next to it in dist/.
       const path = new URL('../../../bench/run.js', import.meta.url);

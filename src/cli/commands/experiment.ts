@@ -26,7 +26,7 @@ export function experimentCommand(ctx: CliContext): CommandModule<object, Experi
         .option('backend', { type: 'string', choices: BACKEND_NAMES })
         .option('json', { type: 'boolean', default: false })
         .example('$0 experiment recipes/experiments/mnist-groupsize.json', 'per-tensor vs group sizes 32..256')
-        .example('$0 experiment recipes/experiments/mnist-groupsize.json --set train.steps=50', 'a quick version') as unknown as Argv<ExperimentArgs>,
+        .example('$0 experiment recipes/experiments/mnist-groupsize.json --set train.steps=50', 'a quick version'),
     handler: async (args) => {
       const signals = trapStopSignals();
       try {

@@ -5,7 +5,7 @@ import { BitNetError } from '../../errors.js';
 import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../formats/gguf/model-export.js';
 import { loadModel } from '../../formats/tfjs-fs.js';
 import { writeBitnetGguf } from '../../formats/gguf/bitnet-write.js';
-import { loadLmWeights } from '../../inference/load-lm.js';
+import { lmMetadataOf, lmWeightsOf } from '../../models/bitnet/tfjs.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../../report/table.js';
@@ -42,9 +42,10 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
     handler: async (args) => {
       const dir = resolveModelDir(args.source);
       const model = await loadModel(dir);
-      if (model.layers.some((l) => l.name === 'token_embd')) {
+      if (lmMetadataOf(model) !== undefined) {
         if (args.type !== 'tq2_0' && args.type !== 'tq1_0') throw new BitNetError('UNSUPPORTED', 'a BitNet LM exports as tq2_0 or tq1_0 (llama.cpp bitnet architecture)', { field: 'type' });
-        const weights = await loadLmWeights(args.source);
+        const weights = lmWeightsOf(model);
+        model.dispose();
         await writeBitnetGguf(args.out, weights, new ByteTokenizer().ggufVocabulary(), { type: args.type, scaleTensors: args.scaleTensors, name: model.name });
         ctx.io.out(args.json ? JSON.stringify({ path: args.out, architecture: 'bitnet', config: weights.config }) : `wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`);
         return;

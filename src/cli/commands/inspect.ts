@@ -20,7 +20,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<object, InspectAr
         .option('stats', { type: 'boolean', default: false, describe: 'per-tensor statistics (GGUF): min, max, mean, std, zeros' })
         .example('$0 inspect model.gguf --stats', 'metadata, tensors, bits per weight, statistics')
         .example('$0 inspect runs/mnist-mlp-bitnet', 'summary, checkpoints and last metrics of a run')
-        .example('$0 inspect runs/mnist-mlp-bitnet/final/adapters/0-lora', 'a saved adapter') as unknown as Argv<InspectArgs>,
+        .example('$0 inspect runs/mnist-mlp-bitnet/final/adapters/0-lora', 'a saved adapter'),
     handler: async (args) => {
       const result = await inspectPath(args.path, { stats: args.stats });
       if (args.json) {

@@ -16,7 +16,7 @@ export function kernelsCommand(ctx: CliContext): CommandModule<object, KernelsAr
       yargs
         .option('json', { type: 'boolean', default: false })
         .example('$0 kernels', 'webgpu (WGSL), native (AVX-512 VNNI / AVX2 / C), wasm (SIMD128), reference (TypeScript)')
-        .example('BITNET_KERNEL=reference $0 kernels', 'make every path run the TypeScript oracle') as unknown as Argv<KernelsArgs>,
+        .example('BITNET_KERNEL=reference $0 kernels', 'make every path run the TypeScript oracle'),
     handler: async (args) => {
       const report = await kernelReport();
       const kernels = resolveKernels();

@@ -29,7 +29,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
         .option('json', { type: 'boolean', default: false, describe: 'print the run summary as JSON (no progress output)' })
         .example('$0 run recipes/mnist-mlp-bitnet.json', 'train a BitNet MLP on MNIST digits')
         .example('$0 run recipes/mnist-mlp-fp32.json --set train.epochs=2 --backend cpu', 'a shorter fp32 baseline on the cpu backend')
-        .example('$0 run recipes/mnist-mlp-bitnet.json --resume', 'continue an interrupted run') as unknown as Argv<RunArgs>,
+        .example('$0 run recipes/mnist-mlp-bitnet.json --resume', 'continue an interrupted run'),
     handler: async (args) => {
       const recipe = loadRecipe(args.recipe, { set: args.set });
       const signals = trapStopSignals();

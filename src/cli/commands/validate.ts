@@ -19,7 +19,7 @@ export function validateCommand(ctx: CliContext): CommandModule<object, Validate
         .positional('recipe', { type: 'string', demandOption: true })
         .option('set', { type: 'string', array: true, default: [], describe: 'override a field: --set train.lr=0.002' })
         .option('json', { type: 'boolean', default: false, describe: 'print the resolved recipe as JSON' })
-        .example('$0 validate recipes/mnist-mlp-bitnet.json', 'exit 0 when valid, 2 with every problem listed') as unknown as Argv<ValidateArgs>,
+        .example('$0 validate recipes/mnist-mlp-bitnet.json', 'exit 0 when valid, 2 with every problem listed'),
     handler: async (args) => {
       const recipe = loadRecipe(args.recipe, { set: args.set });
       await selectBackend('cpu');

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { modelLayers } from '../../adapter/topology.js';
+import { modelLayers } from '../../nn/model-layers.js';
 import { BitNetError } from '../../errors.js';
 import { encodeGgml, encodeTernaryBlocks, type GgmlTypeName } from './ggml-types.js';
 import { gguf, type GgufValue } from './values.js';
@@ -19,6 +19,7 @@ export interface GgufExportOptions {
   /** Ternary blocks with d = 1 and the exact f32 beta in a `<name>.scale` tensor (llama.cpp's optional scales). */
   scaleTensors?: boolean;
   name?: string;
+  /** Called for each layer written as floats instead (the report's `fallbacks` lists them too). */
   warn?: (message: string) => void;
 }
 
@@ -35,7 +36,7 @@ export interface GgufExportReport {
  * The model topology goes into `bitnet_quantize.topology` so the file describes itself.
  */
 export async function exportGguf(model: tf.LayersModel, path: string, options: GgufExportOptions): Promise<GgufExportReport> {
-  const warn = options.warn ?? ((m: string) => console.warn(`bitnet: ${m}`));
+  const warn = options.warn ?? ((): void => {});
   const ternaryType: GgmlTypeName | undefined = options.type === 'tq2_0' ? 'TQ2_0' : options.type === 'tq1_0' ? 'TQ1_0' : undefined;
   const floatType: GgmlTypeName = options.type === 'f32' ? 'F32' : 'F16';
   const tensors: GgufTensorSpec[] = [];

@@ -50,8 +50,8 @@ class Bytes {
       case 'i32': v.setInt32(0, value as number, true); break;
       case 'f32': v.setFloat32(0, value as number, true); break;
       case 'f64': v.setFloat64(0, value as number, true); break;
-      case 'u64': v.setBigUint64(0, BigInt(value as bigint), true); break;
-      case 'i64': v.setBigInt64(0, BigInt(value as bigint), true); break;
+      case 'u64': v.setBigUint64(0, BigInt(value), true); break;
+      case 'i64': v.setBigInt64(0, BigInt(value), true); break;
     }
     this.push(b);
   }
