@@ -19,7 +19,9 @@ interface LlamaApi {
   LlamaLogLevel: { error: string };
 }
 interface LlamaModel {
-  createContext(o: Record<string, unknown>): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
+  createContext(
+    o: Record<string, unknown>,
+  ): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
   dispose(): Promise<void>;
 }
 
@@ -112,8 +114,20 @@ export async function benchGenerate(): Promise<void> {
     models.push({ name: 'shakespeare-lm-bitnet (run)', path: shippedGguf, context: (await loadLmWeights(shippedGguf)).config.contextLength, threads: [1] });
   }
   const random = join(dir, 'random.gguf');
-  const config = { vocabSize: 257, hiddenSize: 1024, intermediateSize: 2816, numLayers: 8, numHeads: 16, numKvHeads: 4, contextLength: 256, ropeTheta: 500000, rmsNormEps: 1e-5 };
-  await writeBitnetGguf(random, randomBitnetWeights(config, 1, { weightStd: 0.3, embeddingStd: 0.05 }), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
+  const config = {
+    vocabSize: 257,
+    hiddenSize: 1024,
+    intermediateSize: 2816,
+    numLayers: 8,
+    numHeads: 16,
+    numKvHeads: 4,
+    contextLength: 256,
+    ropeTheta: 500000,
+    rmsNormEps: 1e-5,
+  };
+  await writeBitnetGguf(random, randomBitnetWeights(config, 1, { weightStd: 0.3, embeddingStd: 0.05 }), new ByteTokenizer().ggufVocabulary(), {
+    type: 'tq2_0',
+  });
   models.push({ name: 'random 8x1024 (~100M)', path: random, context: config.contextLength, threads: [1] });
   if (process.env.BITNET_BENCH_2B !== '0') {
     const big = join(dir, 'random-2b4t.gguf');
@@ -122,7 +136,14 @@ export async function benchGenerate(): Promise<void> {
   }
   // Every run of ours comes before llama.cpp is first loaded: its threads stay in this process
   // after dispose and were seen to slow the next measurements.
-  const measured: { m: (typeof models)[number]; threads: number; loadSeconds: number; peakRssGB: number; a: { prompt: number; gen: number }; b: { prompt: number; gen: number } }[] = [];
+  const measured: {
+    m: (typeof models)[number];
+    threads: number;
+    loadSeconds: number;
+    peakRssGB: number;
+    a: { prompt: number; gen: number };
+    b: { prompt: number; gen: number };
+  }[] = [];
   for (const m of models) {
     const t0 = performance.now();
     const weights = await loadLmWeights(m.path);
@@ -138,12 +159,37 @@ export async function benchGenerate(): Promise<void> {
   for (const { m, threads, loadSeconds, peakRssGB, a, b } of measured) {
     const c = await llamaCpp(api, m.path, threads, m.context);
     json.push({ model: m.name, threads, loadSeconds, peakRssGB, ours: a, oursLlamaNumerics: b, llamaCpp: c });
-    rows.push([m.name, String(threads), a.prompt.toFixed(1), a.gen.toFixed(1), b.gen.toFixed(1), c.prompt.toFixed(1), c.gen.toFixed(1), (a.gen / c.gen).toFixed(2), (a.prompt / c.prompt).toFixed(2), peakRssGB.toFixed(2)]);
+    rows.push([
+      m.name,
+      String(threads),
+      a.prompt.toFixed(1),
+      a.gen.toFixed(1),
+      b.gen.toFixed(1),
+      c.prompt.toFixed(1),
+      c.gen.toFixed(1),
+      (a.gen / c.gen).toFixed(2),
+      (a.prompt / c.prompt).toFixed(2),
+      peakRssGB.toFixed(2),
+    ]);
   }
   for (const m of models) await rm(m.path, { force: true });
-  const header = ['model (TQ2_0 GGUF)', 'threads', 'ours prompt tok/s', 'ours gen tok/s', 'ours (llama.cpp numerics) gen tok/s', 'llama.cpp prompt tok/s', 'llama.cpp gen tok/s', 'gen ours / llama.cpp', 'prompt ours / llama.cpp', 'peak RSS GB (ours)'];
+  const header = [
+    'model (TQ2_0 GGUF)',
+    'threads',
+    'ours prompt tok/s',
+    'ours gen tok/s',
+    'ours (llama.cpp numerics) gen tok/s',
+    'llama.cpp prompt tok/s',
+    'llama.cpp gen tok/s',
+    'gen ours / llama.cpp',
+    'prompt ours / llama.cpp',
+    'peak RSS GB (ours)',
+  ];
   console.log('\nGeneration, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
   console.log(formatTable([header, ...rows]));
-  await writeResult('generate.json', `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`);
+  await writeResult(
+    'generate.json',
+    `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`,
+  );
   await writeResult('generate.md', `# Generation: this toolkit vs llama.cpp\n\n${formatMarkdownTable([header, ...rows])}\n`);
 }

@@ -19,7 +19,13 @@ import { BITNET_2B4T_SHAPES, writeRandomBitnetGguf } from './random-gguf.js';
 
 /** BITNET_GPU_BENCH_SMOKE=1: tiny shapes and no 2B model, to check the script on a software adapter. */
 const SMOKE = process.env.BITNET_GPU_BENCH_SMOKE === '1';
-const SHAPES: [number, number][] = SMOKE ? [[256, 512]] : [[4096, 4096], [2560, 6912], [6912, 2560]];
+const SHAPES: [number, number][] = SMOKE
+  ? [[256, 512]]
+  : [
+      [4096, 4096],
+      [2560, 6912],
+      [6912, 2560],
+    ];
 const BATCHES = [1, 8, 32];
 const REPS = 200;
 const BITNET_THREADS = (): string => process.env.BITNET_THREADS ?? 'all';
@@ -43,7 +49,10 @@ async function fp32Ms(out: number, inF: number, batch: number): Promise<number> 
 /** Kernel time per product: REPS dispatches in one submission, one read. */
 async function ternaryMs(gpu: WebGpuTernary, out: number, inF: number, batch: number, kernel: WgslKernel): Promise<number> {
   const rng = new SeededRandom(1);
-  const codes = packTernary2(Int8Array.from({ length: out * inF }, () => rng.int(3) - 1), [out, inF]);
+  const codes = packTernary2(
+    Int8Array.from({ length: out * inF }, () => rng.int(3) - 1),
+    [out, inF],
+  );
   const x = Int8Array.from({ length: batch * inF }, () => rng.int(255) - 127);
   const weights = gpu.upload(codes);
   await gpu.gemm(weights, out, inF, x, batch, inF, { kernel });
@@ -79,7 +88,15 @@ async function layerMs(out: number, inF: number, batch: number, engine: 'auto' |
 /** One projection group's round trip as generation does it: upload a row, one small product, read it back. */
 async function roundTripMs(gpu: WebGpuTernary): Promise<number> {
   const rng = new SeededRandom(2);
-  const layer = gpu.uploadLinear(packTernary2(Int8Array.from({ length: 256 * 256 }, () => rng.int(3) - 1), [256, 256]), 256, 256, 1);
+  const layer = gpu.uploadLinear(
+    packTernary2(
+      Int8Array.from({ length: 256 * 256 }, () => rng.int(3) - 1),
+      [256, 256],
+    ),
+    256,
+    256,
+    1,
+  );
   const x = Float32Array.from({ length: 256 }, () => rng.normal());
   const once = async (): Promise<void> => {
     const input = gpu.uploadFloats(x);
@@ -197,7 +214,6 @@ export async function benchGpu(outDir: string, runDir?: string): Promise<void> {
   writeFileSync(join(outDir, 'gpu.md'), `${text}\n`);
   writeFileSync(join(outDir, 'gpu.json'), `${JSON.stringify({ card, results, webgpuStep, wasmStep, roundTripMs: roundTrip }, null, 2)}\n`);
 }
-
 
 if (process.argv[1]?.endsWith('gpu.js')) {
   await benchGpu(process.argv[2] ?? mkdtempSync(join(tmpdir(), 'gpu-')), process.argv[3]);

@@ -13,7 +13,11 @@ import { packTernary2 } from '../src/quant/pack.js';
 import { SeededRandom } from '../src/util/random.js';
 import { machine, time, writeResult } from './lib.js';
 
-const SHAPES: [number, number][] = [[4096, 4096], [2560, 6912], [6912, 2560]];
+const SHAPES: [number, number][] = [
+  [4096, 4096],
+  [2560, 6912],
+  [6912, 2560],
+];
 const BATCHES = [1, 8, 32];
 const THREADS = [1, 2];
 const GGML_VARIANTS = ['zen4', 'sapphirerapids', 'icelake', 'cascadelake', 'skylakex', 'alderlake', 'haswell', 'sandybridge', 'x64'];
@@ -63,14 +67,21 @@ function vnniPeakGmacs(): number | null {
 
 function runGgml(lib: string, rows: number, cols: number, batch: number): number {
   const reps = batch * rows * cols > 1e8 ? 7 : 21;
-  return Number(execFileSync(ggmlHelper() as string, [lib, String(rows), String(cols), String(batch), String(reps)]).toString().split(' ')[0]);
+  return Number(
+    execFileSync(ggmlHelper() as string, [lib, String(rows), String(cols), String(batch), String(reps)])
+      .toString()
+      .split(' ')[0],
+  );
 }
 
 function tierMs(tier: KernelTier, codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, threads: number): number {
   const gemm = tier.ternary as NonNullable<KernelTier['ternary']>;
   const up = gemm.upload(codes, rows, cols);
   const out = new Int32Array(batch * rows);
-  const ms = time(() => gemm.gemm(up, { rows, paddedCols: cols, x, batch, groupCols: cols, out, threads }), { minRuns: tier.name === 'reference' ? 2 : 9, minMs: tier.name === 'reference' ? 0 : 300 }).medianMs;
+  const ms = time(() => gemm.gemm(up, { rows, paddedCols: cols, x, batch, groupCols: cols, out, threads }), {
+    minRuns: tier.name === 'reference' ? 2 : 9,
+    minMs: tier.name === 'reference' ? 0 : 300,
+  }).medianMs;
   gemm.release(up);
   return ms;
 }
@@ -126,7 +137,17 @@ export async function benchKernels(): Promise<void> {
   }
   const cols = ['native', 'wasm', 'reference', 'tfjs-wasm-fp32', 'tfjs-cpu-fp32', 'llama.cpp-tq2_0'];
   const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v < 1 ? v.toFixed(3) : v.toFixed(1));
-  const header = ['out x in', 'batch', 'thr', ...cols.map((c) => `${c} ms`), 'native GMAC/s', 'native GB/s', 'tfjs-wasm / native', 'llama.cpp / native', 'tfjs-wasm / wasm'];
+  const header = [
+    'out x in',
+    'batch',
+    'thr',
+    ...cols.map((c) => `${c} ms`),
+    'native GMAC/s',
+    'native GB/s',
+    'tfjs-wasm / native',
+    'llama.cpp / native',
+    'tfjs-wasm / wasm',
+  ];
   const table = rows.map((r) => {
     const [o, i] = r.shape.split('x').map(Number) as [number, number];
     const n = r.ms.native;
@@ -148,7 +169,19 @@ export async function benchKernels(): Promise<void> {
   console.log('\nTernary GEMV/GEMM kernels (median ms; ratios > 1 mean the native/wasm kernel is faster)');
   console.log(formatTable([header, ...table]));
   console.log(note);
-  const json = { bench: 'kernels', machine: machine(), date: new Date().toISOString(), nativeIsa: native?.detail ?? null, llamaCppLibrary: lib ?? null, bandwidthGBs, vnniPeakGmacs: vnniPeak, rows };
+  const json = {
+    bench: 'kernels',
+    machine: machine(),
+    date: new Date().toISOString(),
+    nativeIsa: native?.detail ?? null,
+    llamaCppLibrary: lib ?? null,
+    bandwidthGBs,
+    vnniPeakGmacs: vnniPeak,
+    rows,
+  };
   await writeResult('kernels.json', `${JSON.stringify(json, null, 2)}\n`);
-  await writeResult('kernels.md', `# Ternary kernels\n\n${note}\n\nGB/s: packed 2-bit weight bytes read per second.\n\n${formatMarkdownTable([header, ...table])}\n`);
+  await writeResult(
+    'kernels.md',
+    `# Ternary kernels\n\n${note}\n\nGB/s: packed 2-bit weight bytes read per second.\n\n${formatMarkdownTable([header, ...table])}\n`,
+  );
 }

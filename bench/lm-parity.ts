@@ -33,7 +33,9 @@ interface LlamaSequence {
 
 interface NodeLlamaCpp {
   getLlama(o: object): Promise<{
-    loadModel(o: { modelPath: string }): Promise<{ createContext(o: object): Promise<{ getSequence(): LlamaSequence; dispose(): Promise<void> }>; dispose(): Promise<void> }>;
+    loadModel(o: {
+      modelPath: string;
+    }): Promise<{ createContext(o: object): Promise<{ getSequence(): LlamaSequence; dispose(): Promise<void> }>; dispose(): Promise<void> }>;
     dispose(): Promise<void>;
   }>;
   LlamaLogLevel: { error: unknown };

@@ -40,7 +40,10 @@ function xorshift(seed: number): () => number {
 function randomTq2(elements: number, d: number, next: () => number): Uint8Array {
   const blocks = elements / 256;
   const out = new Uint8Array(blocks * 66);
-  const valid = Array.from({ length: 81 }, (_, i) => (i % 3) | ((Math.floor(i / 3) % 3) << 2) | ((Math.floor(i / 9) % 3) << 4) | ((Math.floor(i / 27) % 3) << 6));
+  const valid = Array.from(
+    { length: 81 },
+    (_, i) => (i % 3) | ((Math.floor(i / 3) % 3) << 2) | ((Math.floor(i / 9) % 3) << 4) | ((Math.floor(i / 27) % 3) << 6),
+  );
   const dh = floatToHalf(d);
   for (let b = 0; b < blocks; b++) {
     const o = b * 66;
@@ -67,7 +70,11 @@ function randomHalves(elements: number, next: () => number): Uint8Array {
 function paddedVocabulary(vocabSize: number): GgufVocabulary {
   const v = new ByteTokenizer().ggufVocabulary();
   const extra = vocabSize - v.tokens.length;
-  return { ...v, tokens: [...v.tokens, ...Array.from({ length: extra }, (_, i) => `filler${i}`)], tokenTypes: [...(v.tokenTypes ?? []), ...new Array<number>(extra).fill(1)] };
+  return {
+    ...v,
+    tokens: [...v.tokens, ...Array.from({ length: extra }, (_, i) => `filler${i}`)],
+    tokenTypes: [...(v.tokenTypes ?? []), ...new Array<number>(extra).fill(1)],
+  };
 }
 
 /**
@@ -85,7 +92,12 @@ export async function writeRandomBitnetGguf(path: string, c: BitnetLmConfig, see
     data: () => new Uint8Array(Float32Array.from({ length: n }, () => 1 + ((next() % 2001) - 1000) / 10000).buffer),
   });
   const tensors: GgufTensorSpec[] = [
-    { name: `${tensorName('gguf', 'tokenEmbedding')}.weight`, dims: [c.hiddenSize, c.vocabSize], type: 'F16', data: () => randomHalves(c.hiddenSize * c.vocabSize, next) },
+    {
+      name: `${tensorName('gguf', 'tokenEmbedding')}.weight`,
+      dims: [c.hiddenSize, c.vocabSize],
+      type: 'F16',
+      data: () => randomHalves(c.hiddenSize * c.vocabSize, next),
+    },
     norm(`${tensorName('gguf', 'outputNorm')}.weight`, c.hiddenSize),
   ];
   for (let i = 0; i < c.numLayers; i++) {

@@ -39,5 +39,8 @@ export async function benchTrainStep(): Promise<void> {
   console.log(formatTable([header, ...rows]));
   const json = { bench: 'train-step', model: '784-256-256-10', batch: BATCH, machine: machine(), date: new Date().toISOString(), results };
   await writeResult('train-step.json', `${JSON.stringify(json, null, 2)}\n`);
-  await writeResult('train-step.md', `# Training step: BitLinear vs Dense\n\nMLP 784-256-256-10, batch ${BATCH}.\n\n${formatMarkdownTable([header, ...rows])}\n`);
+  await writeResult(
+    'train-step.md',
+    `# Training step: BitLinear vs Dense\n\nMLP 784-256-256-10, batch ${BATCH}.\n\n${formatMarkdownTable([header, ...rows])}\n`,
+  );
 }

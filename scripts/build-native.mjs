@@ -31,7 +31,25 @@ const SOURCES = ['addon.c', 'ternary.c', 'half.c', 'attention.c', 'pool.c'];
 mkdirSync(join(root, 'build'), { recursive: true });
 const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
 try {
-  execFileSync(cc, ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-ffp-contract=off', '-Wall', `-I${include}`, '-DNODE_GYP_MODULE_NAME=ternary', ...SOURCES.map((f) => join(root, 'src/kernels/native', f)), '-o', tmp, '-lm'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(
+    cc,
+    [
+      '-O3',
+      '-std=gnu11',
+      '-shared',
+      '-fPIC',
+      '-pthread',
+      '-ffp-contract=off',
+      '-Wall',
+      `-I${include}`,
+      '-DNODE_GYP_MODULE_NAME=ternary',
+      ...SOURCES.map((f) => join(root, 'src/kernels/native', f)),
+      '-o',
+      tmp,
+      '-lm',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const addon = require(tmp);
   const isa = addon.features();
   rmSync(out, { force: true });

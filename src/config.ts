@@ -4,11 +4,7 @@ import { isPowerOfTwo } from './quant/validate.js';
 
 export const GroupSizeSchema = z.union([
   z.literal('tensor'),
-  z
-    .number()
-    .int()
-    .positive()
-    .refine(isPowerOfTwo, { message: "groupSize must be 'tensor' or a power of two" }),
+  z.number().int().positive().refine(isPowerOfTwo, { message: "groupSize must be 'tensor' or a power of two" }),
 ]);
 
 /** How a BitLinear layer quantizes: weights, activations, and its optional own norm. */

@@ -50,10 +50,9 @@ export class BitNetError extends Error {
 
   /** One human-readable block: `[CODE] message (field: x) \n hint: ...`. */
   format(): string {
-    const where = [
-      this.field === undefined ? '' : `field: ${this.field}`,
-      this.offset === undefined ? '' : `byte offset: ${this.offset}`,
-    ].filter((s) => s !== '');
+    const where = [this.field === undefined ? '' : `field: ${this.field}`, this.offset === undefined ? '' : `byte offset: ${this.offset}`].filter(
+      (s) => s !== '',
+    );
     const head = `[${this.code}] ${this.message}${where.length > 0 ? ` (${where.join(', ')})` : ''}`;
     return this.hint === undefined ? head : `${head}\n  hint: ${this.hint}`;
   }

@@ -1,13 +1,6 @@
 export { BitNetError, isBitNetError, USER_ERROR_CODES, INTERNAL_ERROR_CODES } from './errors.js';
 export type { BitNetErrorCode, BitNetErrorOptions, UserErrorCode, InternalErrorCode } from './errors.js';
-export {
-  BitNetConfigSchema,
-  GroupSizeSchema,
-  BITNET_PRESETS,
-  parseBitNetConfig,
-  zodToBitNetError,
-  formatIssuePath,
-} from './config.js';
+export { BitNetConfigSchema, GroupSizeSchema, BITNET_PRESETS, parseBitNetConfig, zodToBitNetError, formatIssuePath } from './config.js';
 export type { BitNetConfig, BitNetConfigInput, BitNetPresetName } from './config.js';
 export { quantizeWeights, TernaryWeight, DEFAULT_EPS } from './quant/weight.js';
 export type { GroupSize, WeightQuantOptions } from './quant/weight.js';
@@ -44,13 +37,7 @@ export { RMSNorm, rmsNormLayer, rmsNorm } from './nn/rms-norm.js';
 export type { RMSNormArgs } from './nn/rms-norm.js';
 export { registerLayers, LAYER_PACKAGE } from './nn/register.js';
 export { kernelToTorch, torchToKernel } from './nn/layout.js';
-export {
-  straightThrough,
-  fakeQuantActivations,
-  fakeQuantKernel,
-  quantizeActivationsTensor,
-  quantizeKernelTensor,
-} from './quant/ste.js';
+export { straightThrough, fakeQuantActivations, fakeQuantKernel, quantizeActivationsTensor, quantizeKernelTensor } from './quant/ste.js';
 export { fileSystem, saveModel, loadModel, registerFileRouters } from './formats/tfjs-fs.js';
 export { buildMlp } from './models/mlp.js';
 export type { MlpOptions } from './models/mlp.js';
@@ -66,16 +53,7 @@ export { matchTargets, pathMatches } from './adapter/targets.js';
 export type { TargetModules, TargetRules, CandidateLayer, MatchReport } from './adapter/targets.js';
 export { countParameters, formatTrainableParameters } from './adapter/params.js';
 export { adapterConfigJson, readAdapterConfig, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './adapter/io.js';
-export type {
-  Adapter,
-  AdapterMethod,
-  AdapterConfigBase,
-  MergeOptions,
-  MergeReport,
-  MergedLayer,
-  ParameterCount,
-  InjectionReport,
-} from './adapter/types.js';
+export type { Adapter, AdapterMethod, AdapterConfigBase, MergeOptions, MergeReport, MergedLayer, ParameterCount, InjectionReport } from './adapter/types.js';
 export * from './formats/safetensors/index.js';
 export * from '../adapters/index.js';
 export * from './formats/gguf/index.js';

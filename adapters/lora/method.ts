@@ -57,7 +57,8 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
     if (lora.baseClassName === 'BitLinear' && options.ternaryBase === 'keep') return null;
     const values = weightsByName(lora);
     const kernel = values.kernel;
-    if (kernel === undefined) throw new BitNetError('UNSUPPORTED', `${lora.name}: a merged ternary base cannot take a LoRA merge`, { hint: 'merge before merging the BitNet layers' });
+    if (kernel === undefined)
+      throw new BitNetError('UNSUPPORTED', `${lora.name}: a merged ternary base cannot take a LoRA merge`, { hint: 'merge before merging the BitNet layers' });
     const weights: Record<string, tf.Tensor> = {};
     for (const [name, value] of Object.entries(values)) if (!name.startsWith('lora_')) weights[name] = tf.clone(value);
     weights.kernel?.dispose();
@@ -83,7 +84,9 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
       const [rows, cols] = like.shape as [number, number];
       const entry = file.tensor(full);
       if (JSON.stringify(entry.shape) !== JSON.stringify([cols, rows])) {
-        throw new BitNetError('CORRUPT_FILE', `tensor '${full}' has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify([cols, rows])}`, { field: full });
+        throw new BitNetError('CORRUPT_FILE', `tensor '${full}' has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify([cols, rows])}`, {
+          field: full,
+        });
       }
       return tf.tensor2d(transpose2d(file.float32(full), cols, rows), [rows, cols]);
     };

@@ -14,7 +14,7 @@ const exe = join(root, 'build', 'ggml-quant');
 execFileSync('cc', ['-O1', '-o', exe, join(root, 'scripts/golden/ggml-quant.c'), '-ldl']);
 
 let seed = 7;
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
 const f32 = Math.fround;
 const cases = [];
 // Ternary values times a per-block scale (what an exporter writes), a block of zeros, and
@@ -28,7 +28,12 @@ for (const type of ['tq2_0', 'tq1_0']) {
 cases.push({ type: 'q8_0', name: 'random floats', input: Array.from({ length: 128 }, () => f32((rand() - 0.5) * 7)) });
 cases.push({ type: 'q8_0', name: 'a zero block', input: new Array(32).fill(0) });
 for (const c of cases) {
-  c.hex = execFileSync(exe, [lib, c.type, String(c.input.length)], { input: c.input.map((v) => v.toPrecision(9)).join(' ') }).toString().trim();
+  c.hex = execFileSync(exe, [lib, c.type, String(c.input.length)], { input: c.input.map((v) => v.toPrecision(9)).join(' ') })
+    .toString()
+    .trim();
 }
-writeFileSync(join(root, 'test/golden/ggml-quant.json'), `${JSON.stringify({ source: 'node-llama-cpp 3.21.1 libggml-base.so, quantize_row_*_ref', cases }, null, 1)}\n`);
+writeFileSync(
+  join(root, 'test/golden/ggml-quant.json'),
+  `${JSON.stringify({ source: 'node-llama-cpp 3.21.1 libggml-base.so, quantize_row_*_ref', cases }, null, 1)}\n`,
+);
 console.log(`wrote test/golden/ggml-quant.json (${cases.length} cases)`);

@@ -6,16 +6,7 @@ import { loadAdapterWeights, saveAdapter } from './io.js';
 import { matchTargets } from './targets.js';
 import { modelLayers } from '../nn/model-layers.js';
 import { candidateLayers, findLayer, rebuildModel, type LayerEntry } from './topology.js';
-import type {
-  Adapter,
-  AdapterConfigBase,
-  AdapterMethod,
-  InjectionReport,
-  MergeOptions,
-  MergeReport,
-  MergedLayer,
-  ParameterCount,
-} from './types.js';
+import type { Adapter, AdapterConfigBase, AdapterMethod, InjectionReport, MergeOptions, MergeReport, MergedLayer, ParameterCount } from './types.js';
 
 export interface PeftModelOptions {
   /** Also called with each warning (unmatched targets, re-quantized merges); they are kept in `warnings` either way. Library code never prints. */

@@ -57,12 +57,7 @@ function describe(spec: TargetModules): string {
  * modulesToSave first; then a string target is a full-match regex, a list matches exact paths or
  * dotted suffixes, and 'all-linear' takes every linear layer but the output head.
  */
-export function matchTargets(
-  layers: readonly CandidateLayer[],
-  rules: TargetRules,
-  supports: (className: string) => boolean,
-  methodName: string,
-): MatchReport {
+export function matchTargets(layers: readonly CandidateLayer[], rules: TargetRules, supports: (className: string) => boolean, methodName: string): MatchReport {
   const { targetModules, excludeModules, modulesToSave = [] } = rules;
   if (typeof targetModules !== 'string' && targetModules.length === 0) {
     throw new BitNetError('INVALID_CONFIG', 'targetModules is an empty list', { field: 'targetModules', hint: "name layers, a regex, or 'all-linear'" });
@@ -78,10 +73,14 @@ export function matchTargets(
     const selected = targetModules === 'all-linear' ? layer.isLinear && !layer.isOutputHead : pathMatches(layer.path, targetModules);
     if (!selected) continue;
     if (!supports(layer.className)) {
-      throw new BitNetError('INVALID_CONFIG', `target ${describe(targetModules)} matched layer '${layer.path}' (${layer.className}), which ${methodName} cannot adapt`, {
-        field: 'targetModules',
-        hint: `${methodName} adapts Dense and BitLinear layers; narrow the pattern or add '${layer.path}' to excludeModules`,
-      });
+      throw new BitNetError(
+        'INVALID_CONFIG',
+        `target ${describe(targetModules)} matched layer '${layer.path}' (${layer.className}), which ${methodName} cannot adapt`,
+        {
+          field: 'targetModules',
+          hint: `${methodName} adapts Dense and BitLinear layers; narrow the pattern or add '${layer.path}' to excludeModules`,
+        },
+      );
     }
     matched.push(layer.path);
   }
@@ -92,8 +91,7 @@ export function matchTargets(
       hint: 'a string is a regex over the whole path; a list entry matches a path or its last dotted parts',
     });
   }
-  const unmatchedTargets =
-    typeof targetModules === 'string' ? [] : targetModules.filter((entry) => !paths.some((p) => listEntryMatches(p, entry)));
+  const unmatchedTargets = typeof targetModules === 'string' ? [] : targetModules.filter((entry) => !paths.some((p) => listEntryMatches(p, entry)));
   const warnings = unmatchedTargets.map((entry) => `target module '${entry}' matched no layer`);
   for (const entry of modulesToSave) {
     if (!paths.some((p) => listEntryMatches(p, entry))) warnings.push(`modulesToSave entry '${entry}' matched no layer`);

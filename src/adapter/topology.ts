@@ -76,9 +76,7 @@ export function rebuildModel(
     const name = (entry.config.name as string | undefined) ?? entry.name;
     const replacement = name === undefined ? undefined : replace.get(name);
     if (replacement === undefined) continue;
-    const carried = Object.fromEntries(
-      Object.entries(entry.config).filter(([key]) => key === 'batchInputShape' || key === 'inputShape' || key === 'dtype'),
-    );
+    const carried = Object.fromEntries(Object.entries(entry.config).filter(([key]) => key === 'batchInputShape' || key === 'inputShape' || key === 'dtype'));
     entry.className = replacement.className;
     entry.config = { ...replacement.config, ...carried, name: name as string };
   }

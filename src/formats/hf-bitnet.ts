@@ -44,7 +44,11 @@ function readConfig(dir: string): HfConfig {
   try {
     return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
   } catch (cause) {
-    throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, { field: 'config.json', cause, hint: 'point at a HuggingFace checkpoint folder' });
+    throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, {
+      field: 'config.json',
+      cause,
+      hint: 'point at a HuggingFace checkpoint folder',
+    });
   }
 }
 
@@ -76,7 +80,11 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
       }
       const packed = fileOf(key).tensor(key);
       if (packed.dtype !== 'U8' || packed.shape[0] !== hfPackedRows(shape[0]) || packed.shape[1] !== shape[1]) {
-        throw new BitNetError('CORRUPT_FILE', `${key} is ${packed.dtype}${JSON.stringify(packed.shape)}; expected packed U8[${hfPackedRows(shape[0])},${shape[1]}]`, { field: key });
+        throw new BitNetError(
+          'CORRUPT_FILE',
+          `${key} is ${packed.dtype}${JSON.stringify(packed.shape)}; expected packed U8[${hfPackedRows(shape[0])},${shape[1]}]`,
+          { field: key },
+        );
       }
       const stored = floats(`${tensorName('hf', name, i)}.weight_scale`)[0] as number;
       const beta = Math.fround(linearClass === 'bitlinear' ? 1 / stored : stored);
@@ -85,7 +93,13 @@ export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { l
     const norms = Object.fromEntries(LAYER_NORMS.map((norm) => [norm, floats(`${tensorName('hf', norm, i)}.weight`)])) as Record<LayerNorm, Float32Array>;
     layers.push({ ...norms, proj });
   }
-  return { config, tokenEmbedding: floats(`${tensorName('hf', 'tokenEmbedding')}.weight`), outputNorm: floats(`${tensorName('hf', 'outputNorm')}.weight`), layers, linearClass };
+  return {
+    config,
+    tokenEmbedding: floats(`${tensorName('hf', 'tokenEmbedding')}.weight`),
+    outputNorm: floats(`${tensorName('hf', 'outputNorm')}.weight`),
+    layers,
+    linearClass,
+  };
 }
 
 /** Writes a HuggingFace BitNet checkpoint (config.json with quantization_config + packed model.safetensors). */

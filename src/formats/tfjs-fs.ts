@@ -21,7 +21,10 @@ async function replaceDirectory(dir: string, write: (tmp: string) => Promise<voi
   try {
     await mkdir(tmp, { recursive: true });
     await write(tmp);
-    const existed = await stat(dir).then(() => true, () => false);
+    const existed = await stat(dir).then(
+      () => true,
+      () => false,
+    );
     if (existed) await rename(dir, old);
     await rename(tmp, dir);
     if (existed) await rm(old, { recursive: true, force: true });

@@ -41,7 +41,7 @@ class Projector {
     scaleTensors: boolean,
     private readonly kernels: Kernels,
   ) {
-    this.scale = scaleTensors ? (weight.scales[0]) : undefined;
+    this.scale = scaleTensors ? weight.scales[0] : undefined;
     if (numerics === 'bitnet') {
       this.linear = new TernaryLinear(weight, { kernels });
       this.dw = 0;
@@ -132,7 +132,9 @@ export class BitnetRunner {
     this.kernels = options.kernels ?? resolveKernels();
     const c = weights.config;
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
-    this.proj = weights.layers.map((l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled, this.kernels)])) as Record<Projection, Projector>);
+    this.proj = weights.layers.map(
+      (l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled, this.kernels)])) as Record<Projection, Projector>,
+    );
     const kvDim = headDim(c) * c.numKvHeads;
     this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
     this.vCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
@@ -154,7 +156,17 @@ export class BitnetRunner {
   private attention(layer: number, q: Float32Array, pos: number): Float32Array {
     const c = this.weights.config;
     const out = new Float32Array(c.hiddenSize);
-    this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), this.numerics === 'llama.cpp', out);
+    this.kernels.attention(
+      q,
+      this.kCache[layer] as Float32Array,
+      this.vCache[layer] as Float32Array,
+      pos,
+      c.numHeads,
+      c.numKvHeads,
+      headDim(c),
+      this.numerics === 'llama.cpp',
+      out,
+    );
     return out;
   }
 
@@ -170,7 +182,10 @@ export class BitnetRunner {
     const pos0 = this.length;
     if (n === 0) throw new BitNetError('INVALID_ARGUMENT', 'no tokens to feed', { field: 'tokens' });
     if (pos0 + n > c.contextLength) {
-      throw new BitNetError('INVALID_ARGUMENT', `the KV cache holds ${c.contextLength} positions; ${pos0} are used and ${n} more were fed`, { field: 'position', hint: 'reset() the runner, or let generate() shift the context' });
+      throw new BitNetError('INVALID_ARGUMENT', `the KV cache holds ${c.contextLength} positions; ${pos0} are used and ${n} more were fed`, {
+        field: 'position',
+        hint: 'reset() the runner, or let generate() shift the context',
+      });
     }
     const H = c.hiddenSize;
     const kvDim = headDim(c) * c.numKvHeads;
@@ -185,7 +200,11 @@ export class BitnetRunner {
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
-      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: rowsNormed(x, layer.attnNorm), rows: n }) as [Float32Array, Float32Array, Float32Array];
+      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: rowsNormed(x, layer.attnNorm), rows: n }) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
       const attn = new Float32Array(n * H);
       for (let r = 0; r < n; r++) {
         const pos = pos0 + r;
@@ -220,7 +239,10 @@ export class BitnetRunner {
       const { layer, projections, x, rows } = r.value;
       const proj = this.proj[layer] as Record<Projection, Projector>;
       // projections sharing an input share its per-token quantization (BitNet numerics)
-      const q = this.numerics === 'bitnet' && projections.length > 1 ? quantizeActivations(x, [rows, x.length / rows], { bits: 8, scope: 'token', eps: 1e-5 }) : undefined;
+      const q =
+        this.numerics === 'bitnet' && projections.length > 1
+          ? quantizeActivations(x, [rows, x.length / rows], { bits: 8, scope: 'token', eps: 1e-5 })
+          : undefined;
       r = it.next(projections.map((p) => (q === undefined ? undefined : proj[p].applyQuantized(q, rows)) ?? proj[p].apply(x, rows)));
     }
     return this.head(r.value);

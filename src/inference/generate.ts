@@ -44,7 +44,8 @@ export function sampleToken(logits: Float32Array, temperature: number, topK: num
 export async function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
   if (prompt.length === 0) throw new BitNetError('INVALID_ARGUMENT', 'the prompt is empty', { field: 'prompt' });
   const limit = runner.weights.config.contextLength;
-  if (prompt.length >= limit) throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
+  if (prompt.length >= limit)
+    throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
   const rng = new SeededRandom(options.seed ?? 0);
   const t0 = performance.now();
   let logits = await runner.prefillAsync(prompt);

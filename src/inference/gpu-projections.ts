@@ -23,7 +23,8 @@ export class GpuProjections implements ProjectionDevice {
     this.layers = weights.layers.map((l) => {
       const entries = PROJECTIONS.map((p) => {
         const w = l.proj[p];
-        if (w.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `the WGSL path takes per-tensor weight scales; ${p} has groups of ${w.groupSize}`, { field: p });
+        if (w.groupSize !== 'tensor')
+          throw new BitNetError('UNSUPPORTED', `the WGSL path takes per-tensor weight scales; ${p} has groups of ${w.groupSize}`, { field: p });
         return [p, kernels.uploadLinear(packTernary2(w.values, w.shape), w.shape[0], w.shape[1], w.scales[0] as number)] as const;
       });
       return Object.fromEntries(entries) as Record<Projection, GpuTernaryLinear>;
@@ -33,7 +34,11 @@ export class GpuProjections implements ProjectionDevice {
   /** Opens the webgpu tier (Dawn; the webgpuFlags setting picks its backend) and uploads the weights. */
   static async open(weights: BitnetLmWeights): Promise<GpuProjections> {
     const opened = await openWebGpuTier();
-    if (opened.tier === null) throw new BitNetError('BACKEND_UNAVAILABLE', `no WebGPU device: ${opened.reason}`, { field: 'backend', hint: 'install the optional package webgpu; without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe' });
+    if (opened.tier === null)
+      throw new BitNetError('BACKEND_UNAVAILABLE', `no WebGPU device: ${opened.reason}`, {
+        field: 'backend',
+        hint: 'install the optional package webgpu; without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe',
+      });
     return new GpuProjections(opened.tier.kernels, weights, opened.tier.detail);
   }
 

@@ -73,7 +73,12 @@ function inspectRecipeOrExperiment(path: string): Inspection {
   if ('base' in json && ('variants' in json || 'grid' in json)) {
     const { experiment } = loadExperiment(path);
     const runs = experimentRuns(experiment);
-    return { kind: 'experiment', path, sections: [{ title: `experiment ${experiment.name}: ${runs.length} runs`, rows: runs.map((r) => [r.name, r.overrides.join(' ')]) }], data: { experiment, runs } };
+    return {
+      kind: 'experiment',
+      path,
+      sections: [{ title: `experiment ${experiment.name}: ${runs.length} runs`, rows: runs.map((r) => [r.name, r.overrides.join(' ')]) }],
+      data: { experiment, runs },
+    };
   }
   const recipe = loadRecipe(path);
   const adapters = recipe.adapters.map((a) => `${a.type}(${JSON.stringify(a.targetModules)})`).join(', ') || 'none';
@@ -84,7 +89,14 @@ function inspectRecipeOrExperiment(path: string): Inspection {
       {
         title: `recipe ${recipe.name} (valid)`,
         rows: [
-          ['model', recipe.model.type === 'mlp' ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}` : recipe.model.type === 'tfjs' ? `tfjs ${recipe.model.path}` : `bitnet-lm ${recipe.model.layer} ${recipe.model.numLayers}x${recipe.model.hiddenSize}`],
+          [
+            'model',
+            recipe.model.type === 'mlp'
+              ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}`
+              : recipe.model.type === 'tfjs'
+                ? `tfjs ${recipe.model.path}`
+                : `bitnet-lm ${recipe.model.layer} ${recipe.model.numLayers}x${recipe.model.hiddenSize}`,
+          ],
           ['data', recipe.data.type],
           ['adapters', adapters],
           ['optimizer', `${recipe.train.optimizer.type} lr ${recipe.train.lr} (${recipe.train.schedule.type})`],
@@ -139,14 +151,19 @@ async function inspectGguf(path: string, stats: boolean): Promise<Inspection> {
       JSON.stringify(t.dims),
       String(t.bytes),
       (t.bitsPerWeight as number).toFixed(3),
-      ...(s === undefined ? [] : [fmt(s.min as number), fmt(s.max as number), fmt(s.mean as number), fmt(s.std as number), `${((s.zeros as number) * 100).toFixed(1)}%`]),
+      ...(s === undefined
+        ? []
+        : [fmt(s.min as number), fmt(s.max as number), fmt(s.mean as number), fmt(s.std as number), `${((s.zeros as number) * 100).toFixed(1)}%`]),
     ];
   });
   return {
     kind: 'gguf',
     path,
     sections: [
-      { title: `GGUF v${h.version}, ${h.metadata.size} metadata entries, alignment ${h.alignment}`, rows: [...h.metadata].map(([k, v]) => [k, describeValue(v)]) },
+      {
+        title: `GGUF v${h.version}, ${h.metadata.size} metadata entries, alignment ${h.alignment}`,
+        rows: [...h.metadata].map(([k, v]) => [k, describeValue(v)]),
+      },
       {
         title: `${h.tensors.length} tensors, ${weights.toLocaleString('en-US')} weights, ${bytes.toLocaleString('en-US')} bytes (${((bytes * 8) / weights).toFixed(3)} bits/weight)`,
         rows: [['name', 'type', 'shape (ggml)', 'bytes', 'bits/weight', ...(stats ? ['min', 'max', 'mean', 'std', 'zeros'] : [])], ...rows],
@@ -155,7 +172,14 @@ async function inspectGguf(path: string, stats: boolean): Promise<Inspection> {
     data: {
       version: h.version,
       alignment: h.alignment,
-      metadata: Object.fromEntries([...h.metadata].map(([k, v]) => [k, v.type === 'array' ? { type: 'array', itemType: v.itemType, length: v.values.length } : { type: v.type, value: typeof v.value === 'bigint' ? v.value.toString() : v.value }])),
+      metadata: Object.fromEntries(
+        [...h.metadata].map(([k, v]) => [
+          k,
+          v.type === 'array'
+            ? { type: 'array', itemType: v.itemType, length: v.values.length }
+            : { type: v.type, value: typeof v.value === 'bigint' ? v.value.toString() : v.value },
+        ]),
+      ),
       tensors,
       totalBytes: bytes,
       totalWeights: weights,
@@ -172,17 +196,30 @@ export async function inspectPath(path: string, options: { stats?: boolean } = {
     if (existsSync(join(path, 'adapter_config.json'))) {
       const config = readJson(join(path, 'adapter_config.json'));
       const inner = await inspectSafetensors(join(path, 'adapter_model.safetensors'));
-      return { kind: 'adapter', path, sections: [{ title: 'adapter_config.json', rows: Object.entries(config).map(([k, v]) => [k, JSON.stringify(v)]) }, ...inner.sections], data: { config, ...inner.data } };
+      return {
+        kind: 'adapter',
+        path,
+        sections: [{ title: 'adapter_config.json', rows: Object.entries(config).map(([k, v]) => [k, JSON.stringify(v)]) }, ...inner.sections],
+        data: { config, ...inner.data },
+      };
     }
     if (existsSync(join(path, 'model.json'))) {
       const model = readJson(join(path, 'model.json')) as { modelTopology?: { config?: { layers?: { class_name: string; config: { name: string } }[] } } };
       const layers = model.modelTopology?.config?.layers ?? [];
-      return { kind: 'tfjs-model', path, sections: [{ title: `${layers.length} layers`, rows: layers.map((l) => [l.config.name, l.class_name]) }], data: { layers } };
+      return {
+        kind: 'tfjs-model',
+        path,
+        sections: [{ title: `${layers.length} layers`, rows: layers.map((l) => [l.config.name, l.class_name]) }],
+        data: { layers },
+      };
     }
     throw new BitNetError('UNSUPPORTED', `${path} is not a run, checkpoint, adapter or model folder`, { field: 'path' });
   }
   if (path.endsWith('.safetensors')) return inspectSafetensors(path);
   if (path.endsWith('.gguf')) return inspectGguf(path, options.stats === true);
   if (path.endsWith('.json')) return inspectRecipeOrExperiment(path);
-  throw new BitNetError('UNSUPPORTED', `cannot inspect ${path}`, { field: 'path', hint: 'a recipe or experiment .json, a .safetensors or .gguf file, or a run/checkpoint/adapter/model folder' });
+  throw new BitNetError('UNSUPPORTED', `cannot inspect ${path}`, {
+    field: 'path',
+    hint: 'a recipe or experiment .json, a .safetensors or .gguf file, or a run/checkpoint/adapter/model folder',
+  });
 }

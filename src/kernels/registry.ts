@@ -20,7 +20,8 @@ const LOADERS: Record<KernelTierName, () => KernelTier | null> = {
 };
 
 const HINTS: Record<KernelTierName, string> = {
-  webgpu: 'install the optional package webgpu and open the tier first (openWebGpuTier); without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe',
+  webgpu:
+    'install the optional package webgpu and open the tier first (openWebGpuTier); without a GPU, BITNET_WEBGPU_FLAGS=backend=opengl EGL_PLATFORM=surfaceless uses Mesa llvmpipe',
   native: 'build it with a C compiler: node scripts/build-native.mjs (npm ci does this)',
   wasm: 'run npm run build',
   reference: '',
@@ -77,7 +78,9 @@ export async function kernelReport(): Promise<KernelReportEntry[]> {
   const gpu = await openWebGpuTier().catch((cause: unknown) => ({ tier: null, reason: String(cause) }));
   return KERNEL_TIERS.map((name) => {
     if (name === 'webgpu') {
-      return gpu.tier === null ? { name, available: false, detail: gpu.reason, capabilities: [] } : { name, available: true, detail: gpu.tier.detail, capabilities: ['wgsl'] };
+      return gpu.tier === null
+        ? { name, available: false, detail: gpu.reason, capabilities: [] }
+        : { name, available: true, detail: gpu.tier.detail, capabilities: ['wgsl'] };
     }
     const tier = loadTier(name);
     return { name, available: tier !== null, detail: tier?.detail ?? 'not built', capabilities: KERNEL_CAPABILITIES.filter((c) => tier?.[c] !== undefined) };

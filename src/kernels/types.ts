@@ -50,7 +50,17 @@ export type GemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Flo
  * One query row against a KV cache of pos + 1 positions (GQA): double sums; with `half`,
  * llama.cpp numerics' half and float roundings. out receives heads * headDim values.
  */
-export type AttentionKernel = (q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array) => void;
+export type AttentionKernel = (
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  pos: number,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+  half: boolean,
+  out: Float32Array,
+) => void;
 
 /** The capabilities a tier may offer; a tier without one defers to the next tier down. */
 export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'attention'] as const;

@@ -39,7 +39,10 @@ export class CausalAttention extends tf.layers.Layer {
         if (group === 1) return x;
         // each key/value head serves `group` query heads (slices and concat: both differentiable on every backend)
         const kvHeads = tf.split(x, this.numKvHeads, 1);
-        return tf.concat<tf.Tensor4D>(kvHeads.flatMap((h) => new Array<tf.Tensor4D>(group).fill(h as tf.Tensor4D)), 1);
+        return tf.concat<tf.Tensor4D>(
+          kvHeads.flatMap((h) => new Array<tf.Tensor4D>(group).fill(h as tf.Tensor4D)),
+          1,
+        );
       };
       const qh = ropeTensor(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta);
       const kh = repeat(ropeTensor(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta));

@@ -24,7 +24,8 @@ export class TiedEmbedding extends tf.layers.Layer {
 
   constructor(args: TiedEmbeddingArgs) {
     super(args);
-    if (!(args.vocabSize > 0 && args.dim > 0)) throw new BitNetError('INVALID_CONFIG', 'TiedEmbedding needs a positive vocabSize and dim', { field: 'vocabSize' });
+    if (!(args.vocabSize > 0 && args.dim > 0))
+      throw new BitNetError('INVALID_CONFIG', 'TiedEmbedding needs a positive vocabSize and dim', { field: 'vocabSize' });
     this.vocabSize = args.vocabSize;
     this.dim = args.dim;
     this.initStd = args.initStd ?? 0.02;

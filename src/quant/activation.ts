@@ -57,11 +57,7 @@ export function integerRange(bits: number): { min: number; max: number } {
  * (as PyTorch computes it: reciprocal, then product),
  * q = clamp(round_half_even(x * s), Qn, Qp); per token (last dimension) or per tensor.
  */
-export function quantizeActivations(
-  data: Float32Array,
-  shape: readonly number[],
-  opts: ActivationQuantOptions = {},
-): QuantizedActivations {
+export function quantizeActivations(data: Float32Array, shape: readonly number[], opts: ActivationQuantOptions = {}): QuantizedActivations {
   assertFloat32Array(data);
   assertShape(shape);
   assertDataMatchesShape(data.length, shape);

@@ -73,8 +73,7 @@ export function packTq2Block(codes: (k: number) => number, out: Uint8Array, outO
   for (let h = 0; h < 2; h++) {
     for (let m = 0; m < 32; m++) {
       const base = 128 * h + m;
-      out[outOffset + 32 * h + m] =
-        codes(base) | (codes(base + 32) << 2) | (codes(base + 64) << 4) | (codes(base + 96) << 6);
+      out[outOffset + 32 * h + m] = codes(base) | (codes(base + 32) << 2) | (codes(base + 64) << 4) | (codes(base + 96) << 6);
     }
   }
 }
@@ -133,7 +132,7 @@ export function encodeTrits(trits: readonly number[]): number {
 
 /** Trit n (0 = most significant) of a base-3 byte: ((byte * 3^n) mod 256) * 3 >> 8. */
 export function decodeTrit(byte: number, n: number): number {
-  return ((((byte * (POW3[n] as number)) & 0xff) * 3) >> 8);
+  return (((byte * (POW3[n] as number)) & 0xff) * 3) >> 8;
 }
 
 /**

@@ -8,12 +8,7 @@ import type { GroupSize } from './weight.js';
  * quantizeActivations: s = (1 / max(absmax, eps)) * Qp, q = clip(round_half_even(x * s)).
  * Returns the integer-valued q and s (per token: shape [..., 1]; per tensor: a scalar).
  */
-export function quantizeActivationsTensor(
-  x: tf.Tensor,
-  bits: number,
-  scope: ActivationScope,
-  eps: number,
-): { q: tf.Tensor; s: tf.Tensor } {
+export function quantizeActivationsTensor(x: tf.Tensor, bits: number, scope: ActivationScope, eps: number): { q: tf.Tensor; s: tf.Tensor } {
   return tf.tidy(() => {
     const { min, max } = integerRange(bits);
     const absmax = scope === 'token' ? tf.max(tf.abs(x), -1, true) : tf.max(tf.abs(x));

@@ -22,11 +22,10 @@ export function assertShape(shape: readonly number[], field = 'shape'): void {
 export function assertDataMatchesShape(length: number, shape: readonly number[], field = 'data'): void {
   const expected = shapeSize(shape);
   if (length !== expected) {
-    throw new BitNetError(
-      'INVALID_SHAPE',
-      `${field} has ${length} elements but shape ${JSON.stringify(shape)} needs ${expected}`,
-      { field, hint: 'pass the data row-major with exactly prod(shape) elements' },
-    );
+    throw new BitNetError('INVALID_SHAPE', `${field} has ${length} elements but shape ${JSON.stringify(shape)} needs ${expected}`, {
+      field,
+      hint: 'pass the data row-major with exactly prod(shape) elements',
+    });
   }
 }
 

@@ -94,11 +94,7 @@ function quantizeSpan(data: Float32Array, values: Int8Array, start: number, end:
  * Absmean ternary quantization (REFERENCE.md §1): beta = max(mean|W|, eps),
  * q = clamp(round_half_even(W / beta), -1, 1), in float32 like the PyTorch reference.
  */
-export function quantizeWeights(
-  data: Float32Array,
-  shape: readonly [number, number],
-  opts: WeightQuantOptions = {},
-): TernaryWeight {
+export function quantizeWeights(data: Float32Array, shape: readonly [number, number], opts: WeightQuantOptions = {}): TernaryWeight {
   assertFloat32Array(data);
   assertShape(shape);
   if (shape.length !== 2) {

@@ -67,7 +67,11 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       model = peft.model;
     } catch (error) {
       if (error instanceof BitNetError && error.code === 'INVALID_CONFIG') {
-        throw new BitNetError(error.code, `adapters[${i}]: ${error.message}`, { field: `adapters[${i}].${error.field ?? 'targetModules'}`, hint: error.hint, cause: error });
+        throw new BitNetError(error.code, `adapters[${i}]: ${error.message}`, {
+          field: `adapters[${i}].${error.field ?? 'targetModules'}`,
+          hint: error.hint,
+          cause: error,
+        });
       }
       throw error;
     }

@@ -78,7 +78,13 @@ export async function listCheckpoints(runDir: string): Promise<{ step: number; d
     const match = /^step-(\d+)$/.exec(name);
     if (match === null) continue;
     const dir = join(root, name);
-    if (await stat(join(dir, STATE)).then(() => true, () => false)) found.push({ step: Number(match[1]), dir });
+    if (
+      await stat(join(dir, STATE)).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push({ step: Number(match[1]), dir });
   }
   return found.sort((a, b) => a.step - b.step);
 }
@@ -106,7 +112,9 @@ export function restoreModelWeights(model: tf.LayersModel, file: SafetensorsFile
     if (!file.has(key)) throw new BitNetError('CORRUPT_FILE', `checkpoint has no weight '${key}'`, { field: key, hint: 'was it written by the same recipe?' });
     const entry = file.tensor(key);
     if (JSON.stringify(entry.shape) !== JSON.stringify(w.shape)) {
-      throw new BitNetError('CORRUPT_FILE', `checkpoint weight '${key}' has shape ${JSON.stringify(entry.shape)}, the model needs ${JSON.stringify(w.shape)}`, { field: key });
+      throw new BitNetError('CORRUPT_FILE', `checkpoint weight '${key}' has shape ${JSON.stringify(entry.shape)}, the model needs ${JSON.stringify(w.shape)}`, {
+        field: key,
+      });
     }
     const value = tf.tensor(file.float32(key), entry.shape);
     w.write(value);

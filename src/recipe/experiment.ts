@@ -63,12 +63,17 @@ export function loadExperiment(path: string): { experiment: Experiment; basePath
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new BitNetError(missing ? 'FILE_NOT_FOUND' : 'INVALID_CONFIG', `${missing ? 'no experiment file' : 'invalid JSON in'} ${path}`, { field: 'experiment', cause });
+    throw new BitNetError(missing ? 'FILE_NOT_FOUND' : 'INVALID_CONFIG', `${missing ? 'no experiment file' : 'invalid JSON in'} ${path}`, {
+      field: 'experiment',
+      cause,
+    });
   }
   const result = ExperimentSchema.safeParse(json);
   if (!result.success) {
     const problems = configProblems(result.error);
-    throw new BitNetError('INVALID_CONFIG', `invalid experiment ${path}:\n  ${problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}`, { field: problems[0]?.path });
+    throw new BitNetError('INVALID_CONFIG', `invalid experiment ${path}:\n  ${problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}`, {
+      field: problems[0]?.path,
+    });
   }
   const basePath = resolve(dirname(path), result.data.base);
   if (!existsSync(basePath)) throw new BitNetError('INVALID_CONFIG', `base recipe ${basePath} does not exist`, { field: 'base' });
@@ -91,7 +96,13 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
   const plan = experimentRuns(experiment).map((run) => ({
     name: run.name,
     recipe: loadRecipe(basePath, {
-      set: [...toOverrides(experiment.set), ...run.overrides, ...(options.set ?? []), `output.dir=${join(dir, run.name)}`, `name=${experiment.name}/${run.name}`],
+      set: [
+        ...toOverrides(experiment.set),
+        ...run.overrides,
+        ...(options.set ?? []),
+        `output.dir=${join(dir, run.name)}`,
+        `name=${experiment.name}/${run.name}`,
+      ],
     }),
   }));
   // Every variant's model must build before the first one trains.
@@ -100,7 +111,8 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
     try {
       await checkRecipeModel(recipe);
     } catch (error) {
-      if (error instanceof BitNetError) throw new BitNetError(error.code, `variant ${name}: ${error.message}`, { field: error.field, hint: error.hint, cause: error });
+      if (error instanceof BitNetError)
+        throw new BitNetError(error.code, `variant ${name}: ${error.message}`, { field: error.field, hint: error.hint, cause: error });
       throw error;
     }
   }

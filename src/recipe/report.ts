@@ -9,15 +9,30 @@ function series(name: string, lines: readonly MetricLine[], key: string): Series
 export function metricsCharts(runs: readonly { name: string; lines: readonly MetricLine[] }[]): string {
   const one = runs.length === 1;
   const charts = [
-    lineChart('training loss', runs.map((r) => series(r.name, r.lines, 'loss'))),
-    lineChart('test loss', runs.map((r) => series(r.name, r.lines, 'test_loss'))),
-    lineChart('test accuracy', runs.map((r) => series(r.name, r.lines, 'test_accuracy'))),
+    lineChart(
+      'training loss',
+      runs.map((r) => series(r.name, r.lines, 'loss')),
+    ),
+    lineChart(
+      'test loss',
+      runs.map((r) => series(r.name, r.lines, 'test_loss')),
+    ),
+    lineChart(
+      'test accuracy',
+      runs.map((r) => series(r.name, r.lines, 'test_accuracy')),
+    ),
     lineChart(
       one ? 'learning rate and lambda' : 'learning rate',
       one ? [series('lr', runs[0]?.lines ?? [], 'lr'), series('lambda', runs[0]?.lines ?? [], 'lambda')] : runs.map((r) => series(r.name, r.lines, 'lr')),
     ),
   ];
-  if (!one) charts.push(lineChart('quantization lambda', runs.map((r) => series(r.name, r.lines, 'lambda'))));
+  if (!one)
+    charts.push(
+      lineChart(
+        'quantization lambda',
+        runs.map((r) => series(r.name, r.lines, 'lambda')),
+      ),
+    );
   return `<div class="charts">${charts.join('\n')}</div>`;
 }
 

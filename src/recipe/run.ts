@@ -94,7 +94,9 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
   const params = trainableParams(model);
   const optimizer = new Optimizer(t.optimizer);
   const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
-  const bitLayers = modelLayers(model).map((l) => l.layer).filter((l): l is BitLinear => l instanceof BitLinear && !l.merged && !l.fullPrecision);
+  const bitLayers = modelLayers(model)
+    .map((l) => l.layer)
+    .filter((l): l is BitLinear => l instanceof BitLinear && !l.merged && !l.fullPrecision);
 
   let step = 0;
   let resumedFrom: number | null = null;
@@ -116,7 +118,15 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
       dir,
       model,
       optimizer.stateTensors(),
-      { step, epoch: batches.epochOf(step), optimizerStep: optimizer.stepCount, dataSeed, trainSeed: t.seed, recipe: recipe.name, time: new Date().toISOString() },
+      {
+        step,
+        epoch: batches.epochOf(step),
+        optimizerStep: optimizer.stepCount,
+        dataSeed,
+        trainSeed: t.seed,
+        recipe: recipe.name,
+        time: new Date().toISOString(),
+      },
       recipe.output.keepLast,
     );
   };
@@ -178,7 +188,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
   await checkpoint();
   const trainSeconds = (performance.now() - started) / 1000;
 
-  const final = status === 'completed' && lastEvalStep !== step ? await evalLine() : readMetrics(metrics.path).filter((l) => 'test_loss' in l).at(-1);
+  const final =
+    status === 'completed' && lastEvalStep !== step
+      ? await evalLine()
+      : readMetrics(metrics.path)
+          .filter((l) => 'test_loss' in l)
+          .at(-1);
   for (const layer of bitLayers) layer.quantLambda = quantLambda(recipe.quantWarmup, step);
   const summary: RunSummary = {
     name: recipe.name,
@@ -202,7 +217,12 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
   return summary;
 }
 
-async function saveFinal(dir: string, recipe: Recipe, model: tf.LayersModel, adapters: { save(dir: string): Promise<void>; peftType: string }[]): Promise<void> {
+async function saveFinal(
+  dir: string,
+  recipe: Recipe,
+  model: tf.LayersModel,
+  adapters: { save(dir: string): Promise<void>; peftType: string }[],
+): Promise<void> {
   const final = join(dir, 'final');
   await saveModel(model, final);
   for (const [i, peft] of adapters.entries()) await peft.save(join(final, 'adapters', `${i}-${peft.peftType.toLowerCase()}`));

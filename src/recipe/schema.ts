@@ -85,8 +85,12 @@ export const TextDataSchema = z
 export const DataSchema = z.union([MnistDataSchema, TextDataSchema]);
 
 export const AdapterEntrySchema = z.discriminatedUnion('type', [
-  BitNetAdapterConfigSchema.omit({ peftType: true }).extend({ type: z.literal('bitnet') }).strict(),
-  LoraConfigSchema.omit({ peftType: true }).extend({ type: z.literal('lora') }).strict(),
+  BitNetAdapterConfigSchema.omit({ peftType: true })
+    .extend({ type: z.literal('bitnet') })
+    .strict(),
+  LoraConfigSchema.omit({ peftType: true })
+    .extend({ type: z.literal('lora') })
+    .strict(),
 ]);
 
 export const LrScheduleSchema = z.discriminatedUnion('type', [
@@ -130,7 +134,10 @@ export const TrainSchema = z
     seed: z.number().int().nonnegative().default(0),
   })
   .strict()
-  .refine((t) => t.epochs == null || t.steps == null, { message: 'give epochs or steps, not both (set the other to null to unset an inherited value)', path: ['steps'] });
+  .refine((t) => t.epochs == null || t.steps == null, {
+    message: 'give epochs or steps, not both (set the other to null to unset an inherited value)',
+    path: ['steps'],
+  });
 
 export const QuantWarmupSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),

@@ -22,7 +22,11 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
 }
 
 /** Sums loss and hits over chunks of examples (read back asynchronously: webgpu has no fast sync read). */
-async function evaluateChunks(model: tf.LayersModel, chunks: number, input: (i: number) => { x: tf.Tensor; labels: tf.Tensor; n: number }): Promise<{ loss: number; accuracy: number }> {
+async function evaluateChunks(
+  model: tf.LayersModel,
+  chunks: number,
+  input: (i: number) => { x: tf.Tensor; labels: tf.Tensor; n: number },
+): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let hits = 0;
   let total = 0;

@@ -35,7 +35,10 @@ export function lineReporter(out: (text: string) => void, err: (text: string) =>
     info: out,
     warn: (text) => err(`warning: ${text}`),
     progress: (total) => ({
-      update: (step, f) => out(`step ${step}/${total}  loss ${f.loss.toFixed(4)}  lr ${f.lr.toExponential(2)}  lambda ${f.lambda.toFixed(3)}  ${f.samplesPerSec.toFixed(0)} samples/s`),
+      update: (step, f) =>
+        out(
+          `step ${step}/${total}  loss ${f.loss.toFixed(4)}  lr ${f.lr.toExponential(2)}  lambda ${f.lambda.toFixed(3)}  ${f.samplesPerSec.toFixed(0)} samples/s`,
+        ),
       line: out,
       stop: () => {},
     }),

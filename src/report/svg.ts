@@ -30,7 +30,8 @@ export function lineChart(title: string, series: readonly Series[], opts: { xLab
   const height = opts.height ?? 320;
   const m = { left: 60, right: 150, top: 30, bottom: 40 };
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60"><text x="10" y="30">${escapeXml(title)}: no data</text></svg>`;
+  if (all.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60"><text x="10" y="30">${escapeXml(title)}: no data</text></svg>`;
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];

@@ -10,7 +10,10 @@ describe('LoraLinear details', () => {
   beforeAll(() => useBackend('cpu'));
 
   it('scaling is alpha / r, or alpha / sqrt(r) with rsLoRA; A is kaiming-uniform with bound 1/sqrt(in)', () => {
-    for (const [useRslora, expected] of [[false, 16 / 4], [true, 16 / 2]] as const) {
+    for (const [useRslora, expected] of [
+      [false, 16 / 4],
+      [true, 16 / 2],
+    ] as const) {
       const peft = getPeftModel(denseMlp(), { peftType: 'LORA', targetModules: ['fc1'], r: 4, loraAlpha: 16, useRslora }, { warn: () => {} });
       const layer = peft.model.getLayer('fc1') as LoraLinear;
       expect(layer.scaling).toBe(expected);
@@ -29,7 +32,10 @@ describe('LoraLinear details', () => {
       const on = tf.tidy(() => (layer.apply(x) as tf.Tensor).dataSync());
       const linear = tf.tidy(() => {
         const w = weightsByName(layer);
-        const pre = tf.add(tf.add(tf.matMul(x, w.kernel as tf.Tensor2D), w.bias as tf.Tensor), tf.mul(tf.matMul(tf.matMul(x, w.lora_A as tf.Tensor2D), w.lora_B as tf.Tensor2D), expected));
+        const pre = tf.add(
+          tf.add(tf.matMul(x, w.kernel as tf.Tensor2D), w.bias as tf.Tensor),
+          tf.mul(tf.matMul(tf.matMul(x, w.lora_A as tf.Tensor2D), w.lora_B as tf.Tensor2D), expected),
+        );
         return tf.relu(pre).dataSync();
       });
       on.forEach((v, i) => expect(v).toBeCloseTo(linear[i] as number, 4));

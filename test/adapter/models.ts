@@ -54,7 +54,7 @@ export function snapshot(model: tf.LayersModel): Map<string, { trainable: boolea
 export async function trainSteps(model: tf.LayersModel, steps = 3): Promise<void> {
   model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
   const x = inputs(16, 9);
-  const outUnits = (model.outputs[0]?.shape.at(-1) ?? 1);
+  const outUnits = model.outputs[0]?.shape.at(-1) ?? 1;
   const y = tf.tensor2d(seededArray(16 * outUnits, 10), [16, outUnits]);
   await model.fit(x, y, { epochs: steps, batchSize: 16, shuffle: false, verbose: 0 });
   tf.dispose([x, y]);

@@ -27,10 +27,17 @@ describe('target matching (HF peft semantics)', () => {
     ['a list entry matches a path exactly', ['lm_head'], ['lm_head']],
     ['a list entry matches a dotted suffix', ['q_proj'], ['model.layers.0.self_attn.q_proj', 'model.layers.1.self_attn.q_proj']],
     ['a longer dotted suffix narrows it', ['0.self_attn.q_proj', 'down_proj'], ['model.layers.0.self_attn.q_proj', 'model.layers.1.mlp.down_proj']],
-    ['all-linear takes every linear layer but the output head', 'all-linear', [
-      'model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.k_proj', 'model.layers.0.self_attn.xq_proj',
-      'model.layers.1.self_attn.q_proj', 'model.layers.1.mlp.down_proj',
-    ]],
+    [
+      'all-linear takes every linear layer but the output head',
+      'all-linear',
+      [
+        'model.layers.0.self_attn.q_proj',
+        'model.layers.0.self_attn.k_proj',
+        'model.layers.0.self_attn.xq_proj',
+        'model.layers.1.self_attn.q_proj',
+        'model.layers.1.mlp.down_proj',
+      ],
+    ],
   ] as const)('%s', (_name, targetModules, expected) => {
     expect(match({ targetModules })).toEqual(expected);
   });
@@ -42,7 +49,10 @@ describe('target matching (HF peft semantics)', () => {
   });
 
   it('excludeModules applies first, as a regex or a list', () => {
-    expect(match({ targetModules: 'all-linear', excludeModules: '.*layers\\.0.*' })).toEqual(['model.layers.1.self_attn.q_proj', 'model.layers.1.mlp.down_proj']);
+    expect(match({ targetModules: 'all-linear', excludeModules: '.*layers\\.0.*' })).toEqual([
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.mlp.down_proj',
+    ]);
     expect(match({ targetModules: ['q_proj'], excludeModules: ['layers.1.self_attn.q_proj'] })).toEqual(['model.layers.0.self_attn.q_proj']);
   });
 
@@ -54,9 +64,7 @@ describe('target matching (HF peft semantics)', () => {
 
   it('no match at all is an error that lists the targets and the layer paths', () => {
     const e = expectBitNetError(() => match({ targetModules: ['o_proj', 'gate_proj'] }), 'INVALID_CONFIG', 'targetModules');
-    expect(e.message).toBe(
-      "target modules ['o_proj', 'gate_proj'] matched no layer of the model. Layer paths: " + LAYERS.map((l) => l.path).join(', '),
-    );
+    expect(e.message).toBe("target modules ['o_proj', 'gate_proj'] matched no layer of the model. Layer paths: " + LAYERS.map((l) => l.path).join(', '));
     expect(e.hint).toContain('regex');
     expectBitNetError(() => match({ targetModules: 'q_proj' }), 'INVALID_CONFIG', 'targetModules');
   });
@@ -85,7 +93,10 @@ describe('output heads of real models', () => {
     const { candidateLayers } = await import('../../src/adapter/topology.js');
     const { denseMlp, branchModel } = await import('./models.js');
     const { buildMlp } = await import('../../src/models/mlp.js');
-    const heads = (m: Parameters<typeof candidateLayers>[0]): string[] => candidateLayers(m).filter((l) => l.isOutputHead).map((l) => l.path);
+    const heads = (m: Parameters<typeof candidateLayers>[0]): string[] =>
+      candidateLayers(m)
+        .filter((l) => l.isOutputHead)
+        .map((l) => l.path);
     expect(heads(denseMlp())).toEqual(['head']);
     expect(heads(branchModel())).toEqual(['out']);
     expect(heads(buildMlp({ inputSize: 4, hidden: [3], outputs: 2, layer: 'dense' }))).toEqual(['head']);

@@ -43,12 +43,26 @@ describe('GGUF export', () => {
     const report = await exportGguf(model, path, { type: 'tq1_0', scaleTensors: true, warn: (m) => warnings.push(m) });
     expect(report.fallbacks).toEqual(['fc1']);
     expect(warnings[0]).toMatch(/fc1: written as F16.*300 are not a multiple of 256/);
-    expect(report.tensors.map((t) => `${t.name}:${t.type}`)).toEqual(['fc1.weight:F16', 'fc1.bias:F32', 'head.weight:TQ1_0', 'head.scale:F32', 'head.bias:F32']);
+    expect(report.tensors.map((t) => `${t.name}:${t.type}`)).toEqual([
+      'fc1.weight:F16',
+      'fc1.bias:F32',
+      'head.weight:TQ1_0',
+      'head.scale:F32',
+      'head.bias:F32',
+    ]);
     const h = await readGgufHeader(path);
     const head = model.getLayer('head') as BitLinear;
-    const scale = await readGgufTensor(path, h.tensors.find((x) => x.name === 'head.scale')!);
+    const scale = await readGgufTensor(
+      path,
+      h.tensors.find((x) => x.name === 'head.scale')!,
+    );
     expect(scale[0]).toBe(head.ternaryWeight().scales[0]);
-    expect(await readGgufTensor(path, h.tensors.find((x) => x.name === 'head.weight')!)).toEqual(Float32Array.from(head.ternaryWeight().values));
+    expect(
+      await readGgufTensor(
+        path,
+        h.tensors.find((x) => x.name === 'head.weight')!,
+      ),
+    ).toEqual(Float32Array.from(head.ternaryWeight().values));
   });
 
   it('a 2560x6912 ternary layer takes <= 2.07 bits/weight in TQ2_0 and <= 1.70 in TQ1_0 (bitnet inspect)', async () => {
@@ -56,7 +70,10 @@ describe('GGUF export', () => {
     const model = tf.model({ inputs: input, outputs: bitLinear({ units: 6912, name: 'ffn_up', useRmsNorm: false }).apply(input) as tf.SymbolicTensor });
     const dir = await tmp();
     await saveModel(model, join(dir, 'model'));
-    for (const [type, limit] of [['tq2_0', 2.07], ['tq1_0', 1.7]] as const) {
+    for (const [type, limit] of [
+      ['tq2_0', 2.07],
+      ['tq1_0', 1.7],
+    ] as const) {
       const out = join(dir, `${type}.gguf`);
       expect(await runCli(['export', join(dir, 'model'), '--type', type, '--out', out], captureIo())).toBe(0);
       const io = captureIo();

@@ -33,7 +33,12 @@ describe('ggml type codecs', () => {
     q[256] = -1;
     for (const type of ['TQ2_0', 'TQ1_0'] as const) {
       const direct = encodeTernaryBlocks(type, q, 0.0173);
-      expect(direct).toEqual(encodeGgml(type, Float32Array.from(q, (v) => Math.fround(v * 0.0173))));
+      expect(direct).toEqual(
+        encodeGgml(
+          type,
+          Float32Array.from(q, (v) => Math.fround(v * 0.0173)),
+        ),
+      );
       expect(decodeGgml(type, direct, 512)).toEqual(Float32Array.from(q, (v) => Math.fround(v * halfToFloat(floatToHalf(0.0173)))));
     }
   });
@@ -102,10 +107,12 @@ describe('GGUF files', () => {
     const out = join(await tmp(), 'again.gguf');
     await writeGguf(out, {
       metadata: [...h.metadata],
-      tensors: await Promise.all(h.tensors.map(async (t) => {
-        const bytes = await readGgufTensorBytes(REFERENCE, t);
-        return { name: t.name, dims: t.dims, type: t.type, data: () => bytes };
-      })),
+      tensors: await Promise.all(
+        h.tensors.map(async (t) => {
+          const bytes = await readGgufTensorBytes(REFERENCE, t);
+          return { name: t.name, dims: t.dims, type: t.type, data: () => bytes };
+        }),
+      ),
     });
     expect(hex(new Uint8Array(await readFile(out)))).toBe(hex(new Uint8Array(readFileSync(REFERENCE))));
   });
@@ -117,7 +124,11 @@ describe('GGUF files', () => {
     const floats = Float32Array.from({ length: 96 }, () => rng.normal());
     const path = join(dir, 'aligned.gguf');
     await writeGguf(path, {
-      metadata: [['general.architecture', gguf.str('test')], ['general.alignment', gguf.u32(64)], ['x.bools', gguf.array('bool', [true, false])]],
+      metadata: [
+        ['general.architecture', gguf.str('test')],
+        ['general.alignment', gguf.u32(64)],
+        ['x.bools', gguf.array('bool', [true, false])],
+      ],
       tensors: [
         { name: 'a', dims: [96], type: 'F32', data: () => encodeGgml('F32', floats) },
         { name: 'b', dims: [256, 2], type: 'TQ2_0', data: () => encodeGgml('TQ2_0', ternary) },
@@ -136,8 +147,12 @@ describe('GGUF files', () => {
 
   it('rejects bad tensors when writing, and leaves no file behind', async () => {
     const dir = await tmp();
-    await expect(writeGguf(join(dir, 'x.gguf'), { metadata: [], tensors: [{ name: 'x', dims: [100], type: 'TQ2_0', data: () => new Uint8Array(0) }] })).rejects.toMatchObject({ code: 'INVALID_SHAPE' });
-    await expect(writeGguf(join(dir, 'y.gguf'), { metadata: [], tensors: [{ name: 'y', dims: [32], type: 'F32', data: () => new Uint8Array(3) }] })).rejects.toThrow(/produced 3 bytes/);
+    await expect(
+      writeGguf(join(dir, 'x.gguf'), { metadata: [], tensors: [{ name: 'x', dims: [100], type: 'TQ2_0', data: () => new Uint8Array(0) }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_SHAPE' });
+    await expect(
+      writeGguf(join(dir, 'y.gguf'), { metadata: [], tensors: [{ name: 'y', dims: [32], type: 'F32', data: () => new Uint8Array(3) }] }),
+    ).rejects.toThrow(/produced 3 bytes/);
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(dir)).toEqual([]);
   });

@@ -80,11 +80,24 @@ describe('safetensors', () => {
     ['a file shorter than 8 bytes', new Uint8Array(5), /too short/],
     ['a header length past the end', handMade({}, 0, 1000n), /past the end/],
     ['an absurd header length', handMade({}, 0, 1n << 60n), /exceeds the limit/],
-    ['a header that is not JSON', (() => { const b = handMade({}, 0); b[8] = 0x7b; b[9] = 0x7b; return b; })(), /not valid UTF-8 JSON/],
+    [
+      'a header that is not JSON',
+      (() => {
+        const b = handMade({}, 0);
+        b[8] = 0x7b;
+        b[9] = 0x7b;
+        return b;
+      })(),
+      /not valid UTF-8 JSON/,
+    ],
     ['an unknown dtype', handMade({ x: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, 16), /unknown dtype/],
     ['a wrong dtype for the byte span', handMade({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 16] } }, 16), /needs 8/],
     ['a tensor past the end (truncated)', handMade({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8), /past the end/],
-    ['overlapping tensors', handMade({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /overlaps/],
+    [
+      'overlapping tensors',
+      handMade({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      /overlaps/,
+    ],
     ['a gap between tensors', handMade({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), /gap/],
     ['bytes belonging to no tensor', handMade({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), /belong to none/],
     ['negative offsets', handMade({ x: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }, 4), /invalid data_offsets/],

@@ -8,7 +8,17 @@ import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
-const config = { vocabSize: 60, hiddenSize: 256, intermediateSize: 768, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 48, ropeTheta: 10000, rmsNormEps: 1e-5 };
+const config = {
+  vocabSize: 60,
+  hiddenSize: 256,
+  intermediateSize: 768,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  contextLength: 48,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+};
 const weights = randomBitnetWeights(config, 4, { weightStd: 0.3, embeddingStd: 0.5 });
 const gpu = await GpuProjections.open(weights).catch((e: unknown) => {
   if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;

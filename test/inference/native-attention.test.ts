@@ -9,7 +9,17 @@ const native = loadNativeTier();
 describe.runIf(native !== null)('native tier (attention, F16 head, GEMM) against the reference tier', () => {
   // GQA (8 query heads on 2 KV heads), 40 positions; the C code repeats the TypeScript sums in the
   // same order and precision, so only exp() (glibc vs V8) may differ, in the last bits.
-  const config = { vocabSize: 50, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 8, numKvHeads: 2, contextLength: 64, ropeTheta: 10000, rmsNormEps: 1e-5 };
+  const config = {
+    vocabSize: 50,
+    hiddenSize: 256,
+    intermediateSize: 512,
+    numLayers: 2,
+    numHeads: 8,
+    numKvHeads: 2,
+    contextLength: 64,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+  };
   const weights = randomBitnetWeights(config, 3, { weightStd: 0.3, embeddingStd: 0.5 });
   for (const numerics of ['bitnet', 'llama.cpp'] as const) {
     it(`gives the TypeScript logits in ${numerics} numerics`, () => {

@@ -4,7 +4,17 @@ import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 import { expectBitNetError } from '../helpers/errors.js';
 
 describe('prefill: a prompt in one batched pass', () => {
-  const config = { vocabSize: 70, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 40, ropeTheta: 10000, rmsNormEps: 1e-5 };
+  const config = {
+    vocabSize: 70,
+    hiddenSize: 256,
+    intermediateSize: 512,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    contextLength: 40,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+  };
   const weights = randomBitnetWeights(config, 8, { weightStd: 0.3, embeddingStd: 0.5 });
   const prompt = Array.from({ length: 23 }, (_, i) => (i * 13 + 5) % config.vocabSize);
   for (const numerics of ['bitnet', 'llama.cpp'] as const) {

@@ -12,17 +12,35 @@ import { type BitnetLmConfig } from '../../src/models/bitnet/config.js';
 import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 
 const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
-if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1') throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');
-if (!installed) console.warn('SKIPPED: llama.cpp interop — node-llama-cpp is not installed in test/interop (run: npm --prefix test/interop ci --omit=optional --ignore-scripts)');
+if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1')
+  throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');
+if (!installed)
+  console.warn(
+    'SKIPPED: llama.cpp interop — node-llama-cpp is not installed in test/interop (run: npm --prefix test/interop ci --omit=optional --ignore-scripts)',
+  );
 
-const CONFIG: BitnetLmConfig = { vocabSize: 300, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 64, ropeTheta: 10000, rmsNormEps: 1e-5 };
+const CONFIG: BitnetLmConfig = {
+  vocabSize: 300,
+  hiddenSize: 256,
+  intermediateSize: 512,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  contextLength: 64,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+};
 const PIECES = Array.from({ length: 41 }, (_, i) => `\u2581p${i}`);
 const PROMPTS = [[5, 77, 120, 260, 33], [3, 14, 25], [299, 1, 150, 151, 152, 7, 8], [42]];
 
 /** The part of node-llama-cpp's API these tests use (typed here: the package is optional). */
 interface Sequence {
   evaluate(tokens: number[], options: Record<string, unknown>): AsyncGenerator<number>;
-  evaluateWithMetadata(tokens: number[], metadata: { probabilities: true }, options: Record<string, unknown>): AsyncGenerator<{ probabilities: Map<number, number> }>;
+  evaluateWithMetadata(
+    tokens: number[],
+    metadata: { probabilities: true },
+    options: Record<string, unknown>,
+  ): AsyncGenerator<{ probabilities: Map<number, number> }>;
   dispose(): void;
 }
 interface Context {
@@ -58,35 +76,44 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
     ['tq2_0', false],
     ['tq1_0', false],
     ['tq2_0', true],
-  ] as const)('a tiny bitnet-architecture model (%s, scale tensors: %s): same greedy tokens as this toolkit', async (type, scaleTensors) => {
-    const weights = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
-    const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), `tiny-${type}.gguf`);
-    await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type, scaleTensors });
-    const model = await (await loadLlama()).loadModel({ modelPath: path });
-    expect(model.fileInfo.metadata.general.architecture).toBe('bitnet');
-    const context = await model.createContext({ contextSize: 64, flashAttention: false });
-    for (const prompt of PROMPTS) {
-      const ours = new BitnetRunner(weights, 'llama.cpp', { scaleTensors }).greedy(prompt, 12);
-      const sequence = context.getSequence();
-      const theirs: number[] = [];
-      for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
-        theirs.push(token);
-        if (theirs.length === ours.length) break;
+  ] as const)(
+    'a tiny bitnet-architecture model (%s, scale tensors: %s): same greedy tokens as this toolkit',
+    async (type, scaleTensors) => {
+      const weights = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
+      const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), `tiny-${type}.gguf`);
+      await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type, scaleTensors });
+      const model = await (await loadLlama()).loadModel({ modelPath: path });
+      expect(model.fileInfo.metadata.general.architecture).toBe('bitnet');
+      const context = await model.createContext({ contextSize: 64, flashAttention: false });
+      for (const prompt of PROMPTS) {
+        const ours = new BitnetRunner(weights, 'llama.cpp', { scaleTensors }).greedy(prompt, 12);
+        const sequence = context.getSequence();
+        const theirs: number[] = [];
+        for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+          theirs.push(token);
+          if (theirs.length === ours.length) break;
+        }
+        sequence.dispose();
+        expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
       }
-      sequence.dispose();
-      expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
-    }
-    await context.dispose();
-    await model.dispose();
-  }, 120_000);
+      await context.dispose();
+      await model.dispose();
+    },
+    120_000,
+  );
 
   it('llama.cpp tokenizes the whole corpus exactly as the byte tokenizer does, and detokenizes it back', async () => {
     const { ByteTokenizer } = await import('../../src/tokenizer/byte-tokenizer.js');
     const { readFileSync } = await import('node:fs');
     const tokenizer = new ByteTokenizer();
     const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), 'bytes.gguf');
-    await writeBitnetGguf(path, randomBitnetWeights({ ...CONFIG, vocabSize: tokenizer.vocabSize, numLayers: 1 }, 4), tokenizer.ggufVocabulary(), { type: 'tq2_0' });
-    const model = (await (await loadLlama()).loadModel({ modelPath: path })) as Model & { tokenize(text: string): number[]; detokenize(tokens: number[]): string };
+    await writeBitnetGguf(path, randomBitnetWeights({ ...CONFIG, vocabSize: tokenizer.vocabSize, numLayers: 1 }, 4), tokenizer.ggufVocabulary(), {
+      type: 'tq2_0',
+    });
+    const model = (await (await loadLlama()).loadModel({ modelPath: path })) as Model & {
+      tokenize(text: string): number[];
+      detokenize(tokens: number[]): string;
+    };
     const corpus = readFileSync(fileURLToPath(new URL('../../data/tinyshakespeare.txt', import.meta.url)), 'utf8');
     for (const text of [corpus, 'héllo ✓ 日本語 🙂', '  two  spaces\n\ttab']) {
       const ours = tokenizer.encode(text);

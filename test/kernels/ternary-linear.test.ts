@@ -26,7 +26,11 @@ describe('TernaryLinear (no tfjs)', () => {
       for (let b = 0; b < batch; b++) {
         for (let r = 0; r < out; r++) {
           let expected = 0;
-          for (let k = 0; k < inF; k++) expected += (w.values[r * inF + k] as number) * (q.values[b * inF + k] as number) * (w.scales[groupSize === 'tensor' ? 0 : Math.floor((r * inF + k) / per)] as number);
+          for (let k = 0; k < inF; k++)
+            expected +=
+              (w.values[r * inF + k] as number) *
+              (q.values[b * inF + k] as number) *
+              (w.scales[groupSize === 'tensor' ? 0 : Math.floor((r * inF + k) / per)] as number);
           expected = expected * (q.scales[b] as number) + (bias[r] as number);
           expect(Math.abs((y[b * out + r] as number) - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
         }

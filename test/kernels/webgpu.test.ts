@@ -35,7 +35,8 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
         const q = Int8Array.from({ length: rows * cols }, () => rng.int(3) - 1);
         const codes = packTernary2(q, [rows, cols]);
         const x = new Int8Array(batch * paddedCols);
-        for (let b = 0; b < batch; b++) for (let k = 0; k < cols; k++) x[b * paddedCols + k] = trial % 4 === 0 ? (rng.int(2) === 0 ? -128 : 127) : rng.int(256) - 128;
+        for (let b = 0; b < batch; b++)
+          for (let k = 0; k < cols; k++) x[b * paddedCols + k] = trial % 4 === 0 ? (rng.int(2) === 0 ? -128 : 127) : rng.int(256) - 128;
         const choices = kernel === 'split-k' ? [paddedCols] : [paddedCols, 256, ...(kernel === 'gemv' ? [128] : [])].filter((c) => paddedCols % c === 0);
         const groupCols = choices[rng.int(choices.length)] as number;
         const want = new Int32Array(batch * rows * (paddedCols / groupCols));
@@ -51,10 +52,17 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
   it('linear: GPU activation quantization and the float epilogue equal TernaryLinear on the CPU bit for bit', async () => {
     const g = gpu();
     const rng = new SeededRandom(21);
-    for (const [rows, inF, batch, kind] of [[37, 300, 1, 'normal'], [64, 512, 9, 'normal'], [20, 1000, 33, 'wide'], [5, 256, 4, 'zero']] as const) {
+    for (const [rows, inF, batch, kind] of [
+      [37, 300, 1, 'normal'],
+      [64, 512, 9, 'normal'],
+      [20, 1000, 33, 'wide'],
+      [5, 256, 4, 'zero'],
+    ] as const) {
       const latent = Float32Array.from({ length: rows * inF }, () => rng.normal() * 0.05);
       const w = quantizeWeights(latent, [rows, inF]);
-      const x = Float32Array.from({ length: batch * inF }, (_, i) => (kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1)));
+      const x = Float32Array.from({ length: batch * inF }, (_, i) =>
+        kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1),
+      );
       const want = new TernaryLinear(w, { kernels: resolveKernels('reference') }).forward(x, batch);
       for (const kernel of ['gemv', 'tiled', 'split-k'] as const) {
         const layer = g.uploadLinear(packTernary2(w.values, w.shape), rows, inF, w.scales[0] as number);

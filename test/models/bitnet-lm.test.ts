@@ -4,7 +4,17 @@ import { buildBitnetLm, lmWeightsOf } from '../../src/models/bitnet/tfjs.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { tf, useBackend } from '../helpers/tf.js';
 
-const CONFIG = { vocabSize: 257, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 32, ropeTheta: 10000, rmsNormEps: 1e-5 };
+const CONFIG = {
+  vocabSize: 257,
+  hiddenSize: 256,
+  intermediateSize: 512,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  contextLength: 32,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+};
 
 describe('BitNet LM (tfjs)', () => {
   beforeAll(() => useBackend('cpu'));
@@ -36,7 +46,8 @@ describe('BitNet LM (tfjs)', () => {
     const seq = Array.from({ length: 17 }, (_, i) => (i * 7) % 13);
     const x = tf.tensor2d([seq.slice(0, 16)], [1, 16], 'int32');
     const y = tf.oneHot(tf.tensor1d(seq.slice(1), 'int32'), 257);
-    const loss = (): tf.Scalar => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, tf.reshape(model.apply(x, { training: true }) as tf.Tensor, [16, 257]));
+    const loss = (): tf.Scalar =>
+      tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, tf.reshape(model.apply(x, { training: true }) as tf.Tensor, [16, 257]));
     const first = tf.tidy(() => loss().dataSync()[0] as number);
     for (let i = 0; i < 30; i++) tf.dispose(opt.minimize(loss, true) ?? []);
     const last = tf.tidy(() => loss().dataSync()[0] as number);

@@ -12,7 +12,17 @@ import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
 import { ByteTokenizer } from '../../src/tokenizer/byte-tokenizer.js';
 import { SeededRandom } from '../../src/util/random.js';
 
-const CONFIG = { vocabSize: 257, hiddenSize: 256, intermediateSize: 256, numLayers: 1, numHeads: 4, numKvHeads: 2, contextLength: 24, ropeTheta: 10000, rmsNormEps: 1e-5 };
+const CONFIG = {
+  vocabSize: 257,
+  hiddenSize: 256,
+  intermediateSize: 256,
+  numLayers: 1,
+  numHeads: 4,
+  numKvHeads: 2,
+  contextLength: 24,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+};
 
 describe('byte tokenizer', () => {
   it('round-trips any UTF-8 text, one token per byte', () => {

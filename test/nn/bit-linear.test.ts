@@ -137,7 +137,10 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
       expect(maxAbsDiff(gx.dataSync(), (refGx as tf.Tensor).dataSync())).toBeLessThan(1e-5);
       expect(maxAbsDiff((kernelGrad as tf.Tensor).dataSync(), (refGw as tf.Tensor).dataSync())).toBeLessThan(1e-5);
       // STE: dL/dx is r @ deq(W)^T, nothing from the rounding.
-      expect(value.dataSync()[0]).toBeCloseTo(tf.tidy(() => tf.sum(tf.mul(tf.matMul(xq, wq), r)).dataSync()[0] as number), 3);
+      expect(value.dataSync()[0]).toBeCloseTo(
+        tf.tidy(() => tf.sum(tf.mul(tf.matMul(xq, wq), r)).dataSync()[0] as number),
+        3,
+      );
       tf.dispose([r, xt, value, gx, xq, wq, refGx, refGw, ...Object.values(grads)]);
       expect(kernel.length).toBe(IN * OUT);
       release(layer);

@@ -22,7 +22,15 @@ function layer(units: number, inDim: number, seed: number, extra: Partial<Constr
   const l = new BitLinear({ units, inference: true, useBias: true, ...extra });
   l.build([null, inDim]);
   // the kernel [in, units] (the one 2D weight), the bias and, with the sub-LN norm, its gain
-  l.setWeights(l.getWeights().map((w, i) => (w.rank === 2 ? tf.tensor2d(seededArray(inDim * units, seed, 0.1), [inDim, units]) : tf.add(tf.tensor(seededArray(w.size, seed + i, 0.5), w.shape), w.shape[0] === inDim ? 1 : 0))));
+  l.setWeights(
+    l
+      .getWeights()
+      .map((w, i) =>
+        w.rank === 2
+          ? tf.tensor2d(seededArray(inDim * units, seed, 0.1), [inDim, units])
+          : tf.add(tf.tensor(seededArray(w.size, seed + i, 0.5), w.shape), w.shape[0] === inDim ? 1 : 0),
+      ),
+  );
   return l;
 }
 

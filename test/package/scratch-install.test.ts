@@ -15,7 +15,8 @@ interface PackResult {
   files: { path: string }[];
 }
 
-const npm = (args: string[], cwd: string): string => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+const npm = (args: string[], cwd: string): string =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 
 describe('the packed package in a scratch project with its own tfjs', () => {
   const work = mkdtempSync(join(tmpdir(), 'bitnet-pack-'));
@@ -24,20 +25,50 @@ describe('the packed package in a scratch project with its own tfjs', () => {
   const files = (packed as PackResult).files.map((f) => f.path);
 
   it('holds dist, adapters, the wasm and native sources, recipes, configs and the schema; no tests or fixtures', () => {
-    for (const want of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/adapters/index.js', 'build/ternary.wasm', 'src/kernels/native/ternary.c', 'src/kernels/native/native.h', 'scripts/build-native.mjs', 'recipes/mnist-mlp-bitnet.json', 'configs/recipe.schema.json', 'adapters/README.md', 'docs/ARCHITECTURE.md']) {
+    for (const want of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
+      'dist/adapters/index.js',
+      'build/ternary.wasm',
+      'src/kernels/native/ternary.c',
+      'src/kernels/native/native.h',
+      'scripts/build-native.mjs',
+      'recipes/mnist-mlp-bitnet.json',
+      'configs/recipe.schema.json',
+      'adapters/README.md',
+      'docs/ARCHITECTURE.md',
+    ]) {
       expect(files, want).toContain(want);
     }
-    expect(files.filter((f) => f.startsWith('test/') || f.includes('/golden/') || f.startsWith('dist/test/') || f.startsWith('bench/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(
+      files.filter(
+        (f) =>
+          f.startsWith('test/') ||
+          f.includes('/golden/') ||
+          f.startsWith('dist/test/') ||
+          f.startsWith('bench/') ||
+          (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      ),
+    ).toEqual([]);
     expect(files).not.toContain('build/ternary.node');
   });
 
-  it('installs beside the user\'s @tensorflow/tfjs: one tfjs, getPeftModel, saveModel and loadModel work there', () => {
+  it("installs beside the user's @tensorflow/tfjs: one tfjs, getPeftModel, saveModel and loadModel work there", () => {
     const project = join(work, 'scratch');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module' }));
     const tfjs = pkg.devDependencies['@tensorflow/tfjs'] as string;
-    npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=optional', `@tensorflow/tfjs@${tfjs}`, join(work, (packed as PackResult).filename)], project);
-    const copies = execFileSync('find', ['node_modules', '-name', 'package.json', '-path', '*@tensorflow/tfjs-core/package.json'], { cwd: project, encoding: 'utf8' }).trim().split('\n');
+    npm(
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=optional', `@tensorflow/tfjs@${tfjs}`, join(work, (packed as PackResult).filename)],
+      project,
+    );
+    const copies = execFileSync('find', ['node_modules', '-name', 'package.json', '-path', '*@tensorflow/tfjs-core/package.json'], {
+      cwd: project,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     expect(copies).toEqual(['node_modules/@tensorflow/tfjs-core/package.json']);
     writeFileSync(
       join(project, 'check.mjs'),

@@ -65,7 +65,12 @@ describe('quantizeActivations: PyTorch reference fixtures', () => {
       const q = quantizeActivations(new Float32Array(c.data), c.shape, { scope: c.scope, bits: c.bits });
       expect([...q.values]).toEqual(c.values);
       expect([...q.quantScales]).toEqual(c.s.map(f32));
-      expect(maxRelativeDiff(q.scales, c.s.map((s) => 1 / s))).toBeLessThanOrEqual(1e-7);
+      expect(
+        maxRelativeDiff(
+          q.scales,
+          c.s.map((s) => 1 / s),
+        ),
+      ).toBeLessThanOrEqual(1e-7);
       expect([...q.dequantize()].map((v) => v + 0)).toEqual(c.dequantized.map((v) => f32(v) + 0));
     });
   }

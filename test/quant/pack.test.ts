@@ -43,7 +43,17 @@ const LAYOUTS = [
 ] as const;
 
 describe('round trips for every layout', () => {
-  const shapes: [number, number][] = [[1, 1], [1, 256], [3, 255], [5, 257], [4, 512], [7, 300], [13, 1000], [64, 64], [2, 768]];
+  const shapes: [number, number][] = [
+    [1, 1],
+    [1, 256],
+    [3, 255],
+    [5, 257],
+    [4, 512],
+    [7, 300],
+    [13, 1000],
+    [64, 64],
+    [2, 768],
+  ];
   for (const layout of LAYOUTS) {
     for (const shape of shapes) {
       it(`${layout.name} ${shape.join('x')}`, () => {

@@ -43,8 +43,16 @@ const CASES: [string, Json | string, string[]][] = [
   ['an unknown schedule', withPatch((r) => ((r.train as Json).schedule = { type: 'step' })), ['train.schedule.type']],
   ['a missing pretrained model', withPatch((r) => (r.model = { type: 'tfjs', path: join(work, 'no-model') })), ['model.path']],
   ['a missing text file', withPatch((r) => (r.data = { type: 'text', path: join(work, 'no.txt') })), ['data.path']],
-  ['a target that matches nothing', withPatch((r) => (r.adapters = [{ type: 'lora', targetModules: ['q_proj'] }])), ['adapters[0].targetModules', 'Layer paths: fc1, relu1, head']],
-  ['several problems at once', withPatch((r) => Object.assign(r.train as Json, { lr: 0, batchSize: -3, gradClip: 'x' })), ['train.lr', 'train.batchSize', 'train.gradClip']],
+  [
+    'a target that matches nothing',
+    withPatch((r) => (r.adapters = [{ type: 'lora', targetModules: ['q_proj'] }])),
+    ['adapters[0].targetModules', 'Layer paths: fc1, relu1, head'],
+  ],
+  [
+    'several problems at once',
+    withPatch((r) => Object.assign(r.train as Json, { lr: 0, batchSize: -3, gradClip: 'x' })),
+    ['train.lr', 'train.batchSize', 'train.gradClip'],
+  ],
   ['invalid JSON', '{"name": "x",', ['not valid JSON']],
   ['an extends that does not exist', withPatch((r) => (r.extends = './nope.json')), ['nope.json']],
 ];
@@ -54,7 +62,10 @@ describe('bad recipes: exit 2, every problem with its JSON path, no run folder',
     const dir = mkdtempSync(join(work, 'case-'));
     const file = join(dir, 'recipe.json');
     writeFileSync(file, typeof recipe === 'string' ? recipe : JSON.stringify(recipe));
-    for (const command of [['validate', file], ['run', file]]) {
+    for (const command of [
+      ['validate', file],
+      ['run', file],
+    ]) {
       const io = captureIo();
       expect(await runCli(command, io)).toBe(2);
       const stderr = io.stderr.join('\n');

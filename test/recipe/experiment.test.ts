@@ -16,7 +16,13 @@ describe('bitnet experiment', () => {
   });
 
   it('a grid expands to every combination', () => {
-    const runs = experimentRuns({ name: 'g', base: 'x', output: { dir: 'y' }, set: {}, grid: { 'train.lr': [0.1, 0.2], 'model.bitnet.groupSize': ['tensor', 64] } });
+    const runs = experimentRuns({
+      name: 'g',
+      base: 'x',
+      output: { dir: 'y' },
+      set: {},
+      grid: { 'train.lr': [0.1, 0.2], 'model.bitnet.groupSize': ['tensor', 64] },
+    });
     expect(runs.map((r) => r.name)).toEqual(['lr-0.1_groupSize-tensor', 'lr-0.1_groupSize-64', 'lr-0.2_groupSize-tensor', 'lr-0.2_groupSize-64']);
     expect(runs[1]?.overrides).toEqual(['train.lr=0.1', 'model.bitnet.groupSize=64']);
   });
@@ -25,8 +31,31 @@ describe('bitnet experiment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bitnet-exp-'));
     const sweep = join(dir, 'sweep.json');
     const spec = JSON.parse(readFileSync(GROUPSIZE, 'utf8')) as Record<string, unknown>;
-    writeFileSync(sweep, JSON.stringify({ ...spec, set: {}, base: join(fileURLToPath(new URL('../../recipes', import.meta.url)), 'mnist-mlp-bitnet.json'), output: { dir: join(dir, 'out') } }));
-    const small = ['--set', 'train.epochs=null', '--set', 'train.steps=6', '--set', 'data.trainSize=256', '--set', 'data.testSize=64', '--set', 'model.hidden=[256]', '--set', 'train.evalInterval=3', '--backend', 'cpu'];
+    writeFileSync(
+      sweep,
+      JSON.stringify({
+        ...spec,
+        set: {},
+        base: join(fileURLToPath(new URL('../../recipes', import.meta.url)), 'mnist-mlp-bitnet.json'),
+        output: { dir: join(dir, 'out') },
+      }),
+    );
+    const small = [
+      '--set',
+      'train.epochs=null',
+      '--set',
+      'train.steps=6',
+      '--set',
+      'data.trainSize=256',
+      '--set',
+      'data.testSize=64',
+      '--set',
+      'model.hidden=[256]',
+      '--set',
+      'train.evalInterval=3',
+      '--backend',
+      'cpu',
+    ];
     const io = captureIo();
     expect(await runCli(['experiment', sweep, ...small, '--json'], io), io.stderr.join('\n')).toBe(0);
     const result = JSON.parse(io.stdout.at(-1) as string) as { runs: { name: string; status: string; modelBytes: number }[] };

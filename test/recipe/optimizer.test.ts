@@ -47,7 +47,18 @@ describe('Optimizer', () => {
     const opt = new Optimizer({ type: 'adamw', betas: [0.9, 0.95], eps: 1e-8, momentum: 0, weightDecay: 0.1 });
     const m = tf.variable(tf.ones([2, 2]));
     const b = tf.variable(tf.ones([2]));
-    opt.step([{ key: 'm', variable: m }, { key: 'b', variable: b }], new Map([['m', tf.zeros([2, 2])], ['b', tf.zeros([2])]]), 0.5, 0.1);
+    opt.step(
+      [
+        { key: 'm', variable: m },
+        { key: 'b', variable: b },
+      ],
+      new Map([
+        ['m', tf.zeros([2, 2])],
+        ['b', tf.zeros([2])],
+      ]),
+      0.5,
+      0.1,
+    );
     expect([...m.dataSync()]).toEqual(new Array(4).fill(Math.fround(0.95)));
     expect([...b.dataSync()]).toEqual([1, 1]);
     opt.dispose();
@@ -66,8 +77,13 @@ describe('Optimizer', () => {
   });
 
   it('clips gradients to a global norm', async () => {
-    const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+    const grads = new Map([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor1d([0, 4])],
+    ]);
     expect(await clipByGlobalNorm(grads, 1)).toBeCloseTo(5, 6);
-    expect([...(grads.get('a') as tf.Tensor).dataSync(), ...(grads.get('b') as tf.Tensor).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([0.6, 0, 0, 0.8]);
+    expect([...(grads.get('a') as tf.Tensor).dataSync(), ...(grads.get('b') as tf.Tensor).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([
+      0.6, 0, 0, 0.8,
+    ]);
   });
 });

@@ -26,7 +26,10 @@ async function weightsOf(runDir: string): Promise<Map<string, Float32Array>> {
 }
 
 /** Spawns the CLI; resolves with its exit code and signal once it ends. */
-function spawnCli(args: string[], onStart: (child: ReturnType<typeof spawn>) => void = () => {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function spawnCli(
+  args: string[],
+  onStart: (child: ReturnType<typeof spawn>) => void = () => {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -83,29 +86,39 @@ describe('bitnet run', () => {
     expect(summary).toMatchObject({ name: 'tiny', status: 'completed', steps: 4 });
   });
 
-  it.each(['cpu', 'wasm'] as const)('SIGKILL at a random step, then --resume, equals an uninterrupted run (%s)', async (backend) => {
-    const steps = 300;
-    const common = ['--set', `train.steps=${steps}`, '--set', 'output.checkpointInterval=10', '--set', 'train.evalInterval=100', '--backend', backend];
-    const whole = join(work, `whole-${backend}`);
-    const cut = join(work, `cut-${backend}`);
-    expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${whole}`, '--json'], captureIo())).toBe(0);
-    const killStep = 25 + new SeededRandom(Date.now()).int(150);
-    const killed = await spawnCli(['run', TINY, ...common, '--set', `output.dir=${cut}`], killAt(cut, killStep, 'SIGKILL'));
-    expect(killed.signal).toBe('SIGKILL');
-    const before = (await listCheckpoints(cut)).at(-1)?.step ?? 0;
-    expect(before).toBeLessThan(steps);
-    expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${cut}`, '--resume', '--json'], captureIo())).toBe(0);
-    const a = await weightsOf(whole);
-    const b = await weightsOf(cut);
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    for (const [name, values] of a) {
-      const other = b.get(name) as Float32Array;
-      if (backend === 'cpu') expect(other, name).toEqual(values);
-      else values.forEach((v, i) => expect(Math.abs(v - (other[i] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
-    }
-    const resumedLines = readMetrics(join(cut, 'metrics.jsonl')).filter((l) => 'loss' in l).map((l) => l.step);
-    expect(resumedLines).toEqual(readMetrics(join(whole, 'metrics.jsonl')).filter((l) => 'loss' in l).map((l) => l.step));
-  }, 120_000);
+  it.each(['cpu', 'wasm'] as const)(
+    'SIGKILL at a random step, then --resume, equals an uninterrupted run (%s)',
+    async (backend) => {
+      const steps = 300;
+      const common = ['--set', `train.steps=${steps}`, '--set', 'output.checkpointInterval=10', '--set', 'train.evalInterval=100', '--backend', backend];
+      const whole = join(work, `whole-${backend}`);
+      const cut = join(work, `cut-${backend}`);
+      expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${whole}`, '--json'], captureIo())).toBe(0);
+      const killStep = 25 + new SeededRandom(Date.now()).int(150);
+      const killed = await spawnCli(['run', TINY, ...common, '--set', `output.dir=${cut}`], killAt(cut, killStep, 'SIGKILL'));
+      expect(killed.signal).toBe('SIGKILL');
+      const before = (await listCheckpoints(cut)).at(-1)?.step ?? 0;
+      expect(before).toBeLessThan(steps);
+      expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${cut}`, '--resume', '--json'], captureIo())).toBe(0);
+      const a = await weightsOf(whole);
+      const b = await weightsOf(cut);
+      expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+      for (const [name, values] of a) {
+        const other = b.get(name) as Float32Array;
+        if (backend === 'cpu') expect(other, name).toEqual(values);
+        else values.forEach((v, i) => expect(Math.abs(v - (other[i] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
+      }
+      const resumedLines = readMetrics(join(cut, 'metrics.jsonl'))
+        .filter((l) => 'loss' in l)
+        .map((l) => l.step);
+      expect(resumedLines).toEqual(
+        readMetrics(join(whole, 'metrics.jsonl'))
+          .filter((l) => 'loss' in l)
+          .map((l) => l.step),
+      );
+    },
+    120_000,
+  );
 
   it('SIGINT finishes the step, writes a checkpoint and exits 130; --resume completes', async () => {
     const dir = join(work, 'sigint');

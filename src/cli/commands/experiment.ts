@@ -39,7 +39,13 @@ export function experimentCommand(ctx: CliContext): CommandModule<object, Experi
         });
         if (args.json) ctx.io.out(JSON.stringify(result));
         else {
-          const rows = result.runs.map((r) => [r.name, r.status, (r.test_accuracy * 100).toFixed(2), r.modelBytes.toLocaleString('en-US'), r.trainSeconds.toFixed(1)]);
+          const rows = result.runs.map((r) => [
+            r.name,
+            r.status,
+            (r.test_accuracy * 100).toFixed(2),
+            r.modelBytes.toLocaleString('en-US'),
+            r.trainSeconds.toFixed(1),
+          ]);
           ctx.io.out(formatTable([['run', 'status', 'test acc %', 'model bytes', 'train s'], ...rows]));
           ctx.io.out(`comparison: ${result.dir}/comparison.md, report: ${result.dir}/report.html`);
         }

@@ -43,11 +43,16 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
       const dir = resolveModelDir(args.source);
       const model = await loadModel(dir);
       if (lmMetadataOf(model) !== undefined) {
-        if (args.type !== 'tq2_0' && args.type !== 'tq1_0') throw new BitNetError('UNSUPPORTED', 'a BitNet LM exports as tq2_0 or tq1_0 (llama.cpp bitnet architecture)', { field: 'type' });
+        if (args.type !== 'tq2_0' && args.type !== 'tq1_0')
+          throw new BitNetError('UNSUPPORTED', 'a BitNet LM exports as tq2_0 or tq1_0 (llama.cpp bitnet architecture)', { field: 'type' });
         const weights = lmWeightsOf(model);
         model.dispose();
         await writeBitnetGguf(args.out, weights, new ByteTokenizer().ggufVocabulary(), { type: args.type, scaleTensors: args.scaleTensors, name: model.name });
-        ctx.io.out(args.json ? JSON.stringify({ path: args.out, architecture: 'bitnet', config: weights.config }) : `wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`);
+        ctx.io.out(
+          args.json
+            ? JSON.stringify({ path: args.out, architecture: 'bitnet', config: weights.config })
+            : `wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`,
+        );
         return;
       }
       const report = await exportGguf(model, args.out, { type: args.type, scaleTensors: args.scaleTensors, warn: (m) => ctx.io.err(`bitnet: warning: ${m}`) });

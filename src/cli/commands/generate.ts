@@ -32,8 +32,18 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         .option('temperature', { type: 'number', default: 0.8, describe: '0 = greedy' })
         .option('top-k', { type: 'number', default: 40, describe: '0 = no limit' })
         .option('seed', { type: 'number', default: 0 })
-        .option('numerics', { type: 'string', choices: ['bitnet', 'llama.cpp'], default: 'bitnet', describe: "per-token int8 activations, or llama.cpp's Q8_K blocks and f16 rounding" })
-        .option('backend', { type: 'string', choices: ['cpu', 'webgpu'], default: 'cpu', describe: 'where the ternary projections run: the CPU kernels, or the WGSL kernels on a WebGPU device (BitNet numerics)' })
+        .option('numerics', {
+          type: 'string',
+          choices: ['bitnet', 'llama.cpp'],
+          default: 'bitnet',
+          describe: "per-token int8 activations, or llama.cpp's Q8_K blocks and f16 rounding",
+        })
+        .option('backend', {
+          type: 'string',
+          choices: ['cpu', 'webgpu'],
+          default: 'cpu',
+          describe: 'where the ternary projections run: the CPU kernels, or the WGSL kernels on a WebGPU device (BitNet numerics)',
+        })
         .option('json', { type: 'boolean', default: false })
         .example('$0 generate runs/shakespeare-lm-bitnet --prompt "ROMEO:"', 'sample from a trained run')
         .example('$0 generate lm.gguf --temperature 0 --numerics llama.cpp', 'what llama.cpp would generate, greedily')
@@ -43,7 +53,9 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
       const weights = await loadLmWeights(args.source);
       const tokenizer = new ByteTokenizer();
       if (args.backend === 'webgpu' && args.numerics !== 'bitnet') {
-        throw new BitNetError('INVALID_ARGUMENT', "--backend webgpu runs BitNet numerics (per-token int8); llama.cpp numerics run on the CPU", { field: 'numerics' });
+        throw new BitNetError('INVALID_ARGUMENT', '--backend webgpu runs BitNet numerics (per-token int8); llama.cpp numerics run on the CPU', {
+          field: 'numerics',
+        });
       }
       const gpu = args.backend === 'webgpu' ? await GpuProjections.open(weights) : undefined;
       if (gpu !== undefined) ctx.io.err(`projections on WebGPU: ${gpu.adapter}`);
@@ -58,7 +70,15 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
       });
       const text = tokenizer.decode(result.tokens);
       if (args.json) {
-        ctx.io.out(JSON.stringify({ prompt: args.prompt, text, tokens: result.tokens, tokensPerSecond: result.tokensPerSecond, promptTokensPerSecond: result.promptTokensPerSecond }));
+        ctx.io.out(
+          JSON.stringify({
+            prompt: args.prompt,
+            text,
+            tokens: result.tokens,
+            tokensPerSecond: result.tokensPerSecond,
+            promptTokensPerSecond: result.promptTokensPerSecond,
+          }),
+        );
         return;
       }
       ctx.io.out(`${args.prompt}${text}`);

@@ -30,7 +30,10 @@ export function inspectCommand(ctx: CliContext): CommandModule<object, InspectAr
       ctx.io.out(`${result.kind}: ${result.path}`);
       for (const section of result.sections) {
         ctx.io.out(`\n${section.title}`);
-        if (section.rows.length > 0) ctx.io.out(section.rows.length > 1 && section.rows[0]?.[0] === 'name' ? formatTable(section.rows) : section.rows.map((r) => `  ${r.join('  ')}`).join('\n'));
+        if (section.rows.length > 0)
+          ctx.io.out(
+            section.rows.length > 1 && section.rows[0]?.[0] === 'name' ? formatTable(section.rows) : section.rows.map((r) => `  ${r.join('  ')}`).join('\n'),
+          );
       }
     },
   };

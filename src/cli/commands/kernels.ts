@@ -20,19 +20,32 @@ export function kernelsCommand(ctx: CliContext): CommandModule<object, KernelsAr
     handler: async (args) => {
       const report = await kernelReport();
       const kernels = resolveKernels();
-      const info = { requested: settings().kernel, active: kernels.tier, providers: kernels.providers, threads: defaultThreads(), inference: settings().inference, tiers: report };
+      const info = {
+        requested: settings().kernel,
+        active: kernels.tier,
+        providers: kernels.providers,
+        threads: defaultThreads(),
+        inference: settings().inference,
+        tiers: report,
+      };
       if (args.json) {
         ctx.io.out(JSON.stringify(info));
         return;
       }
-      const uses = (name: string): string => Object.entries(kernels.providers).filter(([, t]) => t === name).map(([c]) => c).join(', ');
+      const uses = (name: string): string =>
+        Object.entries(kernels.providers)
+          .filter(([, t]) => t === name)
+          .map(([c]) => c)
+          .join(', ');
       ctx.io.out(
         formatTable([
           ['tier', 'available', 'offers', 'in use for', 'runs on'],
           ...report.map((r) => [r.name, r.available ? 'yes' : 'no', r.capabilities.join(', '), uses(r.name), r.detail]),
         ]),
       );
-      ctx.io.out(`kernel: ${info.requested} (BITNET_KERNEL=auto|webgpu|native|wasm|reference); threads: ${info.threads} (BITNET_THREADS); BitLinear inference: ${info.inference} (BITNET_INFERENCE)`);
+      ctx.io.out(
+        `kernel: ${info.requested} (BITNET_KERNEL=auto|webgpu|native|wasm|reference); threads: ${info.threads} (BITNET_THREADS); BitLinear inference: ${info.inference} (BITNET_INFERENCE)`,
+      );
     },
   };
 }

@@ -83,7 +83,9 @@ export async function runQuantize(args: QuantizeArgs, io: CliIo): Promise<void> 
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
   const n = weight.values.length;
   io.out(`quantized ${args.rows}x${args.cols} ${args.input ?? `random normal matrix (seed ${args.seed}, std ${args.std})`}`);
-  io.out(`  group size     ${String(summary.groupSize)} (${summary.scaleCount} scale${summary.scaleCount === 1 ? '' : 's'}, beta ${summary.scaleMin.toPrecision(6)}${summary.scaleCount > 1 ? ` .. ${summary.scaleMax.toPrecision(6)}` : ''})`);
+  io.out(
+    `  group size     ${String(summary.groupSize)} (${summary.scaleCount} scale${summary.scaleCount === 1 ? '' : 's'}, beta ${summary.scaleMin.toPrecision(6)}${summary.scaleCount > 1 ? ` .. ${summary.scaleMax.toPrecision(6)}` : ''})`,
+  );
   io.out(`  -1 / 0 / +1    ${pct(summary.counts.minusOne / n)} / ${pct(summary.counts.zero / n)} / ${pct(summary.counts.plusOne / n)}`);
   io.out(`  relative error ${summary.relativeError.toFixed(4)}  (||W - beta*q|| / ||W||)`);
   io.out(`  time           ${quantizeMs.toFixed(1)} ms`);

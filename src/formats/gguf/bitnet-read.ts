@@ -60,7 +60,9 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
   const h = await readGgufHeader(path);
   const arch = h.metadata.get('general.architecture');
   if (arch?.type !== 'string' || arch.value !== BITNET_ARCHITECTURE) {
-    throw new BitNetError('UNSUPPORTED', `${path} is not a bitnet-architecture GGUF (general.architecture = ${arch?.type === 'string' ? arch.value : '?'})`, { field: 'general.architecture' });
+    throw new BitNetError('UNSUPPORTED', `${path} is not a bitnet-architecture GGUF (general.architecture = ${arch?.type === 'string' ? arch.value : '?'})`, {
+      field: 'general.architecture',
+    });
   }
   const tensor = (name: string): (typeof h.tensors)[number] => {
     const t = h.tensors.find((x) => x.name === name);
@@ -107,7 +109,12 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
     layers.push({ ...norms, proj });
   }
   const embBytes = await readGgufTensorBytes(path, emb);
-  const weights: BitnetLmWeights = { config, tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements), outputNorm: await floats(`${tensorName('gguf', 'outputNorm')}.weight`), layers };
+  const weights: BitnetLmWeights = {
+    config,
+    tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements),
+    outputNorm: await floats(`${tensorName('gguf', 'outputNorm')}.weight`),
+    layers,
+  };
   if (emb.type === 'F16') weights.tokenEmbeddingHalf = littleEndianHalves(embBytes);
   return weights;
 }

@@ -60,10 +60,14 @@ export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, opt
 export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: GgufVocabulary, options: BitnetGgufOptions): Promise<void> {
   const c = w.config;
   if (c.hiddenAct === 'relu2') {
-    throw new BitNetError('UNSUPPORTED', "llama.cpp's bitnet architecture (node-llama-cpp 3.21.1) runs SiLU; this model uses ReLU\u00b2 (BitNet-b1.58-2B-4T style)", {
-      field: 'hiddenAct',
-      hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
-    });
+    throw new BitNetError(
+      'UNSUPPORTED',
+      "llama.cpp's bitnet architecture (node-llama-cpp 3.21.1) runs SiLU; this model uses ReLU\u00b2 (BitNet-b1.58-2B-4T style)",
+      {
+        field: 'hiddenAct',
+        hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
+      },
+    );
   }
   const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
   const metadata = bitnetGgufMetadata(c, vocab, options);
@@ -80,7 +84,12 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
       const [out, inF] = t.shape;
       const beta = t.scales[0] as number;
       const name = tensorName('gguf', p, i);
-      tensors.push({ name: `${name}.weight`, dims: [inF, out], type: ternaryType, data: () => encodeTernaryBlocks(ternaryType, t.values, options.scaleTensors === true ? 1 : beta) });
+      tensors.push({
+        name: `${name}.weight`,
+        dims: [inF, out],
+        type: ternaryType,
+        data: () => encodeTernaryBlocks(ternaryType, t.values, options.scaleTensors === true ? 1 : beta),
+      });
       if (options.scaleTensors === true) tensors.push(f32(`${name}.scale`, Float32Array.of(beta)));
     }
   });

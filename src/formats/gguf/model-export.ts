@@ -58,16 +58,22 @@ export async function exportGguf(model: tf.LayersModel, path: string, options: G
             const blocks = new Uint8Array((ternary.values.length / 256) * (ternaryType === 'TQ2_0' ? 66 : 54));
             const per = ternary.groupSize;
             for (let b = 0; b < ternary.values.length / 256; b++) {
-              const part = encodeTernaryBlocks(ternaryType, ternary.values.subarray(b * 256, (b + 1) * 256), ternary.scales[Math.floor((b * 256) / per)] as number);
+              const part = encodeTernaryBlocks(
+                ternaryType,
+                ternary.values.subarray(b * 256, (b + 1) * 256),
+                ternary.scales[Math.floor((b * 256) / per)] as number,
+              );
               blocks.set(part, b * part.length);
             }
             return blocks;
           },
         });
-        if (useScale) tensors.push({ name: `${layerPath}.scale`, dims: [1], type: 'F32', data: () => encodeGgml('F32', Float32Array.of(ternary.scales[0] as number)) });
+        if (useScale)
+          tensors.push({ name: `${layerPath}.scale`, dims: [1], type: 'F32', data: () => encodeGgml('F32', Float32Array.of(ternary.scales[0] as number)) });
       } else {
         if (ternaryType !== undefined) {
-          const why = inF % 256 !== 0 ? `its rows of ${inF} are not a multiple of 256` : `its group size ${String(ternary.groupSize)} is finer than a 256-weight block`;
+          const why =
+            inF % 256 !== 0 ? `its rows of ${inF} are not a multiple of 256` : `its group size ${String(ternary.groupSize)} is finer than a 256-weight block`;
           warn(`${layerPath}: written as ${floatType} (dequantized), since ${why}`);
           fallbacks.push(layerPath);
         }

@@ -86,18 +86,30 @@ class HeaderReader {
 
   async scalar(type: GgufScalarType): Promise<number | bigint | boolean | string> {
     switch (type) {
-      case 'u8': return (await this.need(1)).getUint8(0);
-      case 'i8': return (await this.need(1)).getInt8(0);
-      case 'bool': return (await this.need(1)).getUint8(0) !== 0;
-      case 'u16': return (await this.need(2)).getUint16(0, true);
-      case 'i16': return (await this.need(2)).getInt16(0, true);
-      case 'u32': return (await this.need(4)).getUint32(0, true);
-      case 'i32': return (await this.need(4)).getInt32(0, true);
-      case 'f32': return (await this.need(4)).getFloat32(0, true);
-      case 'f64': return (await this.need(8)).getFloat64(0, true);
-      case 'u64': return (await this.need(8)).getBigUint64(0, true);
-      case 'i64': return (await this.need(8)).getBigInt64(0, true);
-      case 'string': return this.string();
+      case 'u8':
+        return (await this.need(1)).getUint8(0);
+      case 'i8':
+        return (await this.need(1)).getInt8(0);
+      case 'bool':
+        return (await this.need(1)).getUint8(0) !== 0;
+      case 'u16':
+        return (await this.need(2)).getUint16(0, true);
+      case 'i16':
+        return (await this.need(2)).getInt16(0, true);
+      case 'u32':
+        return (await this.need(4)).getUint32(0, true);
+      case 'i32':
+        return (await this.need(4)).getInt32(0, true);
+      case 'f32':
+        return (await this.need(4)).getFloat32(0, true);
+      case 'f64':
+        return (await this.need(8)).getFloat64(0, true);
+      case 'u64':
+        return (await this.need(8)).getBigUint64(0, true);
+      case 'i64':
+        return (await this.need(8)).getBigInt64(0, true);
+      case 'string':
+        return this.string();
     }
   }
 

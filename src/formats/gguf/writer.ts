@@ -41,17 +41,39 @@ class Bytes {
     const b = new Uint8Array(size);
     const v = new DataView(b.buffer);
     switch (type) {
-      case 'u8': v.setUint8(0, value as number); break;
-      case 'i8': v.setInt8(0, value as number); break;
-      case 'bool': v.setUint8(0, value ? 1 : 0); break;
-      case 'u16': v.setUint16(0, value as number, true); break;
-      case 'i16': v.setInt16(0, value as number, true); break;
-      case 'u32': v.setUint32(0, value as number, true); break;
-      case 'i32': v.setInt32(0, value as number, true); break;
-      case 'f32': v.setFloat32(0, value as number, true); break;
-      case 'f64': v.setFloat64(0, value as number, true); break;
-      case 'u64': v.setBigUint64(0, BigInt(value), true); break;
-      case 'i64': v.setBigInt64(0, BigInt(value), true); break;
+      case 'u8':
+        v.setUint8(0, value as number);
+        break;
+      case 'i8':
+        v.setInt8(0, value as number);
+        break;
+      case 'bool':
+        v.setUint8(0, value ? 1 : 0);
+        break;
+      case 'u16':
+        v.setUint16(0, value as number, true);
+        break;
+      case 'i16':
+        v.setInt16(0, value as number, true);
+        break;
+      case 'u32':
+        v.setUint32(0, value as number, true);
+        break;
+      case 'i32':
+        v.setInt32(0, value as number, true);
+        break;
+      case 'f32':
+        v.setFloat32(0, value as number, true);
+        break;
+      case 'f64':
+        v.setFloat64(0, value as number, true);
+        break;
+      case 'u64':
+        v.setBigUint64(0, BigInt(value), true);
+        break;
+      case 'i64':
+        v.setBigInt64(0, BigInt(value), true);
+        break;
     }
     this.push(b);
   }
@@ -104,9 +126,14 @@ export async function writeGguf(path: string, { metadata, tensors }: GgufWriteOp
   let offset = 0;
   const sizes: number[] = [];
   for (const t of tensors) {
-    if (new TextEncoder().encode(t.name).length >= 64) throw new BitNetError('INVALID_ARGUMENT', `tensor name '${t.name}' is 64 bytes or longer`, { field: t.name });
-    if (t.dims.length === 0 || t.dims.length > 4) throw new BitNetError('INVALID_SHAPE', `tensor '${t.name}' has ${t.dims.length} dims; GGUF allows 1..4`, { field: t.name });
-    const bytes = ggmlTensorBytes(t.type, t.dims.reduce((a, d) => a * d, 1));
+    if (new TextEncoder().encode(t.name).length >= 64)
+      throw new BitNetError('INVALID_ARGUMENT', `tensor name '${t.name}' is 64 bytes or longer`, { field: t.name });
+    if (t.dims.length === 0 || t.dims.length > 4)
+      throw new BitNetError('INVALID_SHAPE', `tensor '${t.name}' has ${t.dims.length} dims; GGUF allows 1..4`, { field: t.name });
+    const bytes = ggmlTensorBytes(
+      t.type,
+      t.dims.reduce((a, d) => a * d, 1),
+    );
     h.num('string', t.name);
     h.num('u32', t.dims.length);
     for (const d of t.dims) h.num('u64', BigInt(d));
@@ -123,7 +150,9 @@ export async function writeGguf(path: string, { metadata, tensors }: GgufWriteOp
     for (const [i, t] of tensors.entries()) {
       const data = await t.data();
       if (data.length !== sizes[i]) {
-        throw new BitNetError('INTERNAL', `tensor '${t.name}' produced ${data.length} bytes, ${t.type}${JSON.stringify(t.dims)} needs ${sizes[i]}`, { field: t.name });
+        throw new BitNetError('INTERNAL', `tensor '${t.name}' produced ${data.length} bytes, ${t.type}${JSON.stringify(t.dims)} needs ${sizes[i]}`, {
+          field: t.name,
+        });
       }
       await file.write(data);
       const p = pad(data.length, alignment);

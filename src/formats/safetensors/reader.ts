@@ -127,7 +127,10 @@ export class SafetensorsFile {
   tensor(name: string): SafetensorsTensor {
     const entry = this.header.tensors.find((t) => t.name === name);
     if (entry === undefined) {
-      throw new BitNetError('CORRUPT_FILE', `safetensors: no tensor named '${name}'`, { field: name, hint: `the file holds: ${this.names.slice(0, 20).join(', ')}` });
+      throw new BitNetError('CORRUPT_FILE', `safetensors: no tensor named '${name}'`, {
+        field: name,
+        hint: `the file holds: ${this.names.slice(0, 20).join(', ')}`,
+      });
     }
     const start = this.header.dataOffset + entry.begin;
     return { ...entry, bytes: this.data.subarray(start, this.header.dataOffset + entry.end) };

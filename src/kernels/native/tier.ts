@@ -11,7 +11,17 @@ interface NativeAddon {
   /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
   gemvHalf(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number): void;
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, pos: number, heads: number, kvHeads: number, headDim: number, half: boolean, out: Float32Array): void;
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    pos: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    half: boolean,
+    out: Float32Array,
+  ): void;
   features(): string;
 }
 

@@ -77,7 +77,9 @@ function halfTile(nt) {
                        (i32x4.dot_i16x8_s (v128.and (local.get $w3) (local.get $m)) (v128.load offset=${64 * f + 48} (local.get $xq))))))
           (local.set $a${t} (i32x4.add (local.get $a${t}) ${f === 0 ? '(local.get $s)' : `(i32x4.shr_s (local.get $s) (i32.const ${2 * f}))`}))`;
   const fieldAll = (f) => `
-        (local.set $m (v128.const i16x8 ${Array(8).fill(3 << (2 * f)).join(' ')}))
+        (local.set $m (v128.const i16x8 ${Array(8)
+          .fill(3 << (2 * f))
+          .join(' ')}))
         ${lanes.map((t) => `(local.set $xq (i32.add (local.get $xp${t}) (local.get $xo)))${field(f, t)}`).join('')}`;
   return `
   (func $half${nt}

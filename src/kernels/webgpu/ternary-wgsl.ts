@@ -37,7 +37,8 @@ export class WebGpuTernary {
   private readonly quantizer: Pipeline;
 
   constructor(private readonly device: GpuDevice) {
-    const pipeline = (code: string): Pipeline => device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    const pipeline = (code: string): Pipeline =>
+      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     this.gemv = pipeline(GEMV_WGSL);
     this.tiled = pipeline(gemmWgsl(GEMM_TILES.wide));
     this.splitK = pipeline(gemmWgsl(GEMM_TILES.splitK));
@@ -64,7 +65,10 @@ export class WebGpuTernary {
   /** Packed codes of a [rows, inFeatures] ternary weight (TQ2_0 order, rows padded to 256) with its beta. */
   uploadLinear(codes: Uint8Array, rows: number, inFeatures: number, beta: number, opts: { activationBits?: number; eps?: number } = {}): GpuTernaryLinear {
     const paddedCols = paddedRowLength(inFeatures);
-    if (codes.length !== (rows * paddedCols) / 4) throw new BitNetError('INVALID_SHAPE', `codes hold ${codes.length} bytes, a [${rows}, ${inFeatures}] weight needs ${(rows * paddedCols) / 4}`, { field: 'codes' });
+    if (codes.length !== (rows * paddedCols) / 4)
+      throw new BitNetError('INVALID_SHAPE', `codes hold ${codes.length} bytes, a [${rows}, ${inFeatures}] weight needs ${(rows * paddedCols) / 4}`, {
+        field: 'codes',
+      });
     return { codes: this.upload(codes), rows, inFeatures, paddedCols, beta, activationBits: opts.activationBits ?? 8, eps: opts.eps ?? DEFAULT_EPS };
   }
 
@@ -72,11 +76,22 @@ export class WebGpuTernary {
     return this.buffer(Uint32Array.of(rows, paddedCols / 16, batch, paddedCols / groupCols, groupCols / 16, paddedCols / 4, mode, 0), USAGE.UNIFORM);
   }
 
-  private encodeProduct(pass: ReturnType<ReturnType<GpuDevice['createCommandEncoder']>['beginComputePass']>, kernel: Exclude<WgslKernel, 'auto'>, buffers: GpuBuffer[], rows: number, batch: number, groups: number, repeat: number): void {
+  private encodeProduct(
+    pass: ReturnType<ReturnType<GpuDevice['createCommandEncoder']>['beginComputePass']>,
+    kernel: Exclude<WgslKernel, 'auto'>,
+    buffers: GpuBuffer[],
+    rows: number,
+    batch: number,
+    groups: number,
+    repeat: number,
+  ): void {
     const pipeline = kernel === 'tiled' ? this.tiled : kernel === 'split-k' ? this.splitK : this.gemv;
     const tile: GemmTile = kernel === 'split-k' ? GEMM_TILES.splitK : GEMM_TILES.wide;
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+    pass.setBindGroup(
+      0,
+      this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }),
+    );
     for (let i = 0; i < repeat; i++) {
       if (kernel === 'gemv') pass.dispatchWorkgroups(rows, batch, groups);
       else pass.dispatchWorkgroups(Math.ceil(rows / tile.rows), Math.ceil(batch / tile.batch), 1);
@@ -84,8 +99,10 @@ export class WebGpuTernary {
   }
 
   private choose(kernel: WgslKernel, batch: number, paddedCols: number, groupCols: number): Exclude<WgslKernel, 'auto'> {
-    if (kernel === 'tiled' && groupCols % 256 !== 0) throw new BitNetError('UNSUPPORTED', `the tiled WGSL kernel needs groups of whole 256-column blocks, got ${groupCols}`, { field: 'groupCols' });
-    if (kernel === 'split-k' && groupCols !== paddedCols) throw new BitNetError('UNSUPPORTED', 'the split-K WGSL kernel takes whole rows (one group)', { field: 'groupCols' });
+    if (kernel === 'tiled' && groupCols % 256 !== 0)
+      throw new BitNetError('UNSUPPORTED', `the tiled WGSL kernel needs groups of whole 256-column blocks, got ${groupCols}`, { field: 'groupCols' });
+    if (kernel === 'split-k' && groupCols !== paddedCols)
+      throw new BitNetError('UNSUPPORTED', 'the split-K WGSL kernel takes whole rows (one group)', { field: 'groupCols' });
     if (kernel !== 'auto') return kernel;
     if (batch < TILED_FROM_BATCH) return 'gemv';
     if (groupCols === paddedCols) return 'split-k';
@@ -96,7 +113,15 @@ export class WebGpuTernary {
    * out[b][r][g] = sum over group g of q[r][k] * x[b][k] (see src/kernels/types.ts), exact int32.
    * `repeat` > 1 dispatches the same product that many times in one submission (for timing).
    */
-  async gemm(weights: GpuBuffer, rows: number, paddedCols: number, x: Int8Array, batch: number, groupCols: number, opts: { repeat?: number; kernel?: WgslKernel } = {}): Promise<Int32Array> {
+  async gemm(
+    weights: GpuBuffer,
+    rows: number,
+    paddedCols: number,
+    x: Int8Array,
+    batch: number,
+    groupCols: number,
+    opts: { repeat?: number; kernel?: WgslKernel } = {},
+  ): Promise<Int32Array> {
     if (groupCols % 128 !== 0 || paddedCols % groupCols !== 0) {
       throw new BitNetError('UNSUPPORTED', `the WGSL kernels need groups of a multiple of 128 columns, got ${groupCols}`, { field: 'groupCols' });
     }
@@ -139,7 +164,13 @@ export class WebGpuTernary {
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.quantizer);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: this.quantizer.getBindGroupLayout(0), entries: [x, packed, post, qShape].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+    pass.setBindGroup(
+      0,
+      this.device.createBindGroup({
+        layout: this.quantizer.getBindGroupLayout(0),
+        entries: [x, packed, post, qShape].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
     pass.dispatchWorkgroups(batch, 1, 1);
     this.encodeProduct(pass, kernel, [layer.codes, packed, out, shape, post], rows, batch, 1, 1);
     pass.end();

@@ -46,7 +46,11 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
     const q = apply(linear(name('q', i), config.hiddenSize), n1);
     const k = apply(linear(name('k', i), kvDim), n1);
     const v = apply(linear(name('v', i), kvDim), n1);
-    const attn = apply(new CausalAttention({ name: `${b}.attn`, numHeads: config.numHeads, numKvHeads: config.numKvHeads, ropeTheta: config.ropeTheta }), [q, k, v]);
+    const attn = apply(new CausalAttention({ name: `${b}.attn`, numHeads: config.numHeads, numKvHeads: config.numKvHeads, ropeTheta: config.ropeTheta }), [
+      q,
+      k,
+      v,
+    ]);
     const out = apply(linear(name('o', i), config.hiddenSize), apply(norm(name('attnSubNorm', i)), attn));
     const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, out]);
     const n2 = apply(norm(name('ffnNorm', i)), h);
@@ -80,10 +84,14 @@ export function lmMetadataOf(model: tf.LayersModel): ModelMetadata | undefined {
 export function lmConfigOf(model: tf.LayersModel): BitnetLmConfig {
   const meta = lmMetadataOf(model);
   if (meta === undefined) {
-    throw new BitNetError('UNSUPPORTED', `model '${model.name}' is not a BitNet language model (its metadata has no ${MODEL_METADATA_KEY}.architecture '${BITNET_ARCHITECTURE}')`, {
-      field: 'model',
-      hint: 'build it with buildBitnetLm or a bitnet-lm recipe',
-    });
+    throw new BitNetError(
+      'UNSUPPORTED',
+      `model '${model.name}' is not a BitNet language model (its metadata has no ${MODEL_METADATA_KEY}.architecture '${BITNET_ARCHITECTURE}')`,
+      {
+        field: 'model',
+        hint: 'build it with buildBitnetLm or a bitnet-lm recipe',
+      },
+    );
   }
   return checkBitnetConfig(meta.config);
 }
@@ -102,7 +110,8 @@ export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
       const layer = model.getLayer(tensorName('tfjs', p, i));
       if (layer instanceof BitLinear) {
         proj[p] = layer.ternaryWeight();
-        if (proj[p].groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `${layer.name}: the LM export needs per-tensor scales`, { field: 'groupSize' });
+        if (proj[p].groupSize !== 'tensor')
+          throw new BitNetError('UNSUPPORTED', `${layer.name}: the LM export needs per-tensor scales`, { field: 'groupSize' });
       } else {
         const kernel = weightsByName(layer).kernel as tf.Tensor;
         const [inF, out] = kernel.shape as [number, number];

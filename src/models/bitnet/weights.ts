@@ -37,7 +37,13 @@ export function randomBitnetWeights(config: BitnetLmConfig, seed: number, scales
       const shape = projectionShape(config, p);
       proj[p] = quantizeWeights(normal(shape[0] * shape[1], scales.weightStd ?? 0.02), shape);
     }
-    return { attnNorm: norm(config.hiddenSize), attnSubNorm: norm(config.hiddenSize), ffnNorm: norm(config.hiddenSize), ffnSubNorm: norm(config.intermediateSize), proj };
+    return {
+      attnNorm: norm(config.hiddenSize),
+      attnSubNorm: norm(config.hiddenSize),
+      ffnNorm: norm(config.hiddenSize),
+      ffnSubNorm: norm(config.intermediateSize),
+      proj,
+    };
   });
   return { config, tokenEmbedding: normal(config.vocabSize * config.hiddenSize, scales.embeddingStd ?? 1), outputNorm: norm(config.hiddenSize), layers };
 }
