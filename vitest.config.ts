@@ -1,9 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Long end-to-end tests (training to convergence, kill-and-resume, experiments, llama.cpp parity,
+ * the packed tarball in a scratch project): `npm run test:slow`. `.ci/run` runs both suites.
+ */
+export const SLOW_TESTS = [
+  'test/recipe/run.test.ts',
+  'test/recipe/experiment.test.ts',
+  'test/models/mlp-train.test.ts',
+  'test/interop/llama-cpp.test.ts',
+  'test/interop/lm-parity.test.ts',
+  'test/package/scratch-install.test.ts',
+];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'adapters/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...SLOW_TESTS],
+    // the slowest fast test takes about 6 s alone on the 2-core machine: 10x headroom for a busy one
     testTimeout: 60_000,
+    hookTimeout: 60_000,
     pool: 'forks',
   },
 });

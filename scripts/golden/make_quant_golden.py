@@ -83,6 +83,11 @@ weights.append(weight_case("zeros(4,16)/g8", torch.zeros(4, 16), 8))
 w = torch.randn(8, 128) * 0.01
 w[0, :4] = torch.tensor([5.0, -7.0, 3.0, -4.0])
 weights.append(weight_case("outliers(8,128)", w, "tensor"))
+# Exact ties: mean|W| = 2 per tensor (W / beta hits ±0.5, ±1.5) and 1 per group of 4.
+ties_w = torch.tensor([[2.0, 2.0, 2.0, 2.0, 1.0, -1.0, 3.0, -3.0], [1.0, -1.0, 3.0, -3.0, 2.0, 2.0, -2.0, 2.0]])
+weights.append(weight_case("ties(2,8)", ties_w, "tensor"))
+ties_g = torch.tensor([[0.5, -0.5, 1.5, -1.5, 1.0, 1.0, -1.0, 1.0], [2.5, -0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 2.5]])
+weights.append(weight_case("ties(2,8)/g4", ties_g, 4))
 
 acts = []
 for shape in [(7,), (3, 16), (2, 3, 32), (5, 257)]:

@@ -64,8 +64,12 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
     try {
       const peft = getPeftModel(model, adapterConfig(entry), { warn });
       adapters.push(peft);
+      // the adapter rebuilt the model with copies of its weights: the base is no longer needed
+      model.dispose();
       model = peft.model;
     } catch (error) {
+      for (const built of adapters) built.dispose();
+      if (adapters.length === 0) model.dispose();
       if (error instanceof BitNetError && error.code === 'INVALID_CONFIG') {
         throw new BitNetError(error.code, `adapters[${i}]: ${error.message}`, {
           field: `adapters[${i}].${error.field ?? 'targetModules'}`,

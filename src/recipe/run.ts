@@ -12,7 +12,7 @@ import { BitLinear } from '../nn/bit-linear.js';
 import { silentReporter, type Reporter } from '../report/reporter.js';
 import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { buildRecipeModel, pretrainedExists } from './build.js';
+import { buildRecipeModel, pretrainedExists, type BuiltModel } from './build.js';
 import { listCheckpoints, modelVariables, optimizerTensors, readCheckpoint, restoreModelWeights, writeCheckpoint } from './checkpoint.js';
 import { loadRecipe } from './load.js';
 import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
@@ -83,6 +83,27 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
   const { model, adapters } = await buildRecipeModel(recipe, warn);
+  try {
+    return await train(recipe, options, backend, model, adapters);
+  } finally {
+    disposeBuilt(model, adapters);
+  }
+}
+
+/** The model and adapters a recipe built: the adapters own their models. */
+function disposeBuilt(model: tf.LayersModel, adapters: readonly { dispose(): void }[]): void {
+  for (const peft of adapters) peft.dispose();
+  if (adapters.length === 0) model.dispose();
+}
+
+async function train(
+  recipe: Recipe,
+  options: RunOptions,
+  backend: ConcreteBackend,
+  model: tf.LayersModel,
+  adapters: BuiltModel['adapters'],
+): Promise<RunSummary> {
+  const reporter = options.reporter ?? silentReporter;
   const dir = resolve(recipe.output.dir);
   await prepareRunDir(dir, options);
   await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);

@@ -237,6 +237,42 @@ describe('corrupt and hostile GGUF files', () => {
       }
     }
     expect(rejected).toBeGreaterThan(30);
-    expect(Object.keys(GGML_TYPES)).toContain('TQ1_0');
+  });
+
+  it('knows the ggml type table of REFERENCE.md §3-4: ids, weights and bytes per block', () => {
+    expect(GGML_TYPES).toEqual({
+      F32: { id: 0, blockSize: 1, typeSize: 4 },
+      F16: { id: 1, blockSize: 1, typeSize: 2 },
+      Q8_0: { id: 8, blockSize: 32, typeSize: 2 + 32 },
+      BF16: { id: 30, blockSize: 1, typeSize: 2 },
+      TQ1_0: { id: 34, blockSize: 256, typeSize: 48 + 4 + 2 },
+      TQ2_0: { id: 35, blockSize: 256, typeSize: 64 + 2 },
+    });
+  });
+});
+
+describe('GGUF data offset', () => {
+  it('is the header end rounded up to the alignment, also when the header ends exactly on it (every residue mod 32)', async () => {
+    const dir = await tmp();
+    const values = Float32Array.from({ length: 32 }, (_, i) => i - 15.5);
+    const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
+    const residues = new Set<number>();
+    for (let length = 0; length < 40; length++) {
+      const text = 'x'.repeat(length);
+      const path = join(dir, `pad-${length}.gguf`);
+      await writeGguf(path, {
+        metadata: [['general.name', gguf.str(text)]],
+        tensors: [{ name: 'w', dims: [32], type: 'F32', data: () => encodeGgml('F32', values) }],
+      });
+      // GGUF v3 layout: magic, version, tensor count, kv count; key (u64 length + bytes), value type, string (u64 + bytes);
+      // tensor info: name, n_dims, dims (u64 each), type, offset
+      const headerEnd = 4 + 4 + 8 + 8 + (8 + utf8('general.name') + 4 + 8 + length) + (8 + utf8('w') + 4 + 8 + 4 + 8);
+      residues.add(headerEnd % 32);
+      const h = await readGgufHeader(path);
+      expect(h.dataOffset, `metadata string of ${length} bytes`).toBe(Math.ceil(headerEnd / 32) * 32);
+      expect(h.fileSize).toBe(h.dataOffset + values.length * 4);
+      expect(await readGgufTensor(path, h.tensors[0] as (typeof h.tensors)[number])).toEqual(values);
+    }
+    expect(residues.size).toBe(32);
   });
 });

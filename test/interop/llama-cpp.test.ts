@@ -76,31 +76,27 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
     ['tq2_0', false],
     ['tq1_0', false],
     ['tq2_0', true],
-  ] as const)(
-    'a tiny bitnet-architecture model (%s, scale tensors: %s): same greedy tokens as this toolkit',
-    async (type, scaleTensors) => {
-      const weights = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
-      const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), `tiny-${type}.gguf`);
-      await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type, scaleTensors });
-      const model = await (await loadLlama()).loadModel({ modelPath: path });
-      expect(model.fileInfo.metadata.general.architecture).toBe('bitnet');
-      const context = await model.createContext({ contextSize: 64, flashAttention: false });
-      for (const prompt of PROMPTS) {
-        const ours = new BitnetRunner(weights, 'llama.cpp', { scaleTensors }).greedy(prompt, 12);
-        const sequence = context.getSequence();
-        const theirs: number[] = [];
-        for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
-          theirs.push(token);
-          if (theirs.length === ours.length) break;
-        }
-        sequence.dispose();
-        expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
+  ] as const)('a tiny bitnet-architecture model (%s, scale tensors: %s): same greedy tokens as this toolkit', async (type, scaleTensors) => {
+    const weights = randomBitnetWeights(CONFIG, 2, { weightStd: 1, embeddingStd: 0.02 });
+    const path = join(await mkdtemp(join(tmpdir(), 'bitnet-interop-')), `tiny-${type}.gguf`);
+    await writeBitnetGguf(path, weights, byteVocabulary(PIECES), { type, scaleTensors });
+    const model = await (await loadLlama()).loadModel({ modelPath: path });
+    expect(model.fileInfo.metadata.general.architecture).toBe('bitnet');
+    const context = await model.createContext({ contextSize: 64, flashAttention: false });
+    for (const prompt of PROMPTS) {
+      const ours = new BitnetRunner(weights, 'llama.cpp', { scaleTensors }).greedy(prompt, 12);
+      const sequence = context.getSequence();
+      const theirs: number[] = [];
+      for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+        theirs.push(token);
+        if (theirs.length === ours.length) break;
       }
-      await context.dispose();
-      await model.dispose();
-    },
-    120_000,
-  );
+      sequence.dispose();
+      expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
+    }
+    await context.dispose();
+    await model.dispose();
+  });
 
   it('llama.cpp tokenizes the whole corpus exactly as the byte tokenizer does, and detokenizes it back', async () => {
     const { ByteTokenizer } = await import('../../src/tokenizer/byte-tokenizer.js');
@@ -124,7 +120,7 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
       expect(tokenizer.decode(ours)).toBe(text);
     }
     await model.dispose();
-  }, 120_000);
+  });
 
   it('next-token probabilities are the same as llama.cpp computes (no flash attention)', async () => {
     const weights = randomBitnetWeights(CONFIG, 1, { weightStd: 0.3, embeddingStd: 0.05 });
@@ -162,5 +158,5 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
     }
     await context.dispose();
     await model.dispose();
-  }, 120_000);
+  });
 });

@@ -34,5 +34,5 @@ describe.runIf(installed)('llama.cpp parity of a trained BitNet LM', () => {
     for (const c of result.cosine) expect(c).toBeGreaterThanOrEqual(0.9999);
     expect(result.positions).toBe(200);
     expect(result.agreement).toBeGreaterThanOrEqual(0.95);
-  }, 300_000);
+  });
 });

@@ -8,7 +8,9 @@ import { buildMlp } from '../../src/models/mlp.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { quantizeActivations } from '../../src/quant/activation.js';
 import { quantizeWeights } from '../../src/quant/weight.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { tieRows, tiesToEven } from '../helpers/ties.js';
 
 const tiers = (['native', 'wasm', 'reference'] as const).filter((t) => loadTier(t) !== null);
 
@@ -36,6 +38,23 @@ describe('TernaryLinear (no tfjs)', () => {
         }
       }
       layer.dispose();
+    }
+  });
+
+  it.each(tiers)('%s: exact ties in the activations round half to even (bit for bit against the rule)', (tier) => {
+    const [out, inF, batch] = [21, 512, 5];
+    const w = quantizeWeights(seededArray(out * inF, 7, 0.1), [out, inF]);
+    const x = tieRows(batch, inF, new SeededRandom(11));
+    const qx = tiesToEven(x);
+    const y = new TernaryLinear(w, { kernels: resolveKernels(tier) }).forward(x, batch);
+    const beta = w.scales[0] as number;
+    for (let b = 0; b < batch; b++) {
+      for (let r = 0; r < out; r++) {
+        let acc = 0;
+        for (let k = 0; k < inF; k++) acc += (w.values[r * inF + k] as number) * (qx[b * inF + k] as number);
+        // s = 1 exactly, so the layer's multiplier beta * (1/s) is beta
+        expect(y[b * out + r], `token ${b} row ${r}`).toBe(Math.fround(acc * beta));
+      }
     }
   });
 

@@ -9,6 +9,7 @@ import { packTernary2, paddedRowLength } from '../../src/quant/pack.js';
 import { quantizeWeights } from '../../src/quant/weight.js';
 import { configure } from '../../src/settings.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { tieRows } from '../helpers/ties.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 if (process.env.BITNET_WEBGPU_FLAGS === undefined) configure({ webgpuFlags: ['backend=opengl'] });
@@ -49,7 +50,7 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
     }, 120_000);
   }
 
-  it('linear: GPU activation quantization and the float epilogue equal TernaryLinear on the CPU bit for bit', async () => {
+  it('linear: GPU activation quantization (exact ties included) and the float epilogue equal TernaryLinear on the CPU bit for bit', async () => {
     const g = gpu();
     const rng = new SeededRandom(21);
     for (const [rows, inF, batch, kind] of [
@@ -57,12 +58,16 @@ describe.runIf(opened.device !== null)('WGSL ternary kernels', () => {
       [64, 512, 9, 'normal'],
       [20, 1000, 33, 'wide'],
       [5, 256, 4, 'zero'],
+      [24, 384, 6, 'ties'],
     ] as const) {
       const latent = Float32Array.from({ length: rows * inF }, () => rng.normal() * 0.05);
       const w = quantizeWeights(latent, [rows, inF]);
-      const x = Float32Array.from({ length: batch * inF }, (_, i) =>
-        kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1),
-      );
+      const x =
+        kind === 'ties'
+          ? tieRows(batch, inF, rng)
+          : Float32Array.from({ length: batch * inF }, (_, i) =>
+              kind === 'zero' && i < inF ? 0 : rng.normal() * (kind === 'wide' ? 10 ** (rng.int(7) - 3) : 1),
+            );
       const want = new TernaryLinear(w, { kernels: resolveKernels('reference') }).forward(x, batch);
       for (const kernel of ['gemv', 'tiled', 'split-k'] as const) {
         const layer = g.uploadLinear(packTernary2(w.values, w.shape), rows, inF, w.scales[0] as number);

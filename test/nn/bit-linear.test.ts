@@ -142,7 +142,6 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
         3,
       );
       tf.dispose([r, xt, value, gx, xq, wq, refGx, refGw, ...Object.values(grads)]);
-      expect(kernel.length).toBe(IN * OUT);
       release(layer);
     }
   });

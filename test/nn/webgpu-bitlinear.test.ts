@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { prepareInference } from '../../src/nn/prepare-inference.js';
 import { expectBitNetError } from '../helpers/errors.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { tieRows } from '../helpers/ties.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
@@ -44,10 +46,11 @@ describe.runIf(available)('BitLinear inference on webgpu (WGSL kernels)', () => 
       [64, 256, 40, { useRmsNorm: false, activation: 'relu' }],
       [10, 700, 1, { useRmsNorm: false }],
       [64, 512, 8, { useRmsNorm: true }],
+      [32, 384, 6, { useRmsNorm: false, ties: true }],
     ] as const) {
-      const x = seededArray(rows * inDim, units, 3);
+      const x = 'ties' in extra ? tieRows(rows, inDim, new SeededRandom(units)) : seededArray(rows * inDim, units, 3);
       await useBackend('cpu');
-      const l = layer(units, inDim, units + 7, extra);
+      const l = layer(units, inDim, units + 7, { useRmsNorm: extra.useRmsNorm, ...('activation' in extra ? { activation: extra.activation } : {}) });
       const want = await (l.apply(tf.tensor2d(x, [rows, inDim])) as tf.Tensor).data();
       await useBackend('webgpu');
       l.setInference(true);

@@ -75,5 +75,5 @@ describe('bitnet experiment', () => {
     expect(await runCli(['experiment', sweep, ...small], again)).toBe(0);
     expect(again.stdout.filter((l) => l.includes('finished earlier'))).toHaveLength(5);
     expect(existsSync(join(dir, 'out', 'g64', 'final', 'model.json'))).toBe(true);
-  }, 60_000);
+  });
 });

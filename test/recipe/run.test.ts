@@ -11,7 +11,7 @@ import { loadModel } from '../../src/formats/tfjs-fs.js';
 import { listCheckpoints } from '../../src/recipe/checkpoint.js';
 import { readMetrics } from '../../src/recipe/metrics.js';
 import type { RunSummary } from '../../src/recipe/run.js';
-import { SeededRandom } from '../../src/util/random.js';
+import { mnistSplit } from '../../src/data/mnist.js';
 import { tf } from '../helpers/tf.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -57,6 +57,7 @@ describe('bitnet run', () => {
   it('trains in-process: metrics.jsonl, checkpoints (keep 2), final model, report, summary', async () => {
     const dir = join(work, 'inproc');
     const io = captureIo();
+    const tensorsBefore = tf.memory().numTensors;
     expect(await runCli(['run', TINY, '--set', `output.dir=${dir}`], io)).toBe(0);
     expect(io.stdout.join('\n')).toMatch(/completed tiny: 24\/24 steps on cpu/);
     const lines = readMetrics(join(dir, 'metrics.jsonl'));
@@ -74,8 +75,15 @@ describe('bitnet run', () => {
     expect(model.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer')).toEqual(['BitLinear', 'Activation', 'BitLinear']);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
     expect(summary).toMatchObject({ status: 'completed', steps: 24, totalSteps: 24, backend: 'cpu' });
-    expect(summary.test_accuracy).toBeGreaterThan(0.1);
+    // the summary's accuracy is the final model's on the recipe's 64 test digits, counted here again
+    const { test } = mnistSplit({ trainSize: 256, testSize: 64, seed: 3 });
+    const predicted = tf.tidy(() => (model.predict(tf.tensor2d(test.images, [test.count, 784])) as tf.Tensor).argMax(-1).dataSync());
+    const correct = Array.from(predicted).filter((p, i) => p === test.labels[i]).length;
+    expect(summary.test_accuracy).toBe(correct / 64);
+    // 24 steps on 256 digits learn little, but they learn: the training loss falls
+    expect(train.at(-1)?.loss as number).toBeLessThan((train[0]?.loss as number) * 0.9);
     model.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
   it('--json prints a summary that parses (child process)', async () => {
@@ -86,39 +94,38 @@ describe('bitnet run', () => {
     expect(summary).toMatchObject({ name: 'tiny', status: 'completed', steps: 4 });
   });
 
-  it.each(['cpu', 'wasm'] as const)(
-    'SIGKILL at a random step, then --resume, equals an uninterrupted run (%s)',
-    async (backend) => {
-      const steps = 300;
-      const common = ['--set', `train.steps=${steps}`, '--set', 'output.checkpointInterval=10', '--set', 'train.evalInterval=100', '--backend', backend];
-      const whole = join(work, `whole-${backend}`);
-      const cut = join(work, `cut-${backend}`);
-      expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${whole}`, '--json'], captureIo())).toBe(0);
-      const killStep = 25 + new SeededRandom(Date.now()).int(150);
-      const killed = await spawnCli(['run', TINY, ...common, '--set', `output.dir=${cut}`], killAt(cut, killStep, 'SIGKILL'));
-      expect(killed.signal).toBe('SIGKILL');
-      const before = (await listCheckpoints(cut)).at(-1)?.step ?? 0;
-      expect(before).toBeLessThan(steps);
-      expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${cut}`, '--resume', '--json'], captureIo())).toBe(0);
-      const a = await weightsOf(whole);
-      const b = await weightsOf(cut);
-      expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-      for (const [name, values] of a) {
-        const other = b.get(name) as Float32Array;
-        if (backend === 'cpu') expect(other, name).toEqual(values);
-        else values.forEach((v, i) => expect(Math.abs(v - (other[i] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
-      }
-      const resumedLines = readMetrics(join(cut, 'metrics.jsonl'))
+  // kill steps picked once at random, fixed so that a failure reproduces
+  it.each([
+    ['cpu', 61],
+    ['wasm', 137],
+  ] as const)('SIGKILL at a step between checkpoints, then --resume, equals an uninterrupted run (%s, step %i)', async (backend, killStep) => {
+    const steps = 300;
+    const common = ['--set', `train.steps=${steps}`, '--set', 'output.checkpointInterval=10', '--set', 'train.evalInterval=100', '--backend', backend];
+    const whole = join(work, `whole-${backend}`);
+    const cut = join(work, `cut-${backend}`);
+    expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${whole}`, '--json'], captureIo())).toBe(0);
+    const killed = await spawnCli(['run', TINY, ...common, '--set', `output.dir=${cut}`], killAt(cut, killStep, 'SIGKILL'));
+    expect(killed.signal).toBe('SIGKILL');
+    const before = (await listCheckpoints(cut)).at(-1)?.step ?? 0;
+    expect(before).toBeLessThan(steps);
+    expect(await runCli(['run', TINY, ...common, '--set', `output.dir=${cut}`, '--resume', '--json'], captureIo())).toBe(0);
+    const a = await weightsOf(whole);
+    const b = await weightsOf(cut);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [name, values] of a) {
+      const other = b.get(name) as Float32Array;
+      if (backend === 'cpu') expect(other, name).toEqual(values);
+      else values.forEach((v, i) => expect(Math.abs(v - (other[i] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
+    }
+    const resumedLines = readMetrics(join(cut, 'metrics.jsonl'))
+      .filter((l) => 'loss' in l)
+      .map((l) => l.step);
+    expect(resumedLines).toEqual(
+      readMetrics(join(whole, 'metrics.jsonl'))
         .filter((l) => 'loss' in l)
-        .map((l) => l.step);
-      expect(resumedLines).toEqual(
-        readMetrics(join(whole, 'metrics.jsonl'))
-          .filter((l) => 'loss' in l)
-          .map((l) => l.step),
-      );
-    },
-    120_000,
-  );
+        .map((l) => l.step),
+    );
+  });
 
   it('SIGINT finishes the step, writes a checkpoint and exits 130; --resume completes', async () => {
     const dir = join(work, 'sigint');
@@ -133,7 +140,7 @@ describe('bitnet run', () => {
     expect(await runCli([...args, '--resume', '--set', 'train.steps=400'], io)).toBe(0);
     expect(io.stdout.join('\n')).toContain(`resuming tiny from step ${summary.steps}`);
     expect(existsSync(join(dir, 'final', 'model.json'))).toBe(true);
-  }, 60_000);
+  });
 
   it('ignores checkpoints that are not complete', async () => {
     const dir = join(work, 'inproc');
@@ -143,6 +150,5 @@ describe('bitnet run', () => {
     writeFileSync(join(dir, 'checkpoints', 'step-00000040', 'model.safetensors'), 'partial');
     expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([20, 24]);
     expect(readdirSync(join(dir, 'checkpoints')).length).toBe(4);
-    expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);
   });
 });
