@@ -22,9 +22,9 @@ type Spy = ReturnType<typeof vi.fn>;
 function spyOn(tier: KernelTier | null): Spy[] {
   if (tier === null) return [];
   const spies: Spy[] = [];
-  if (tier.ternary !== undefined) spies.push(vi.spyOn(tier.ternary, 'gemm') as unknown as Spy, vi.spyOn(tier.ternary, 'upload') as unknown as Spy);
-  if (tier.attention !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'attention') as unknown as Spy);
-  if (tier.gemvHalf !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'gemvHalf') as unknown as Spy);
+  if (tier.ternary !== undefined) spies.push(vi.spyOn(tier.ternary, 'gemm'), vi.spyOn(tier.ternary, 'upload'));
+  if (tier.attention !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'attention'));
+  if (tier.gemvHalf !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'gemvHalf'));
   return spies;
 }
 

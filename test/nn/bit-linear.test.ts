@@ -111,7 +111,7 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
 
   it('the straight-through gradient is the identity: grads equal those of deq(x) @ deq(W)', () => {
     for (const lambda of [1, 0.5]) {
-      const { layer, kernel } = makeLayer({ quantLambda: lambda });
+      const { layer } = makeLayer({ quantLambda: lambda });
       const r = tf.tensor2d(seededArray(N * OUT, 5), [N, OUT]);
       const xt = tf.tensor2d(x, [N, IN]);
       const kernelVar = layer.trainableWeights.find((w) => w.originalName.endsWith('kernel'));
