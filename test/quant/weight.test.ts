@@ -73,7 +73,17 @@ describe('quantizeWeights: PyTorch reference fixtures', () => {
 
   it('covers several group sizes', () => {
     const sizes = new Set(golden.weights.map((c) => c.groupSize));
-    expect([...sizes].sort()).toEqual([32, 64, 8, 'tensor'].sort());
+    expect([...sizes].sort()).toEqual([32, 64, 8, 4, 'tensor'].sort());
+    expect(
+      golden.weights
+        .filter((c) => c.name.startsWith('ties'))
+        .map(
+          (c) =>
+            c.values.filter(
+              (v, i) => Math.abs((c.data[i] as number) / (c.beta[c.groupSize === 'tensor' ? 0 : Math.floor(i / c.groupSize)] as number)) % 1 === 0.5,
+            ).length,
+        ),
+    ).toEqual([8, 12]);
   });
 });
 
