@@ -4,24 +4,14 @@ import { join } from 'node:path';
 import { BitNetError } from '../../errors.js';
 import { settings } from '../../settings.js';
 import { packageRoot } from '../package-root.js';
-import type { KernelTier } from '../types.js';
+import type { AttentionKernel, GemvHalfKernel, KernelTier } from '../types.js';
 
 interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
   /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
-  gemvHalf(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number): void;
-  attention(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    pos: number,
-    heads: number,
-    kvHeads: number,
-    headDim: number,
-    half: boolean,
-    out: Float32Array,
-  ): void;
+  gemvHalf: GemvHalfKernel;
+  attention: AttentionKernel;
   features(): string;
 }
 
@@ -37,8 +27,8 @@ export function nativeTier(addon: NativeAddon): KernelTier {
       release: () => {},
       gemm: (weights, s) => addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1),
     },
-    gemvHalf: (w, rows, cols, x, out, threads) => addon.gemvHalf(w, rows, cols, x, out, threads),
-    attention: (q, k, v, pos, heads, kvHeads, headDim, half, out) => addon.attention(q, k, v, pos, heads, kvHeads, headDim, half, out),
+    gemvHalf: addon.gemvHalf.bind(addon),
+    attention: addon.attention.bind(addon),
   };
 }
 
