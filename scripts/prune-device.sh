@@ -5,6 +5,9 @@
 # Run after prepare.sh.
 set -euo pipefail
 nm=.device/runtime/node_modules
+# tfjs and its backends are peer dependencies (devDependencies here), which `npm ci --omit=dev` leaves out
+peers=$(node -e "const p = require('./package.json'); console.log(Object.keys(p.peerDependencies).map((n) => n + '@' + p.devDependencies[n]).join(' '))")
+(cd .device/runtime && npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error $peers)
 for p in "$nm"/@tensorflow/*; do
   main=$(node -e "console.log(require('./$p/package.json').main)")
   find "$p/dist" -type f ! -path "$p/$main" ! -name '*.wasm' -delete
