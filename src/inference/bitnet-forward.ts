@@ -3,6 +3,7 @@ import { resolveKernels } from '../kernels/registry.js';
 import { TernaryLinear } from '../kernels/ternary-linear.js';
 import type { Kernels, UploadedCodes } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
+import { NORM_FEEDS } from '../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../models/bitnet/weights.js';
 import { ropeRow } from '../nn/rope.js';
 import { quantizeActivations, type QuantizedActivations } from '../quant/activation.js';
@@ -200,7 +201,7 @@ export class BitnetRunner {
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
-      const [q, k, v] = (yield { layer: i, projections: ['q', 'k', 'v'], x: rowsNormed(x, layer.attnNorm), rows: n }) as [
+      const [q, k, v] = (yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }) as [
         Float32Array,
         Float32Array,
         Float32Array,
@@ -219,12 +220,12 @@ export class BitnetRunner {
         }
         attn.set(rmsNormRow(this.attention(i, qr, pos), layer.attnSubNorm, eps), r * H);
       }
-      const [o] = (yield { layer: i, projections: ['o'], x: attn, rows: n }) as [Float32Array];
+      const [o] = (yield { layer: i, projections: [...NORM_FEEDS.attnSubNorm], x: attn, rows: n }) as [Float32Array];
       const h = x.map((xv, j) => f32(xv + (o[j] as number)));
-      const [gate, up] = (yield { layer: i, projections: ['gate', 'up'], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
+      const [gate, up] = (yield { layer: i, projections: [...NORM_FEEDS.ffnNorm], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
       const relu2 = c.hiddenAct === 'relu2';
       const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : f32(g / (1 + Math.exp(-g)))) * (up[j] as number)));
-      const [down] = (yield { layer: i, projections: ['down'], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
+      const [down] = (yield { layer: i, projections: [...NORM_FEEDS.ffnSubNorm], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
       x = h.map((hv, j) => f32(hv + (down[j] as number)));
     }
     this.length += n;

@@ -7,8 +7,8 @@ import { RMSNorm } from '../../nn/rms-norm.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
 import { weightsByName } from '../../nn/weights.js';
 import { quantizeWeights } from '../../quant/weight.js';
-import { checkBitnetConfig, headDim, PROJECTIONS, type BitnetLmConfig } from './config.js';
-import { BITNET_ARCHITECTURE, LAYER_NORMS, MODEL_METADATA_KEY, tensorName, type LayerTensor, type ModelMetadata } from './spec.js';
+import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig } from './config.js';
+import { BITNET_ARCHITECTURE, LAYER_NORMS, MODEL_METADATA_KEY, NORM_FEEDS, tensorName, type LayerNorm, type LayerTensor, type ModelMetadata } from './spec.js';
 import type { BitnetLayerWeights, BitnetLmWeights } from './weights.js';
 
 export interface BitnetLmOptions extends BitnetLmConfig {
@@ -35,26 +35,26 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
     return bitLinear({ units, name: layerName, useBias: false, useRmsNorm: false, kernelInitializer, ...bitnet, fullPrecision: kind === 'dense' });
   };
   const norm = (normName: string): RMSNorm => new RMSNorm({ name: normName, epsilon: config.rmsNormEps });
-  const kvDim = headDim(config) * config.numKvHeads;
   const tokens = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
   const embedding = new TiedEmbedding({ name: tensorName('tfjs', 'tokenEmbedding'), vocabSize: config.vocabSize, dim: config.hiddenSize });
   let x = embedding.apply(tokens) as tf.SymbolicTensor;
   const apply = (layer: tf.layers.Layer, input: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor => layer.apply(input) as tf.SymbolicTensor;
   for (let i = 0; i < config.numLayers; i++) {
     const b = `blk.${i}`;
-    const n1 = apply(norm(name('attnNorm', i)), x);
-    const q = apply(linear(name('q', i), config.hiddenSize), n1);
-    const k = apply(linear(name('k', i), kvDim), n1);
-    const v = apply(linear(name('v', i), kvDim), n1);
+    // each norm feeds the projections the spec's NORM_FEEDS names
+    const project = (role: LayerNorm, input: tf.SymbolicTensor): tf.SymbolicTensor[] => {
+      const normed = apply(norm(name(role, i)), input);
+      return NORM_FEEDS[role].map((p) => apply(linear(name(p, i), projectionShape(config, p)[0]), normed));
+    };
+    const [q, k, v] = project('attnNorm', x) as [tf.SymbolicTensor, tf.SymbolicTensor, tf.SymbolicTensor];
     const attn = apply(new CausalAttention({ name: `${b}.attn`, numHeads: config.numHeads, numKvHeads: config.numKvHeads, ropeTheta: config.ropeTheta }), [
       q,
       k,
       v,
     ]);
-    const out = apply(linear(name('o', i), config.hiddenSize), apply(norm(name('attnSubNorm', i)), attn));
+    const [out] = project('attnSubNorm', attn) as [tf.SymbolicTensor];
     const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, out]);
-    const n2 = apply(norm(name('ffnNorm', i)), h);
-    const gateIn = apply(linear(name('gate', i), config.intermediateSize), n2);
+    const [gateIn, up] = project('ffnNorm', h) as [tf.SymbolicTensor, tf.SymbolicTensor];
     let gate: tf.SymbolicTensor;
     if (config.hiddenAct === 'relu2') {
       const r = apply(tf.layers.reLU({ name: `${b}.ffn_act` }), gateIn);
@@ -62,9 +62,8 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
     } else {
       gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.ffn_act` }), gateIn);
     }
-    const up = apply(linear(name('up', i), config.intermediateSize), n2);
     const glu = apply(tf.layers.multiply({ name: `${b}.ffn_glu` }), [gate, up]);
-    const down = apply(linear(name('down', i), config.hiddenSize), apply(norm(name('ffnSubNorm', i)), glu));
+    const [down] = project('ffnSubNorm', glu) as [tf.SymbolicTensor];
     x = apply(tf.layers.add({ name: `${b}.ffn_residual` }), [h, down]);
   }
   const logits = apply(embedding, apply(norm(tensorName('tfjs', 'outputNorm')), x));
