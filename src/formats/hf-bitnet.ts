@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
@@ -8,7 +7,7 @@ import type { BitnetLayerWeights, BitnetLmWeights } from '../models/bitnet/weigh
 import { hfPackedRows, packHfWeights, unpackHfWeights } from '../quant/pack.js';
 import { quantizeWeights, TernaryWeight } from '../quant/weight.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { readSafetensors, type SafetensorsFile } from './safetensors/reader.js';
+import { openCheckpoint, readHfConfig } from './hf-checkpoint.js';
 import { serializeSafetensors, type SafetensorsInput } from './safetensors/writer.js';
 
 /** transformers' BitLinear divides by weight_scale (stores 1/beta); AutoBitLinear multiplies (stores beta). */
@@ -22,42 +21,12 @@ interface HfConfig extends Record<string, unknown> {
   quantization_config?: { quant_method?: string; linear_class?: string };
 }
 
-/** Every tensor of a checkpoint folder: model.safetensors, or the shards of model.safetensors.index.json. */
-async function openCheckpoint(dir: string): Promise<(name: string) => SafetensorsFile> {
-  const index = join(dir, 'model.safetensors.index.json');
-  if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
-    const files = new Map<string, SafetensorsFile>();
-    for (const shard of new Set(Object.values(map))) files.set(shard, await readSafetensors(join(dir, shard)));
-    return (name) => {
-      const shard = map[name];
-      const file = shard === undefined ? undefined : files.get(shard);
-      if (file === undefined) throw new BitNetError('CORRUPT_FILE', `the checkpoint has no tensor '${name}'`, { field: name });
-      return file;
-    };
-  }
-  const single = await readSafetensors(join(dir, 'model.safetensors'));
-  return () => single;
-}
-
-function readConfig(dir: string): HfConfig {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfConfig;
-  } catch (cause) {
-    throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, {
-      field: 'config.json',
-      cause,
-      hint: 'point at a HuggingFace checkpoint folder',
-    });
-  }
-}
-
 /**
  * Imports a HuggingFace BitNet checkpoint: packed uint8 projections (transformers' pack_weights)
  * with weight_scale in either convention, or float projections (ternarized here with absmean).
  */
 export async function importHfBitnet(dir: string): Promise<BitnetLmWeights & { linearClass: HfLinearClass | 'float' }> {
-  const hf = readConfig(dir);
+  const hf = readHfConfig<HfConfig>(dir);
   if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu' && hf.hidden_act !== 'relu2') {
     throw new BitNetError('UNSUPPORTED', `hidden_act '${hf.hidden_act}' is not supported (silu or relu2)`, { field: 'hidden_act' });
   }

@@ -7,6 +7,8 @@ export interface CausalAttentionArgs extends LayerArgs {
   numHeads: number;
   numKvHeads: number;
   ropeTheta: number;
+  /** llama3 rope scaling's per-pair divisors (src/nn/rope.ts), when the model has them. */
+  ropeFreqFactors?: number[];
 }
 
 /**
@@ -19,6 +21,7 @@ export class CausalAttention extends tf.layers.Layer {
   readonly numHeads: number;
   readonly numKvHeads: number;
   readonly ropeTheta: number;
+  readonly ropeFreqFactors: number[] | undefined;
 
   constructor(args: CausalAttentionArgs) {
     super(args);
@@ -26,6 +29,7 @@ export class CausalAttention extends tf.layers.Layer {
     this.numHeads = args.numHeads;
     this.numKvHeads = args.numKvHeads;
     this.ropeTheta = args.ropeTheta;
+    this.ropeFreqFactors = args.ropeFreqFactors;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
@@ -44,8 +48,8 @@ export class CausalAttention extends tf.layers.Layer {
           1,
         );
       };
-      const qh = ropeTensor(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta);
-      const kh = repeat(ropeTensor(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta));
+      const qh = ropeTensor(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta, this.ropeFreqFactors);
+      const kh = repeat(ropeTensor(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta, this.ropeFreqFactors));
       const vh = repeat(heads(v as tf.Tensor3D, this.numKvHeads));
       const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
       const allowed = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
@@ -60,6 +64,12 @@ export class CausalAttention extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), numHeads: this.numHeads, numKvHeads: this.numKvHeads, ropeTheta: this.ropeTheta };
+    return {
+      ...super.getConfig(),
+      numHeads: this.numHeads,
+      numKvHeads: this.numKvHeads,
+      ropeTheta: this.ropeTheta,
+      ...(this.ropeFreqFactors === undefined ? {} : { ropeFreqFactors: this.ropeFreqFactors }),
+    };
   }
 }

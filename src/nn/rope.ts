@@ -4,15 +4,16 @@ import * as tf from '@tensorflow/tfjs';
  * Rotary position embedding, NeoX style (pairs (i, i + d/2) of each head), with the angles
  * llama.cpp computes: theta_0 = pos, theta_{i+1} = theta_i * base^(-2/d), each product rounded
  * to float32. The tfjs attention layer and the inference runner both rotate by these angles.
+ * `freqFactors` (llama3 rope scaling, llama.cpp's rope_freqs) divide each pair's angle.
  */
-export function ropeAngles(pos0: number, count: number, headDim: number, base: number): Float32Array {
+export function ropeAngles(pos0: number, count: number, headDim: number, base: number, freqFactors?: ArrayLike<number>): Float32Array {
   const half = headDim / 2;
   const scale = Math.fround(base ** (-2 / headDim));
   const out = new Float32Array(count * half);
   for (let t = 0; t < count; t++) {
     let theta = pos0 + t;
     for (let i = 0; i < half; i++) {
-      out[t * half + i] = theta;
+      out[t * half + i] = freqFactors === undefined ? theta : Math.fround(theta / (freqFactors[i] as number));
       theta = Math.fround(theta * scale);
     }
   }
@@ -37,13 +38,33 @@ export function ropeRow(x: Float32Array, heads: number, headDim: number, pos: nu
 }
 
 /** The same rotation on tensors [B, heads, T, headDim], positions 0..T-1. */
-export function ropeTensor(x: tf.Tensor4D, base: number): tf.Tensor4D {
+export function ropeTensor(x: tf.Tensor4D, base: number, freqFactors?: ArrayLike<number>): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , t, d] = x.shape;
-    const angles = tf.tensor2d(ropeAngles(0, t, d, base), [t, d / 2]);
+    const angles = tf.tensor2d(ropeAngles(0, t, d, base, freqFactors), [t, d / 2]);
     const cos = tf.cos(angles);
     const sin = tf.sin(angles);
     const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
     return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], -1) as tf.Tensor4D;
+  });
+}
+
+/**
+ * The per-pair divisors of llama3 rope scaling (transformers' _compute_llama3_parameters, llama.cpp's
+ * rope_freqs): long wavelengths slow down by `factor`, short ones keep theirs, the band between blends.
+ */
+export function llama3FreqFactors(
+  headDim: number,
+  base: number,
+  s: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number },
+): Float32Array {
+  const lowWavelen = s.originalContext / s.lowFreqFactor;
+  const highWavelen = s.originalContext / s.highFreqFactor;
+  return Float32Array.from({ length: headDim / 2 }, (_, i) => {
+    const wavelen = 2 * Math.PI * base ** ((2 * i) / headDim);
+    if (wavelen < highWavelen) return 1;
+    if (wavelen > lowWavelen) return s.factor;
+    const smooth = (s.originalContext / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    return 1 / ((1 - smooth) / s.factor + smooth);
   });
 }

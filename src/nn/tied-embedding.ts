@@ -50,6 +50,16 @@ export class TiedEmbedding extends tf.layers.Layer {
     });
   }
 
+  /**
+   * A tied model applies this layer twice (embedding and output head), and tfjs counts each use, but
+   * the model disposes each layer once: without this the table outlived its model.
+   */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    let result = super.dispose();
+    while (result.refCountAfterDispose > 0) result = super.dispose();
+    return result;
+  }
+
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shape = singleShape(inputShape);
     return shape.length === 2 ? [...shape, this.dim] : [...shape.slice(0, -1), this.vocabSize];

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import { BitNetError } from '../errors.js';
+import { llamaConfigFromHf, type LlamaConfig } from '../models/llama/config.js';
+import { buildLlama } from '../models/llama/tfjs.js';
+import { modelLayers } from '../nn/model-layers.js';
+import { torchToKernel } from '../nn/layout.js';
+import { setWeightsByName, weightsByName } from '../nn/weights.js';
+import { openCheckpoint, readHfConfig } from './hf-checkpoint.js';
+
+export interface PretrainedModel {
+  /** Trainable, full precision; layer names are the HF module paths. */
+  model: tf.LayersModel;
+  config: LlamaConfig;
+}
+
+/** The HF tensor of a tfjs weight: Dense kernels are [in, out] here and [out, in] there. */
+const HF_WEIGHT: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', embeddings: 'weight' };
+
+/**
+ * A pretrained HuggingFace Llama or Qwen2 checkpoint folder (config.json + model.safetensors or
+ * its shards; f32, f16 or bf16) as a trainable tfjs model with the same logits as transformers.
+ */
+export async function fromPretrained(dir: string): Promise<PretrainedModel> {
+  const config = llamaConfigFromHf(readHfConfig(dir));
+  const fileOf = await openCheckpoint(dir);
+  const model = buildLlama(config);
+  try {
+    for (const { path, layer } of modelLayers(model)) {
+      const current = weightsByName(layer);
+      if (Object.keys(current).length === 0) continue;
+      const values: Record<string, tf.Tensor> = {};
+      for (const [short, like] of Object.entries(current)) {
+        const hfName = short in HF_WEIGHT ? `${path}.${HF_WEIGHT[short] as string}` : undefined;
+        if (hfName === undefined) throw new BitNetError('INTERNAL', `no HF name for ${path}/${short}`);
+        const file = fileOf(hfName);
+        const entry = file.tensor(hfName);
+        const want = like.rank === 2 && short === 'kernel' ? [like.shape[1], like.shape[0]] : like.shape;
+        if (JSON.stringify(entry.shape) !== JSON.stringify(want)) {
+          throw new BitNetError('CORRUPT_FILE', `${hfName} has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify(want)} for this config.json`, {
+            field: hfName,
+          });
+        }
+        const data = file.float32(hfName);
+        values[short] =
+          short === 'kernel'
+            ? tf.tensor2d(torchToKernel(data, want[0] as number, want[1] as number), like.shape as [number, number])
+            : tf.tensor(data, like.shape);
+      }
+      setWeightsByName(layer, values);
+      tf.dispose(Object.values(values));
+    }
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { model, config };
+}

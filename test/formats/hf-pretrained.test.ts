@@ -1,0 +1,76 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import '../../adapters/index.js';
+import { getPeftModel } from '../../src/adapter/peft.js';
+import { fromPretrained } from '../../src/formats/hf-pretrained.js';
+import { llamaConfigFromHf } from '../../src/models/llama/config.js';
+import { expectBitNetError } from '../helpers/errors.js';
+import { tf, useBackend } from '../helpers/tf.js';
+
+const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
+
+describe('fromPretrained: HF Llama and Qwen2 checkpoints', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  // transformers' own float32 and float64 logits differ by up to 4e-4 on the llama fixture (its attention
+  // scores are large, and llama3 rope frequencies are rounded differently); the references are float64
+  it.each([
+    ['hf-llama-tiny', 'llama', false, 1e-3],
+    ['hf-qwen2-tiny', 'qwen2', true, 1e-5],
+  ] as const)('%s: the logits transformers computes in float64 (scripts/golden/make_hf_llama_golden.py)', async (name, family, tied, tolerance) => {
+    const before = tf.memory().numTensors;
+    const { model, config } = await fromPretrained(golden(name));
+    expect(config.family).toBe(family);
+    expect(config.tiedHead).toBe(tied);
+    expect(model.layers.map((l) => l.name)).toContain('model.layers.1.self_attn.q_proj');
+    const want = JSON.parse(readFileSync(join(golden(name), 'logits.json'), 'utf8')) as { tokens: number[]; logits: number[][] };
+    const got = tf.tidy(() => (model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
+    want.logits.forEach((row, t) => {
+      const scale = Math.max(...row.map(Math.abs));
+      const worst = row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0);
+      expect(worst / scale, `position ${t}`).toBeLessThan(tolerance);
+    });
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('takes peft-style targets on the HF module names (LoRA on q_proj and v_proj; BitNet on all-linear but the head)', async () => {
+    const { model } = await fromPretrained(golden('hf-llama-tiny'));
+    const lora = getPeftModel(model, { peftType: 'LORA', targetModules: ['q_proj', 'v_proj'], r: 4 });
+    expect(lora.report.matched).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.v_proj',
+    ]);
+    lora.dispose();
+    const bitnet = getPeftModel(model, { peftType: 'BITNET', targetModules: 'all-linear' });
+    expect(bitnet.report.matched).toHaveLength(14);
+    expect(bitnet.report.matched).not.toContain('lm_head');
+    bitnet.dispose();
+    model.dispose();
+  });
+
+  it('reads both config spellings and llama3 rope scaling; refuses other architectures and bad shapes', async () => {
+    const v5 = JSON.parse(readFileSync(join(golden('hf-llama-tiny'), 'config.json'), 'utf8')) as Record<string, unknown>;
+    const params = v5.rope_parameters as Record<string, unknown>;
+    const { rope_theta: ropeTheta, ...scaling } = params;
+    const v4 = { ...v5, rope_theta: ropeTheta, rope_scaling: scaling, rope_parameters: undefined };
+    expect(llamaConfigFromHf(v4)).toEqual(llamaConfigFromHf(v5));
+    // llama3 with original context 16: pair 0 (wavelength 2 pi) lies in the blended band, the rest are
+    // longer than 16 and slowed by `factor`; transformers' inv_freq ratios are 1.7359413 and 8
+    const factors = llamaConfigFromHf(v5).ropeFreqFactors as number[];
+    const smooth = (16 / (2 * Math.PI) - 1) / (4 - 1);
+    expect(factors[0]).toBeCloseTo(1 / ((1 - smooth) / 8 + smooth), 6);
+    expect(factors[0]).toBeCloseTo(1.7359413, 6);
+    expect(factors.slice(1)).toEqual(new Array(7).fill(8));
+    expectBitNetError(() => llamaConfigFromHf({ ...v5, model_type: 'gpt2' }), 'UNSUPPORTED', 'model_type');
+    const dir = mkdtempSync(join(tmpdir(), 'bitnet-hf-'));
+    cpSync(golden('hf-llama-tiny'), dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...v5, intermediate_size: 96 }));
+    await expect(fromPretrained(dir)).rejects.toMatchObject({ code: 'CORRUPT_FILE', field: 'model.layers.0.mlp.gate_proj.weight' });
+  });
+});
