@@ -11,10 +11,10 @@ const LAYERS = [
   ['config', 'settings', 'quant'],
   ['kernels'],
   ['nn'],
-  ['models'],
+  ['models', 'tokenizer'],
   ['formats'],
   ['adapter'],
-  ['inference', 'tokenizer', 'data', 'train'],
+  ['inference', 'data', 'train'],
   ['recipe', 'inspect'],
   ['cli'],
 ];

@@ -64,6 +64,8 @@ export type { GgufVocabulary, BitnetGgufOptions } from './formats/gguf/bitnet-wr
 export { loadBitnetGguf } from './formats/gguf/bitnet-read.js';
 export { fromPretrained } from './formats/hf-pretrained.js';
 export type { PretrainedModel } from './formats/hf-pretrained.js';
+export { HfTokenizer } from './tokenizer/hf-tokenizer.js';
+export type { ChatMessage } from './tokenizer/hf-tokenizer.js';
 export { LlamaConfigSchema, llamaConfigFromHf, LLAMA_FAMILIES } from './models/llama/config.js';
 export type { LlamaConfig, LlamaFamily } from './models/llama/config.js';
 export { buildLlama } from './models/llama/tfjs.js';

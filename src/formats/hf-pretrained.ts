@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import { llamaConfigFromHf, type LlamaConfig } from '../models/llama/config.js';
@@ -5,11 +7,14 @@ import { buildLlama } from '../models/llama/tfjs.js';
 import { modelLayers } from '../nn/model-layers.js';
 import { torchToKernel } from '../nn/layout.js';
 import { setWeightsByName, weightsByName } from '../nn/weights.js';
+import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { openCheckpoint, readHfConfig } from './hf-checkpoint.js';
 
 export interface PretrainedModel {
   /** Trainable, full precision; layer names are the HF module paths. */
   model: tf.LayersModel;
+  /** From tokenizer.json (+ tokenizer_config.json), when the folder has one. */
+  tokenizer: HfTokenizer | undefined;
   config: LlamaConfig;
 }
 
@@ -53,5 +58,6 @@ export async function fromPretrained(dir: string): Promise<PretrainedModel> {
     model.dispose();
     throw error;
   }
-  return { model, config };
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
+  return { model, tokenizer, config };
 }

@@ -1,4 +1,4 @@
-import type { GgufVocabulary } from '../formats/gguf/bitnet-write.js';
+import type { GgufVocabulary } from './gguf-vocabulary.js';
 
 /**
  * Byte-level tokenizer: token i < 256 is byte i, 256 is <|endoftext|> (BOS/EOS). Any UTF-8 text

@@ -2,25 +2,12 @@ import { BitNetError } from '../../errors.js';
 import { headDim, PROJECTIONS, type BitnetLmConfig } from '../../models/bitnet/config.js';
 import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, tensorName } from '../../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../../models/bitnet/weights.js';
+import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
+
+export type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
 import { encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
 import { gguf, type GgufValue } from './values.js';
 import { writeGguf, type GgufTensorSpec } from './writer.js';
-
-export interface GgufVocabulary {
-  /** 'llama' (SentencePiece-style, with <0xXX> byte tokens) or 'gpt2'. */
-  model: 'llama' | 'gpt2';
-  tokens: string[];
-  scores?: number[];
-  /** llama.cpp token types: 1 normal, 2 unknown, 3 control, 6 byte. */
-  tokenTypes?: number[];
-  bosId?: number;
-  eosId?: number;
-  unknownId?: number;
-  /** BPE merges ('gpt2' vocabularies need the key, possibly empty). */
-  merges?: string[];
-  /** llama.cpp's pre-tokenizer name for 'gpt2' vocabularies. */
-  pre?: string;
-}
 
 export interface BitnetGgufOptions {
   type: 'tq2_0' | 'tq1_0';

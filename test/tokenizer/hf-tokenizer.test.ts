@@ -1,0 +1,43 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { HfTokenizer, type ChatMessage } from '../../src/tokenizer/hf-tokenizer.js';
+import { expectBitNetError } from '../helpers/errors.js';
+
+const dir = fileURLToPath(new URL('../golden/tokenizer-bytelevel', import.meta.url));
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+  encode: { text: string; ids: number[]; decoded: string }[];
+  chat: { messages: ChatMessage[]; withPrompt: string; withoutPrompt: string };
+  special: { bos: number; eos: number; pad: number };
+};
+
+describe('HfTokenizer (tokenizer.json + tokenizer_config.json), against transformers', () => {
+  const tokenizer = HfTokenizer.fromDir(dir);
+
+  it('encodes as transformers does (BOS from the post-processor, unicode, whitespace) and decodes back', () => {
+    for (const c of expected.encode) {
+      expect(tokenizer.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tokenizer.decode(c.ids, { skipSpecialTokens: true })).toBe(c.decoded);
+    }
+    expect(tokenizer.encode('ROMEO:', { addSpecialTokens: false })[0]).not.toBe(expected.special.bos);
+  });
+
+  it('renders the chat template as apply_chat_template, with and without the generation prompt', () => {
+    expect(tokenizer.applyChatTemplate(expected.chat.messages, { addGenerationPrompt: true })).toBe(expected.chat.withPrompt);
+    expect(tokenizer.applyChatTemplate(expected.chat.messages)).toBe(expected.chat.withoutPrompt);
+  });
+
+  it('knows its special tokens', () => {
+    expect({ bos: tokenizer.bos, eos: tokenizer.eos, pad: tokenizer.pad }).toEqual(expected.special);
+  });
+
+  it('a missing or corrupt tokenizer.json is a BitNetError naming the file', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'bitnet-tok-'));
+    expectBitNetError(() => HfTokenizer.fromDir(bad), 'FILE_NOT_FOUND', 'tokenizer.json');
+    cpSync(dir, bad, { recursive: true });
+    writeFileSync(join(bad, 'tokenizer.json'), '{"model": ');
+    expectBitNetError(() => HfTokenizer.fromDir(bad), 'CORRUPT_FILE', 'tokenizer.json');
+  });
+});
