@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../adapters/index.js';
-import { getPeftModel } from '../../src/adapter/peft.js';
+import { getPeftModel, loadPeftModel } from '../../src/adapter/peft.js';
+import { readSafetensors } from '../../src/formats/safetensors/reader.js';
 import { fromPretrained } from '../../src/formats/hf-pretrained.js';
 import { llamaConfigFromHf } from '../../src/models/llama/config.js';
 import { expectBitNetError } from '../helpers/errors.js';
@@ -72,5 +73,37 @@ describe('fromPretrained: HF Llama and Qwen2 checkpoints', () => {
     cpSync(golden('hf-llama-tiny'), dir, { recursive: true });
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...v5, intermediate_size: 96 }));
     await expect(fromPretrained(dir)).rejects.toMatchObject({ code: 'CORRUPT_FILE', field: 'model.layers.0.mlp.gate_proj.weight' });
+  });
+});
+
+describe('LoRA on an imported HF model, both ways with Python peft', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('loads an adapter Python peft saved (q_proj, v_proj) with the logits peft computes, and re-saves the same tensors', async () => {
+    const adapterDir = golden('hf-llama-tiny-lora');
+    const { model } = await fromPretrained(golden('hf-llama-tiny'));
+    const peft = await loadPeftModel(model, adapterDir);
+    const want = JSON.parse(readFileSync(join(adapterDir, 'logits.json'), 'utf8')) as { tokens: number[]; logits: number[][] };
+    const got = tf.tidy(() => (peft.model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
+    want.logits.forEach((row, t) => {
+      const scale = Math.max(...row.map(Math.abs));
+      const worst = row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0);
+      // the same float64-vs-float32 spread as the base model's (see above)
+      expect(worst / scale, `position ${t}`).toBeLessThan(1e-3);
+    });
+    // what this toolkit saves is what peft saved: the same tensor names, shapes and values
+    const out = mkdtempSync(join(tmpdir(), 'bitnet-lora-'));
+    await peft.save(out);
+    const theirs = await readSafetensors(join(adapterDir, 'adapter_model.safetensors'));
+    const ours = await readSafetensors(join(out, 'adapter_model.safetensors'));
+    expect([...ours.names].sort()).toEqual([...theirs.names].sort());
+    for (const name of theirs.names) {
+      expect(ours.tensor(name).shape, name).toEqual(theirs.tensor(name).shape);
+      expect(ours.float32(name), name).toEqual(theirs.float32(name));
+    }
+    const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] });
+    peft.dispose();
+    model.dispose();
   });
 });
