@@ -3,14 +3,17 @@ import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import { readGgufHeader, readGgufTensor } from '../formats/gguf/reader.js';
 import type { GgufValue } from '../formats/gguf/values.js';
+import { openCheckpoint } from '../formats/hf-checkpoint.js';
 import { readSafetensors } from '../formats/safetensors/reader.js';
+import { llamaConfigFromHf } from '../models/llama/config.js';
+import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { listCheckpoints } from '../recipe/checkpoint.js';
 import { loadExperiment, experimentRuns } from '../recipe/experiment.js';
 import { loadRecipe } from '../recipe/load.js';
 import { readMetrics } from '../recipe/metrics.js';
 
 export interface Inspection {
-  kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model' | 'gguf';
+  kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model' | 'gguf' | 'hf-model';
   path: string;
   /** Ordered sections of facts; rows are [name, value, ...]. */
   sections: { title: string; rows: string[][] }[];
@@ -187,6 +190,51 @@ async function inspectGguf(path: string, stats: boolean): Promise<Inspection> {
   };
 }
 
+/** A HuggingFace model folder: the architecture as this toolkit reads it, the tensors by dtype, the tokenizer. */
+async function inspectHfModel(path: string): Promise<Inspection> {
+  const json = readJson(join(path, 'config.json'));
+  const config = json.quantization_config !== undefined && json.model_type === 'bitnet' ? undefined : llamaConfigFromHf(json);
+  const fileOf = await openCheckpoint(path);
+  const index = join(path, 'model.safetensors.index.json');
+  const names = existsSync(index) ? Object.keys((readJson(index) as { weight_map: Record<string, string> }).weight_map) : fileOf('').names;
+  const byDtype = new Map<string, { tensors: number; weights: number }>();
+  for (const name of names) {
+    const t = fileOf(name).tensor(name);
+    const entry = byDtype.get(t.dtype) ?? { tensors: 0, weights: 0 };
+    entry.tensors++;
+    entry.weights += t.shape.reduce((a, d) => a * d, 1);
+    byDtype.set(t.dtype, entry);
+  }
+  const tokenizer = existsSync(join(path, 'tokenizer.json')) ? HfTokenizer.fromDir(path) : undefined;
+  const weights = [...byDtype.values()].reduce((a, e) => a + e.weights, 0);
+  return {
+    kind: 'hf-model',
+    path,
+    sections: [
+      {
+        title: `${String(json.model_type)} (${config === undefined ? 'BitNet checkpoint: importHfBitnet' : 'fromPretrained'})`,
+        rows: Object.entries(config ?? json).map(([k, v]) => [k, JSON.stringify(v)]),
+      },
+      {
+        title: `${names.length} tensors, ${weights.toLocaleString('en-US')} weights`,
+        rows: [['dtype', 'tensors', 'weights'], ...[...byDtype].map(([d, e]) => [d, String(e.tensors), String(e.weights)])],
+      },
+      {
+        title: 'tokenizer',
+        rows:
+          tokenizer === undefined
+            ? [['tokenizer.json', 'none']]
+            : [
+                ['bos', String(tokenizer.bos)],
+                ['eos', String(tokenizer.eos)],
+                ['pad', String(tokenizer.pad)],
+              ],
+      },
+    ],
+    data: { config: config ?? json, tensors: names.length, weights, dtypes: Object.fromEntries(byDtype), tokenizer: tokenizer !== undefined },
+  };
+}
+
 /** Describes a recipe, experiment, run folder, checkpoint, adapter folder, tfjs model or safetensors file. */
 export async function inspectPath(path: string, options: { stats?: boolean } = {}): Promise<Inspection> {
   if (!existsSync(path)) throw new BitNetError('FILE_NOT_FOUND', `nothing at ${path}`, { field: 'path' });
@@ -203,6 +251,7 @@ export async function inspectPath(path: string, options: { stats?: boolean } = {
         data: { config, ...inner.data },
       };
     }
+    if (existsSync(join(path, 'config.json'))) return inspectHfModel(path);
     if (existsSync(join(path, 'model.json'))) {
       const model = readJson(join(path, 'model.json')) as { modelTopology?: { config?: { layers?: { class_name: string; config: { name: string } }[] } } };
       const layers = model.modelTopology?.config?.layers ?? [];
@@ -213,7 +262,7 @@ export async function inspectPath(path: string, options: { stats?: boolean } = {
         data: { layers },
       };
     }
-    throw new BitNetError('UNSUPPORTED', `${path} is not a run, checkpoint, adapter or model folder`, { field: 'path' });
+    throw new BitNetError('UNSUPPORTED', `${path} is not a run, checkpoint, adapter, tfjs model or HuggingFace model folder`, { field: 'path' });
   }
   if (path.endsWith('.safetensors')) return inspectSafetensors(path);
   if (path.endsWith('.gguf')) return inspectGguf(path, options.stats === true);

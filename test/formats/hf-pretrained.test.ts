@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import '../../adapters/index.js';
 import { getPeftModel, loadPeftModel } from '../../src/adapter/peft.js';
 import { readSafetensors } from '../../src/formats/safetensors/reader.js';
+import { inspectPath } from '../../src/inspect/inspect.js';
 import { fromPretrained } from '../../src/formats/hf-pretrained.js';
 import { llamaConfigFromHf } from '../../src/models/llama/config.js';
 import { expectBitNetError } from '../helpers/errors.js';
@@ -105,5 +106,16 @@ describe('LoRA on an imported HF model, both ways with Python peft', () => {
     expect(config).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] });
     peft.dispose();
     model.dispose();
+  });
+});
+
+describe('bitnet inspect <hf-dir>', () => {
+  it('reports the architecture, the tensors by dtype and the tokenizer', async () => {
+    const r = await inspectPath(golden('hf-llama-tiny'));
+    expect(r.kind).toBe('hf-model');
+    // embeddings + 2 layers (q, k, v, o, gate, up, down, 2 norms) + final norm + untied head, from config.json's shapes
+    const layer = 64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 128 * 64 + 2 * 64;
+    expect(r.data).toMatchObject({ tensors: 1 + 2 * 9 + 2, weights: 64 * 64 + 2 * layer + 64 + 64 * 64, dtypes: { BF16: { tensors: 21 } }, tokenizer: false });
+    await expect(inspectPath(golden('tokenizer-bytelevel'))).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 });
