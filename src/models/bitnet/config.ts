@@ -1,23 +1,12 @@
 import { z } from 'zod';
 import { zodToBitNetError } from '../../config.js';
 import { BitNetError } from '../../errors.js';
-
-const positiveInt = z.number().int().positive();
+import { DecoderShape } from '../decoder-shape.js';
 
 /** Hyperparameters of a llama-like BitNet decoder (llama.cpp's `bitnet` architecture, HF `BitNetForCausalLM`). */
 export const BitnetLmConfigSchema = z
   .object({
-    vocabSize: positiveInt,
-    /** n_embd: a multiple of 256 so TQ types apply. */
-    hiddenSize: positiveInt,
-    /** n_ff: a multiple of 256. */
-    intermediateSize: positiveInt,
-    numLayers: positiveInt,
-    numHeads: positiveInt,
-    numKvHeads: positiveInt,
-    contextLength: positiveInt,
-    ropeTheta: z.number().positive(),
-    rmsNormEps: z.number().positive(),
+    ...DecoderShape,
     /** FFN gate activation: 'silu' (1bitLLM, what llama.cpp's bitnet runs; default) or 'relu2' (BitNet-b1.58-2B-4T). */
     hiddenAct: z.enum(['silu', 'relu2']).optional(),
   })

@@ -2,26 +2,17 @@ import { z } from 'zod';
 import { zodToBitNetError } from '../../config.js';
 import { BitNetError } from '../../errors.js';
 import { llama3FreqFactors } from '../../nn/rope.js';
+import { DecoderShape } from '../decoder-shape.js';
 
 /** HF families read as one Llama-like decoder; the model_type names them. */
 export const LLAMA_FAMILIES = ['llama', 'qwen2'] as const;
 export type LlamaFamily = (typeof LLAMA_FAMILIES)[number];
 
-const positiveInt = z.number().int().positive();
-
 /** A Llama-like decoder (pre-norm RMSNorm, GQA, NeoX RoPE, SiLU-gated FFN) as HF's config.json describes it. */
 export const LlamaConfigSchema = z
   .object({
     family: z.enum(LLAMA_FAMILIES),
-    vocabSize: positiveInt,
-    hiddenSize: positiveInt,
-    intermediateSize: positiveInt,
-    numLayers: positiveInt,
-    numHeads: positiveInt,
-    numKvHeads: positiveInt,
-    contextLength: positiveInt,
-    ropeTheta: z.number().positive(),
-    rmsNormEps: z.number().positive(),
+    ...DecoderShape,
     /** The output head is the token embedding (tie_word_embeddings). */
     tiedHead: z.boolean(),
     /** q/k/v projections carry a bias (Qwen2; Llama's attention_bias). */
