@@ -92,3 +92,11 @@ export function configure(overrides: BitnetSettingsInput): BitnetSettings {
 export function defaultThreads(): number {
   return settings().threads ?? Math.max(1, cpus().length);
 }
+
+/** Below this many multiply-adds a native call stays on one thread (waking workers costs more). */
+const THREADING_THRESHOLD = 1 << 22;
+
+/** Threads for a native call of `multiplyAdds` (`threads` when given, else defaultThreads()). */
+export function threadsFor(multiplyAdds: number, threads?: number): number {
+  return multiplyAdds >= THREADING_THRESHOLD ? (threads ?? defaultThreads()) : 1;
+}

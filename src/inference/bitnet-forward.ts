@@ -5,12 +5,12 @@ import type { Kernels, UploadedCodes } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
 import { NORM_FEEDS } from '../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../models/bitnet/weights.js';
-import { ropeRow } from '../nn/rope.js';
+import { ropeAngles, ropeRow } from '../nn/rope.js';
 import { quantizeActivations, type QuantizedActivations } from '../quant/activation.js';
 import { packTernary2, paddedRowLength } from '../quant/pack.js';
 import { quantizeQ8K } from '../quant/q8k.js';
 import type { TernaryWeight } from '../quant/weight.js';
-import { defaultThreads } from '../settings.js';
+import { threadsFor } from '../settings.js';
 import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 
 /**
@@ -23,10 +23,9 @@ import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 export type Numerics = 'bitnet' | 'llama.cpp';
 
 const f32 = Math.fround;
-const toHalf = roundToHalf;
 
 function roundHalfArray(a: Float32Array): Float32Array {
-  return a.map(toHalf);
+  return a.map(roundToHalf);
 }
 
 /** A ternary projection in either numerics, on the packed kernels. */
@@ -49,7 +48,7 @@ class Projector {
     } else {
       this.codes = kernels.ternary.upload(packTernary2(weight.values, weight.shape), weight.shape[0], paddedRowLength(weight.shape[1]));
       // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
-      this.dw = scaleTensors ? 1 : toHalf(weight.scales[0] as number);
+      this.dw = scaleTensors ? 1 : roundToHalf(weight.scales[0] as number);
     }
   }
 
@@ -197,7 +196,7 @@ export class BitnetRunner {
       for (let r = 0; r < m.length / w; r++) out.set(rmsNormRow(m.subarray(r * w, (r + 1) * w), gain, eps), r * w);
       return out;
     };
-    const round = this.numerics === 'llama.cpp' ? toHalf : (t: number) => t;
+    const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
@@ -212,8 +211,9 @@ export class BitnetRunner {
         const qr = q.subarray(r * H, (r + 1) * H);
         const kr = k.subarray(r * kvDim, (r + 1) * kvDim);
         const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
-        ropeRow(qr, c.numHeads, headDim(c), pos, c.ropeTheta);
-        ropeRow(kr, c.numKvHeads, headDim(c), pos, c.ropeTheta);
+        const angles = ropeAngles(pos, 1, headDim(c), c.ropeTheta);
+        ropeRow(qr, c.numHeads, headDim(c), angles);
+        ropeRow(kr, c.numKvHeads, headDim(c), angles);
         for (let j = 0; j < kvDim; j++) {
           (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
           (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
@@ -284,7 +284,7 @@ export class BitnetRunner {
     const c = this.weights.config;
     if (this.headHalf !== undefined) {
       const logits = new Float32Array(c.vocabSize);
-      this.kernels.gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out, logits, c.vocabSize * c.hiddenSize >= 1 << 22 ? defaultThreads() : 1);
+      this.kernels.gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out, logits, threadsFor(c.vocabSize * c.hiddenSize));
       return logits;
     }
     const logits = new Float32Array(c.vocabSize);

@@ -40,8 +40,6 @@ export const referenceGemvHalf: GemvHalfKernel = (w, rows, cols, x, out) => {
   }
 };
 
-const toHalf = roundToHalf;
-
 /** Decode attention in TypeScript: the sums and roundings the native tier repeats in C. */
 export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads, hd, half, out) => {
   const kvDim = hd * kvHeads;
@@ -49,7 +47,7 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
   const acc = new Float64Array(hd);
   const scores = new Float64Array(pos + 1);
   const scale = f32(1 / Math.sqrt(hd));
-  const qh = half ? q.map(toHalf) : q;
+  const qh = half ? q.map(roundToHalf) : q;
   for (let h = 0; h < heads; h++) {
     const kvBase = Math.floor(h / group) * hd;
     const qBase = h * hd;
@@ -70,7 +68,7 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
     }
     acc.fill(0);
     for (let t = 0; t <= pos; t++) {
-      const p = half ? toHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
+      const p = half ? roundToHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
       const vb = t * kvDim + kvBase;
       if (half) for (let i = 0; i < hd; i++) acc[i] = f32((acc[i] as number) + p * (v[vb + i] as number));
       else for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);

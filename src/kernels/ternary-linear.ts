@@ -2,7 +2,7 @@ import { BitNetError } from '../errors.js';
 import { quantizeActivations, type ActivationScope } from '../quant/activation.js';
 import { packTernary2, paddedRowLength } from '../quant/pack.js';
 import type { TernaryWeight } from '../quant/weight.js';
-import { defaultThreads } from '../settings.js';
+import { threadsFor } from '../settings.js';
 import { referenceTier } from './reference.js';
 import { resolveKernels } from './registry.js';
 import type { KernelTierName, Kernels, TernaryGemmKernel, UploadedCodes } from './types.js';
@@ -19,8 +19,6 @@ export interface TernaryLinearOptions {
 }
 
 const f32 = Math.fround;
-/** Below this many multiply-adds a call stays on one thread (waking workers costs more). */
-const THREADING_THRESHOLD = 1 << 22;
 
 /**
  * A linear layer on packed ternary weights without tfjs: y = (q_w · q_x) scaled by beta and the
@@ -82,7 +80,7 @@ export class TernaryLinear {
     }
     const groups = cols / groupCols;
     const acc = new Int32Array(batch * rows * groups);
-    const threads = batch * rows * cols >= THREADING_THRESHOLD ? (this.options.threads ?? defaultThreads()) : 1;
+    const threads = threadsFor(batch * rows * cols, this.options.threads);
     this.gemm.gemm(this.weights, { rows, paddedCols: cols, x, batch, groupCols, out: acc, threads });
     const y = new Float32Array(batch * rows);
     const beta = this.weight.scales;

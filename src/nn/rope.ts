@@ -20,10 +20,9 @@ export function ropeAngles(pos0: number, count: number, headDim: number, base: n
   return out;
 }
 
-/** Rotates `heads` heads of x (one position, [heads * headDim]) in place; cos and sin in double, results rounded to float32. */
-export function ropeRow(x: Float32Array, heads: number, headDim: number, pos: number, base: number): void {
+/** Rotates `heads` heads of x (one position, [heads * headDim]) in place by that position's ropeAngles; cos and sin in double, results rounded to float32. */
+export function ropeRow(x: Float32Array, heads: number, headDim: number, angles: Float32Array): void {
   const half = headDim / 2;
-  const angles = ropeAngles(pos, 1, headDim, base);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
       const theta = angles[i] as number;

@@ -34,6 +34,5 @@ export async function dawnGpu(importer: ModuleImporter = defaultImporter): Promi
     requestAdapter: async (options = {}) => (await gpu.requestAdapter(options)) ?? gpu.requestAdapter({ ...options, featureLevel: 'compatibility' }),
     wgslLanguageFeatures: gpu.wgslLanguageFeatures,
   };
-  Object.defineProperty(instance, 'dawn', { value: gpu, enumerable: false });
   return instance;
 }
