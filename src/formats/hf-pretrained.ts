@@ -22,7 +22,7 @@ export interface PretrainedModel {
 const HF_WEIGHT: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', embeddings: 'weight' };
 
 /**
- * A pretrained HuggingFace Llama or Qwen2 checkpoint folder (config.json + model.safetensors or
+ * A pretrained HuggingFace Llama, Qwen2 or Qwen3 checkpoint folder (config.json + model.safetensors or
  * its shards; f32, f16 or bf16) as a trainable tfjs model with the same logits as transformers.
  */
 export async function fromPretrained(dir: string): Promise<PretrainedModel> {

@@ -6,15 +6,26 @@ import { describe, expect, it } from 'vitest';
 import { HfTokenizer, type ChatMessage } from '../../src/tokenizer/hf-tokenizer.js';
 import { expectBitNetError } from '../helpers/errors.js';
 
-const dir = fileURLToPath(new URL('../golden/tokenizer-bytelevel', import.meta.url));
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+interface Expected {
   encode: { text: string; ids: number[]; decoded: string }[];
   chat: { messages: ChatMessage[]; withPrompt: string; withoutPrompt: string };
   special: { bos: number; eos: number; pad: number };
-};
+}
+const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
 
-describe('HfTokenizer (tokenizer.json + tokenizer_config.json), against transformers', () => {
+// scripts/golden/make_tokenizer_golden.py: byte-level BPE (Llama 3 / Qwen) with the template in tokenizer_config.json;
+// SentencePiece-style BPE with byte fallback (Llama 2 / TinyLlama) with the template in chat_template.jinja
+describe.each(['tokenizer-bytelevel', 'tokenizer-sentencepiece'])('HfTokenizer (%s), against transformers', (name) => {
+  const dir = golden(name);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
   const tokenizer = HfTokenizer.fromDir(dir);
+
+  it('the corpus exercises what it should: CRLF, whitespace runs, special tokens in text, characters outside the vocabulary', () => {
+    const texts = expected.encode.map((c) => c.text).join('');
+    expect(texts).toContain('\r\n');
+    expect(texts).toMatch(/ {4}/);
+    expect(expected.encode.some((c) => c.ids.slice(1).includes(expected.special.bos))).toBe(true);
+  });
 
   it('encodes as transformers does (BOS from the post-processor, unicode, whitespace) and decodes back', () => {
     for (const c of expected.encode) {
@@ -33,6 +44,10 @@ describe('HfTokenizer (tokenizer.json + tokenizer_config.json), against transfor
     expect({ bos: tokenizer.bos, eos: tokenizer.eos, pad: tokenizer.pad }).toEqual(expected.special);
   });
 
+});
+
+describe('HfTokenizer errors', () => {
+  const dir = golden('tokenizer-bytelevel');
   it('a missing or corrupt tokenizer.json is a BitNetError naming the file', () => {
     const bad = mkdtempSync(join(tmpdir(), 'bitnet-tok-'));
     expectBitNetError(() => HfTokenizer.fromDir(bad), 'FILE_NOT_FOUND', 'tokenizer.json');

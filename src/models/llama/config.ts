@@ -5,7 +5,7 @@ import { llama3FreqFactors } from '../../nn/rope.js';
 import { DecoderShape } from '../decoder-shape.js';
 
 /** HF families read as one Llama-like decoder; the model_type names them. */
-export const LLAMA_FAMILIES = ['llama', 'qwen2'] as const;
+export const LLAMA_FAMILIES = ['llama', 'qwen2', 'qwen3'] as const;
 export type LlamaFamily = (typeof LLAMA_FAMILIES)[number];
 
 /** A Llama-like decoder (pre-norm RMSNorm, GQA, NeoX RoPE, SiLU-gated FFN) as HF's config.json describes it. */
@@ -13,6 +13,10 @@ export const LlamaConfigSchema = z
   .object({
     family: z.enum(LLAMA_FAMILIES),
     ...DecoderShape,
+    /** Width of one attention head (Qwen3 and some Llamas: not hiddenSize / numHeads). */
+    headDim: z.number().int().positive(),
+    /** Per-head RMSNorm on q and k before RoPE (Qwen3's q_norm, k_norm). */
+    qkNorm: z.boolean(),
     /** The output head is the token embedding (tie_word_embeddings). */
     tiedHead: z.boolean(),
     /** q/k/v projections carry a bias (Qwen2; Llama's attention_bias). */
@@ -52,8 +56,8 @@ export function llamaConfigFromHf(json: Json): LlamaConfig {
   const hiddenSize = num(json, 'hidden_size');
   const numHeads = num(json, 'num_attention_heads');
   const headDim = num(json, 'head_dim', hiddenSize / numHeads);
-  if (headDim !== hiddenSize / numHeads) {
-    throw new BitNetError('UNSUPPORTED', `head_dim ${headDim} differs from hidden_size / num_attention_heads`, { field: 'head_dim' });
+  if (json.use_sliding_window === true) {
+    throw new BitNetError('UNSUPPORTED', 'sliding-window attention is not supported', { field: 'use_sliding_window', hint: 'set use_sliding_window to false' });
   }
   const ropeType = (rope.rope_type ?? rope.type ?? 'default') as string;
   if (ropeType !== 'default' && ropeType !== 'llama3') {
@@ -66,11 +70,14 @@ export function llamaConfigFromHf(json: Json): LlamaConfig {
     intermediateSize: num(json, 'intermediate_size'),
     numLayers: num(json, 'num_hidden_layers'),
     numHeads,
+    headDim,
+    qkNorm: family === 'qwen3',
     numKvHeads: num(json, 'num_key_value_heads', numHeads),
     contextLength: num(json, 'max_position_embeddings', 2048),
     ropeTheta,
     rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
-    tiedHead: json.tie_word_embeddings !== false,
+    // transformers' Llama and Qwen configs default to an untied head
+    tiedHead: json.tie_word_embeddings === true,
     attentionBias: family === 'qwen2' || json.attention_bias === true,
     ...(ropeType === 'llama3'
       ? {

@@ -1,10 +1,11 @@
 /**
- * A Llama-like decoder (Llama, Qwen2) as one description: its tfjs layers carry the HF module paths,
+ * A Llama-like decoder (Llama, Qwen2, Qwen3) as one description: its tfjs layers carry the HF module paths,
  * so peft-style targets (`['q_proj', 'v_proj']`, 'all-linear') match as in peft and the
  * safetensors names are the layer names plus `.weight` / `.bias`.
  *
  *   x = embed_tokens(tokens)
  *   per layer: h = x + o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = input_layernorm(x)
+ *              (Qwen3: q_norm / k_norm, RMSNorm per head, between the projection and RoPE)
  *              x = h + down_proj(silu(gate_proj(m)) * up_proj(m)),                      m = post_attention_layernorm(h)
  *   logits = lm_head(norm(x))   (or embed_tokens^T when tied)
  */
@@ -19,5 +20,5 @@ export function llamaProjectionPath(i: number, p: LlamaProjection): string {
   return `model.layers.${i}.${block}.${p}`;
 }
 
-export const LLAMA_NORMS = { input: 'input_layernorm', postAttention: 'post_attention_layernorm' } as const;
+export const LLAMA_NORMS = { input: 'input_layernorm', postAttention: 'post_attention_layernorm', q: 'q_norm', k: 'k_norm' } as const;
 export const LLAMA_GLOBALS = { embedding: 'model.embed_tokens', norm: 'model.norm', head: 'lm_head' } as const;

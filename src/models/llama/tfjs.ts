@@ -13,11 +13,10 @@ import { LLAMA_ARCHITECTURE, LLAMA_GLOBALS, LLAMA_NORMS, llamaProjectionPath, ty
  */
 export function buildLlama(config: LlamaConfig): tf.LayersModel {
   const c = LlamaConfigSchema.parse(config);
-  const headDim = c.hiddenSize / c.numHeads;
   const units: Record<LlamaProjection, number> = {
-    q_proj: c.hiddenSize,
-    k_proj: headDim * c.numKvHeads,
-    v_proj: headDim * c.numKvHeads,
+    q_proj: c.headDim * c.numHeads,
+    k_proj: c.headDim * c.numKvHeads,
+    v_proj: c.headDim * c.numKvHeads,
     o_proj: c.hiddenSize,
     gate_proj: c.intermediateSize,
     up_proj: c.intermediateSize,
@@ -30,6 +29,11 @@ export function buildLlama(config: LlamaConfig): tf.LayersModel {
       input,
     );
   const norm = (name: string): RMSNorm => new RMSNorm({ name, epsilon: c.rmsNormEps });
+  /** RMSNorm over each head's slice of a [B, T, heads * headDim] projection. */
+  const headNorm = (name: string, x: tf.SymbolicTensor, heads: number): tf.SymbolicTensor => {
+    const split = apply(tf.layers.reshape({ targetShape: [-1, heads, c.headDim], name: `${name}.split_heads` }), x);
+    return apply(tf.layers.reshape({ targetShape: [-1, heads * c.headDim], name: `${name}.merge_heads` }), apply(norm(name), split));
+  };
   const tokens = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
   const embedding = new TiedEmbedding({ name: LLAMA_GLOBALS.embedding, vocabSize: c.vocabSize, dim: c.hiddenSize });
   let x = apply(embedding, tokens);
@@ -43,7 +47,10 @@ export function buildLlama(config: LlamaConfig): tf.LayersModel {
       ropeTheta: c.ropeTheta,
       ...(c.ropeFreqFactors === undefined ? {} : { ropeFreqFactors: c.ropeFreqFactors }),
     });
-    const attn = apply(attention, [linear(i, 'q_proj', n), linear(i, 'k_proj', n), linear(i, 'v_proj', n)]);
+    const q = linear(i, 'q_proj', n);
+    const k = linear(i, 'k_proj', n);
+    const qk = c.qkNorm ? [headNorm(`${b}.self_attn.${LLAMA_NORMS.q}`, q, c.numHeads), headNorm(`${b}.self_attn.${LLAMA_NORMS.k}`, k, c.numKvHeads)] : [q, k];
+    const attn = apply(attention, [...qk, linear(i, 'v_proj', n)]);
     const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, linear(i, 'o_proj', attn)]);
     const m = apply(norm(`${b}.${LLAMA_NORMS.postAttention}`), h);
     const gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.mlp.act_fn` }), linear(i, 'gate_proj', m));
