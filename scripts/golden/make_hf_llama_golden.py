@@ -65,3 +65,31 @@ qwen3 = Qwen3ForCausalLM(Qwen3Config(
 for name, p in qwen3.named_parameters():
     torch.nn.init.normal_(p, mean=1.0 if name.endswith("norm.weight") else 0.0, std=0.1)
 save("hf-qwen3-tiny", qwen3, torch.float32, max_shard_size="60KB")
+
+# a tiny chat model with a real tokenizer (test/golden/tokenizer-bytelevel): what recipes, generate and export run on
+torch.manual_seed(10)
+tok_dir = ROOT / "tokenizer-bytelevel"
+vocab = json.loads((tok_dir / "tokenizer.json").read_text())
+n_vocab = len(vocab["model"]["vocab"]) + sum(1 for t in vocab["added_tokens"] if t["content"] not in vocab["model"]["vocab"])
+chat = LlamaForCausalLM(LlamaConfig(
+    vocab_size=n_vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=10000.0,
+    tie_word_embeddings=True, hidden_act="silu", bos_token_id=0, eos_token_id=4))
+# a little pretraining on the first 90% of tiny Shakespeare, so that conversion tests start from a model that knows something
+from transformers import AutoTokenizer
+ids = AutoTokenizer.from_pretrained(tok_dir)((ROOT.parents[1] / "data" / "tinyshakespeare.txt").read_text(), add_special_tokens=False)["input_ids"]
+train_ids = torch.tensor(ids[: int(0.9 * len(ids))])
+opt = torch.optim.AdamW(chat.parameters(), lr=3e-3, weight_decay=0.0)
+gen = torch.Generator().manual_seed(0)
+for step in range(400):
+    starts = torch.randint(0, len(train_ids) - 65, (16,), generator=gen)
+    batch = torch.stack([train_ids[s:s + 65] for s in starts])
+    loss = chat(batch, labels=batch).loss
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+print(f"hf-llama-chat-tiny pretrained: train loss {loss.item():.3f}")
+chat.eval()
+save("hf-llama-chat-tiny", chat, torch.bfloat16)
+for f in ("tokenizer.json", "tokenizer_config.json"):
+    (ROOT / "hf-llama-chat-tiny" / f).write_text((tok_dir / f).read_text())

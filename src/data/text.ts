@@ -5,19 +5,27 @@ import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import { SeededRandom } from '../util/random.js';
 
 export interface TextSplit {
-  train: Uint16Array;
-  validation: Uint16Array;
+  train: Int32Array;
+  validation: Int32Array;
 }
 
-/** Tokenizes a UTF-8 file and splits it: the first `trainFraction` trains, the rest validates. */
-export function loadTextSplit(path: string, trainFraction: number): TextSplit {
+/** Text to token ids: the byte tokenizer's, or a model's (an HF tokenizer without added special tokens). */
+export type TextEncoder = (text: string) => readonly number[];
+
+const byteEncoder: TextEncoder = (text) => new ByteTokenizer().encode(text);
+
+/**
+ * Tokenizes a UTF-8 file as a whole and splits the ids: the first floor(trainFraction * n) train,
+ * the rest validates.
+ */
+export function loadTextSplit(path: string, trainFraction: number, encode: TextEncoder = byteEncoder): TextSplit {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     throw new BitNetError('FILE_NOT_FOUND', `cannot read text data ${path}`, { field: 'data.path', cause });
   }
-  const tokens = Uint16Array.from(new ByteTokenizer().encode(text));
+  const tokens = Int32Array.from(encode(text));
   const cut = Math.floor(tokens.length * trainFraction);
   return { train: tokens.subarray(0, cut), validation: tokens.subarray(cut) };
 }
@@ -30,7 +38,7 @@ export class TextBatches {
   readonly stepsPerEpoch: number;
 
   constructor(
-    readonly tokens: Uint16Array,
+    readonly tokens: Int32Array,
     readonly contextLength: number,
     readonly batchSize: number,
     readonly seed: number,
@@ -62,7 +70,7 @@ export class TextBatches {
 }
 
 /** Consecutive validation windows from the start of the split, about `tokens` targets in all. */
-export function validationWindows(validation: Uint16Array, contextLength: number, tokens: number): { x: Int32Array; y: Int32Array; count: number } {
+export function validationWindows(validation: Int32Array, contextLength: number, tokens: number): { x: Int32Array; y: Int32Array; count: number } {
   const count = Math.max(1, Math.min(Math.floor(tokens / contextLength), Math.floor((validation.length - 1) / contextLength)));
   const x = new Int32Array(count * contextLength);
   const y = new Int32Array(count * contextLength);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import { llamaConfigFromHf, type LlamaConfig } from '../models/llama/config.js';
+import { SUBLN_NORMS } from '../models/llama/spec.js';
 import { buildLlama } from '../models/llama/tfjs.js';
 import { modelLayers } from '../nn/model-layers.js';
 import { torchToKernel } from '../nn/layout.js';
@@ -21,16 +22,31 @@ export interface PretrainedModel {
 /** The HF tensor of a tfjs weight: Dense kernels are [in, out] here and [out, in] there. */
 const HF_WEIGHT: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', embeddings: 'weight' };
 
+export interface FromPretrainedOptions {
+  /** 'random': the architecture (and tokenizer) of the folder, untrained; no weights are read. */
+  weights?: 'pretrained' | 'random';
+  /** Insert SubLN (BitDistill): RMSNorms before o_proj and down_proj, initialized to ones. */
+  subLn?: boolean;
+}
+
 /**
  * A pretrained HuggingFace Llama, Qwen2 or Qwen3 checkpoint folder (config.json + model.safetensors or
  * its shards; f32, f16 or bf16) as a trainable tfjs model with the same logits as transformers.
  */
-export async function fromPretrained(dir: string): Promise<PretrainedModel> {
-  const config = llamaConfigFromHf(readHfConfig(dir));
-  const fileOf = await openCheckpoint(dir);
+export async function fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<PretrainedModel> {
+  const config = { ...llamaConfigFromHf(readHfConfig(dir)), subLn: options.subLn ?? false };
   const model = buildLlama(config);
+  if (options.weights !== 'random') await loadPretrainedWeights(model, dir);
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
+  return { model, tokenizer, config };
+}
+
+/** Fills a buildLlama model from the folder's safetensors; SubLN norms (not in the checkpoint) keep their ones. */
+async function loadPretrainedWeights(model: tf.LayersModel, dir: string): Promise<void> {
+  const fileOf = await openCheckpoint(dir);
   try {
     for (const { path, layer } of modelLayers(model)) {
+      if (Object.values(SUBLN_NORMS).some((norm) => path.endsWith(`.${norm}`))) continue;
       const current = weightsByName(layer);
       if (Object.keys(current).length === 0) continue;
       const values: Record<string, tf.Tensor> = {};
@@ -58,6 +74,4 @@ export async function fromPretrained(dir: string): Promise<PretrainedModel> {
     model.dispose();
     throw error;
   }
-  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
-  return { model, tokenizer, config };
 }

@@ -6,6 +6,7 @@ import type { GgufValue } from '../formats/gguf/values.js';
 import { openCheckpoint } from '../formats/hf-checkpoint.js';
 import { readSafetensors } from '../formats/safetensors/reader.js';
 import { llamaConfigFromHf } from '../models/llama/config.js';
+import type { Recipe } from '../recipe/schema.js';
 import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { listCheckpoints } from '../recipe/checkpoint.js';
 import { loadExperiment, experimentRuns } from '../recipe/experiment.js';
@@ -94,14 +95,13 @@ function inspectRecipeOrExperiment(path: string): Inspection {
         rows: [
           [
             'model',
-            recipe.model.type === 'mlp'
-              ? `mlp ${recipe.model.layer} ${recipe.model.hidden.join('-')}`
-              : recipe.model.type === 'tfjs'
-                ? `tfjs ${recipe.model.path}`
-                : `bitnet-lm ${recipe.model.layer} ${recipe.model.numLayers}x${recipe.model.hiddenSize}`,
+            describeRecipeModel(recipe.model),
           ],
           ['data', recipe.data.type],
           ['adapters', adapters],
+          ...(recipe.distill == null
+            ? []
+            : [['distill', `from ${recipe.distill.teacher ?? 'the model itself'} (T ${recipe.distill.temperature}, alpha ${recipe.distill.alpha})`]]),
           ['optimizer', `${recipe.train.optimizer.type} lr ${recipe.train.lr} (${recipe.train.schedule.type})`],
           ['length', recipe.train.steps != null ? `${recipe.train.steps} steps` : `${recipe.train.epochs ?? 5} epochs`],
           ['output', recipe.output.dir],
@@ -271,4 +271,17 @@ export async function inspectPath(path: string, options: { stats?: boolean } = {
     field: 'path',
     hint: 'a recipe or experiment .json, a .safetensors or .gguf file, or a run/checkpoint/adapter/model folder',
   });
+}
+
+function describeRecipeModel(m: Recipe['model']): string {
+  switch (m.type) {
+    case 'mlp':
+      return `mlp ${m.layer} ${m.hidden.join('-')}`;
+    case 'tfjs':
+      return `tfjs ${m.path}`;
+    case 'bitnet-lm':
+      return `bitnet-lm ${m.layer} ${m.numLayers}x${m.hiddenSize}`;
+    case 'hf':
+      return `hf ${m.path} (${m.weights}${m.subLn ? ', SubLN' : ''})`;
+  }
 }

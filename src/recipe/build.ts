@@ -7,12 +7,16 @@ import { BitNetError } from '../errors.js';
 import { loadModel } from '../formats/tfjs-fs.js';
 import { buildBitnetLm } from '../models/bitnet/tfjs.js';
 import { buildMlp } from '../models/mlp.js';
+import { fromPretrained } from '../formats/hf-pretrained.js';
+import type { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { ByteTokenizer } from '../tokenizer/byte-tokenizer.js';
 import type { AdapterEntry, Recipe } from './schema.js';
 
 export interface BuiltModel {
   model: tf.LayersModel;
   adapters: PeftModel[];
+  /** An hf model's tokenizer.json (what data.tokenizer 'model' reads text with). */
+  tokenizer?: HfTokenizer;
 }
 
 function modelDir(path: string): string {
@@ -31,6 +35,7 @@ function adapterConfig(entry: AdapterEntry): { peftType: string } & Record<strin
 /** The model a recipe trains: built or loaded, then each adapter injected in order. */
 export async function buildRecipeModel(recipe: Recipe, warn: (message: string) => void): Promise<BuiltModel> {
   let model: tf.LayersModel;
+  let tokenizer: HfTokenizer | undefined;
   if (recipe.model.type === 'mlp') {
     if (recipe.data.type !== 'mnist') {
       throw new BitNetError('INVALID_CONFIG', 'an mlp model trains on mnist data', { field: 'data.type', hint: 'use data.type "mnist"' });
@@ -56,6 +61,17 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       bitnet,
       seed: recipe.train.seed,
     });
+  } else if (recipe.model.type === 'hf') {
+    const pretrained = await fromPretrained(recipe.model.path, { weights: recipe.model.weights, subLn: recipe.model.subLn });
+    model = pretrained.model;
+    tokenizer = pretrained.tokenizer;
+    if (tokenizer === undefined && recipe.data.type === 'text') {
+      model.dispose();
+      throw new BitNetError('FILE_NOT_FOUND', `${recipe.model.path} has no tokenizer.json`, {
+        field: 'model.path',
+        hint: "data.tokenizer 'model' reads the text with the model folder's tokenizer.json",
+      });
+    }
   } else {
     model = await loadModel(modelDir(recipe.model.path));
   }
@@ -80,7 +96,7 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       throw error;
     }
   });
-  return { model, adapters };
+  return { model, adapters, ...(tokenizer === undefined ? {} : { tokenizer }) };
 }
 
 /**

@@ -99,6 +99,12 @@ function fileProblems(recipe: Recipe): ConfigProblem[] {
       problems.push({ path: 'model.fallbackRecipe', message: `no recipe at ${recipe.model.fallbackRecipe}` });
     }
   }
+  if (recipe.model.type === 'hf' && !existsSync(resolve(recipe.model.path, 'config.json'))) {
+    problems.push({ path: 'model.path', message: `no HuggingFace model folder (config.json) at ${recipe.model.path}` });
+  }
+  if (recipe.distill?.teacher != null && !existsSync(resolve(recipe.distill.teacher, 'config.json'))) {
+    problems.push({ path: 'distill.teacher', message: `no HuggingFace model folder (config.json) at ${recipe.distill.teacher}` });
+  }
   if (recipe.data.type === 'text' && !existsSync(recipe.data.path)) {
     problems.push({ path: 'data.path', message: `no file at ${recipe.data.path}` });
   }

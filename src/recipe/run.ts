@@ -11,6 +11,9 @@ import { modelLayers } from '../nn/model-layers.js';
 import { BitLinear } from '../nn/bit-linear.js';
 import { silentReporter, type Reporter } from '../report/reporter.js';
 import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
+import { Distiller, type RelationSite } from '../train/distill.js';
+import { fromPretrained } from '../formats/hf-pretrained.js';
+import { llamaProjectionPath } from '../models/llama/spec.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { buildRecipeModel, pretrainedExists, type BuiltModel } from './build.js';
 import { listCheckpoints, modelVariables, optimizerTensors, readCheckpoint, restoreModelWeights, writeCheckpoint } from './checkpoint.js';
@@ -20,7 +23,7 @@ import { deployedModelBytes } from './model-size.js';
 import { runReport } from './report.js';
 import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
-import type { Recipe } from './schema.js';
+import type { DistillConfig, Recipe } from './schema.js';
 
 /** Set `requested` (from a signal handler) to stop after the current step with a checkpoint. */
 export interface StopSignal {
@@ -52,6 +55,8 @@ export interface RunSummary {
   modelBytes: number;
   parameters: number;
   trainSeconds: number;
+  /** Training tokens per second of this process's steps (text data). */
+  tokensPerSecond?: number;
 }
 
 const DEFAULT_EPOCHS = 5;
@@ -82,11 +87,42 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     reporter.info(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
-  const { model, adapters } = await buildRecipeModel(recipe, warn);
+  const built = await buildRecipeModel(recipe, warn);
+  let teacher: tf.LayersModel | undefined;
   try {
-    return await train(recipe, options, backend, model, adapters);
+    const distiller = recipe.distill == null ? undefined : await createDistiller(recipe, recipe.distill, built.model);
+    teacher = distiller?.teacherModel;
+    return await train(recipe, options, backend, built, distiller?.distiller);
   } finally {
-    disposeBuilt(model, adapters);
+    teacher?.dispose();
+    disposeBuilt(built.model, built.adapters);
+  }
+}
+
+/** The frozen teacher (an HF folder, by default the model's own checkpoint) and the distillation loss around it. */
+async function createDistiller(recipe: Recipe, config: DistillConfig, student: tf.LayersModel): Promise<{ distiller: Distiller; teacherModel: tf.LayersModel }> {
+  const path = config.teacher ?? (recipe.model.type === 'hf' ? recipe.model.path : undefined);
+  if (path === undefined) throw new BitNetError('INVALID_CONFIG', 'distillation needs a teacher', { field: 'distill.teacher' });
+  const { model: teacherModel, config: shape } = await fromPretrained(path);
+  let site: RelationSite | undefined;
+  if (config.attentionRelation !== undefined) {
+    const layer = config.attentionRelation.layer < 0 ? shape.numLayers + config.attentionRelation.layer : config.attentionRelation.layer;
+    if (layer < 0 || layer >= shape.numLayers) {
+      teacherModel.dispose();
+      throw new BitNetError('INVALID_CONFIG', `attention-relation layer ${config.attentionRelation.layer} is outside the ${shape.numLayers} layers`, {
+        field: 'distill.attentionRelation.layer',
+      });
+    }
+    site = {
+      layers: [llamaProjectionPath(layer, 'q_proj'), llamaProjectionPath(layer, 'k_proj'), llamaProjectionPath(layer, 'v_proj')],
+      heads: [shape.numHeads, shape.numKvHeads, shape.numKvHeads],
+    };
+  }
+  try {
+    return { distiller: new Distiller(student, teacherModel, config, site), teacherModel };
+  } catch (error) {
+    teacherModel.dispose();
+    throw error;
   }
 }
 
@@ -96,13 +132,8 @@ function disposeBuilt(model: tf.LayersModel, adapters: readonly { dispose(): voi
   if (adapters.length === 0) model.dispose();
 }
 
-async function train(
-  recipe: Recipe,
-  options: RunOptions,
-  backend: ConcreteBackend,
-  model: tf.LayersModel,
-  adapters: BuiltModel['adapters'],
-): Promise<RunSummary> {
+async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBackend, built: BuiltModel, distiller: Distiller | undefined): Promise<RunSummary> {
+  const { model, adapters, tokenizer } = built;
   const reporter = options.reporter ?? silentReporter;
   const dir = resolve(recipe.output.dir);
   await prepareRunDir(dir, options);
@@ -110,7 +141,7 @@ async function train(
 
   const dataSeed = recipe.data.type === 'mnist' ? recipe.data.seed : 0;
   const t = recipe.train;
-  const batches = createTask(recipe);
+  const batches = createTask(recipe, tokenizer === undefined ? undefined : (text) => tokenizer.encode(text, { addSpecialTokens: false }));
   const totalSteps = t.steps ?? (t.epochs ?? DEFAULT_EPOCHS) * batches.stepsPerEpoch;
   const params = trainableParams(model);
   const optimizer = new Optimizer(t.optimizer);
@@ -162,6 +193,7 @@ async function train(
   const started = performance.now();
   let windowStart = performance.now();
   let windowSamples = 0;
+  let trainedUnits = 0;
   let status: RunSummary['status'] = 'completed';
   let lastEvalStep = -1;
   while (step < totalSteps) {
@@ -170,10 +202,15 @@ async function train(
     const lr = learningRate(t.schedule, t.lr, step, totalSteps);
     const wd = weightDecayAt(t.optimizer.weightDecay, t.optimizer.weightDecayOffAt, step, totalSteps);
     const { x, labels } = batches.batch(step);
+    const taught = distiller?.teach(x) ?? [];
     const { value, grads } = tf.variableGrads(
-      () => batches.loss(model.apply(x, { training: true }) as tf.Tensor, labels),
+      () =>
+        distiller === undefined
+          ? batches.loss(model.apply(x, { training: true }) as tf.Tensor, labels)
+          : distiller.loss(x, labels, taught, (logits, y) => batches.loss(logits, y)),
       params.map((p) => p.variable),
     );
+    tf.dispose(taught);
     const gradMap = new Map(params.map((p) => [p.key, grads[p.variable.name] as tf.Tensor]));
     if (t.gradClip !== undefined) await clipByGlobalNorm(gradMap, t.gradClip);
     optimizer.step(params, gradMap, lr, wd);
@@ -181,6 +218,7 @@ async function train(
     tf.dispose([x, labels, value, ...Object.values(grads), ...gradMap.values()]);
     step++;
     windowSamples += t.batchSize;
+    trainedUnits += batches.unitsPerBatch;
     if (!Number.isFinite(loss)) {
       throw new BitNetError('INTERNAL', `the loss became ${loss} at step ${step}`, { hint: 'lower train.lr or set train.gradClip' });
     }
@@ -230,6 +268,7 @@ async function train(
     modelBytes: deployedModelBytes(model),
     parameters: model.countParams(),
     trainSeconds,
+    ...(recipe.data.type === 'text' ? { tokensPerSecond: trainedUnits / Math.max(1e-9, trainSeconds) } : {}),
   };
   if (status === 'completed') await saveFinal(dir, recipe, model, adapters);
   await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -51,7 +51,19 @@ export const BitnetLmModelSchema = z
   })
   .strict();
 
-export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema, BitnetLmModelSchema]);
+export const HfModelSchema = z
+  .object({
+    type: z.literal('hf'),
+    /** A HuggingFace model folder (config.json, safetensors, tokenizer.json): Llama, Qwen2 or Qwen3. */
+    path: z.string().min(1),
+    /** 'pretrained' loads the checkpoint; 'random' builds the same architecture untrained (the from-scratch baseline). */
+    weights: z.enum(['pretrained', 'random']).default('pretrained'),
+    /** Insert an RMSNorm before o_proj and down_proj (BitDistill's SubLN), initialized to ones. */
+    subLn: z.boolean().default(false),
+  })
+  .strict();
+
+export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema, BitnetLmModelSchema, HfModelSchema]);
 
 export const MnistDataSchema = z
   .object({
@@ -77,8 +89,11 @@ export const TextDataSchema = z
     contextLength: positiveInt.default(128),
     /** Validation targets scored at each evaluation. */
     evalTokens: positiveInt.default(8192),
-    /** 'byte': one token per UTF-8 byte (+ <|endoftext|>), tokenized identically by llama.cpp. */
-    tokenizer: z.literal('byte').default('byte'),
+    /**
+     * 'byte': one token per UTF-8 byte (+ <|endoftext|>), tokenized identically by llama.cpp;
+     * 'model': the tokenizer.json of an `hf` model (the whole text at once, no special tokens added).
+     */
+    tokenizer: z.enum(['byte', 'model']).default('byte'),
   })
   .strict();
 
@@ -146,6 +161,26 @@ export const QuantWarmupSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sigmoid'), steps: positiveInt, k: z.number().positive().default(10) }).strict(),
 ]);
 
+export const DistillSchema = z
+  .object({
+    /** The frozen full-precision teacher: an HF model folder; default the `hf` model's own checkpoint. */
+    teacher: z.string().min(1).optional(),
+    /** Softmax temperature of the logits distillation. */
+    temperature: z.number().positive().default(2),
+    /** loss = (1 - alpha) * cross-entropy + alpha * T^2 * KL(teacher || student) at temperature T. */
+    alpha: z.number().min(0).max(1).default(0.5),
+    /** BitDistill's MiniLM attention-relation loss at one layer (q, k and v self-relations), added with this weight. */
+    attentionRelation: z
+      .object({
+        /** Layer index; negative counts from the end (-1: the last). */
+        layer: z.number().int().default(-1),
+        weight: z.number().positive().default(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const OutputSchema = z
   .object({
     /** Run folder, relative to the current directory. */
@@ -169,13 +204,27 @@ export const RecipeSchema = z
     adapters: z.array(AdapterEntrySchema).default([]),
     train: TrainSchema.prefault({}),
     quantWarmup: QuantWarmupSchema.prefault({ type: 'none' }),
+    /** Distillation from a frozen full-precision teacher (text data only); null unsets an inherited one. */
+    distill: DistillSchema.nullable().optional(),
     output: OutputSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.data.type === 'text' && r.data.tokenizer === 'model' && r.model.type !== 'hf') {
+      ctx.addIssue({ code: 'custom', path: ['data', 'tokenizer'], message: "tokenizer 'model' needs an hf model (model.type \"hf\")" });
+    }
+    if (r.model.type === 'hf' && r.data.type === 'text' && r.data.tokenizer !== 'model') {
+      ctx.addIssue({ code: 'custom', path: ['data', 'tokenizer'], message: "an hf model reads text through its own tokenizer: set data.tokenizer to 'model'" });
+    }
+    if (r.distill != null && (r.data.type !== 'text' || (r.distill.teacher === undefined && r.model.type !== 'hf'))) {
+      ctx.addIssue({ code: 'custom', path: ['distill', 'teacher'], message: 'distillation needs text data and a teacher (an hf model folder)' });
+    }
+  });
 
 export type Recipe = z.infer<typeof RecipeSchema>;
 export type RecipeInput = z.input<typeof RecipeSchema>;
 export type AdapterEntry = z.infer<typeof AdapterEntrySchema>;
 export type LrSchedule = z.infer<typeof LrScheduleSchema>;
 export type QuantWarmup = z.infer<typeof QuantWarmupSchema>;
+export type DistillConfig = z.infer<typeof DistillSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;

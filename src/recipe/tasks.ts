@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageBatches } from '../data/batches.js';
 import { mnistSplit } from '../data/mnist.js';
-import { loadTextSplit, TextBatches, validationWindows } from '../data/text.js';
+import { loadTextSplit, TextBatches, validationWindows, type TextEncoder } from '../data/text.js';
 import type { Recipe } from './schema.js';
 
 /** What the training loop needs from a data set: batches by step, a loss, and an evaluation. */
 export interface TrainTask {
   readonly stepsPerEpoch: number;
+  /** Tokens (text) or examples (images) in one training batch. */
+  readonly unitsPerBatch: number;
   epochOf(step: number): number;
   batch(step: number): { x: tf.Tensor; labels: tf.Tensor };
   /** Mean cross-entropy (nats) of model outputs against labels. */
@@ -51,7 +53,8 @@ async function evaluateChunks(
   return { loss: lossSum / total, accuracy: hits / total };
 }
 
-export function createTask(recipe: Recipe): TrainTask {
+/** The recipe's data as batches, loss and evaluation; `encode` tokenizes text data (default: bytes). */
+export function createTask(recipe: Recipe, encode?: TextEncoder): TrainTask {
   const t = recipe.train;
   if (recipe.data.type === 'mnist') {
     const d = recipe.data;
@@ -60,6 +63,7 @@ export function createTask(recipe: Recipe): TrainTask {
     const f = test.features;
     return {
       stepsPerEpoch: batches.stepsPerEpoch,
+      unitsPerBatch: t.batchSize,
       epochOf: (s) => batches.epochOf(s),
       batch: (s) => batches.batch(s),
       loss: crossEntropy,
@@ -75,12 +79,13 @@ export function createTask(recipe: Recipe): TrainTask {
     };
   }
   const d = recipe.data;
-  const split = loadTextSplit(d.path, d.trainFraction);
+  const split = loadTextSplit(d.path, d.trainFraction, encode);
   const batches = new TextBatches(split.train, d.contextLength, t.batchSize, t.seed);
   const windows = validationWindows(split.validation, d.contextLength, d.evalTokens);
   const per = Math.max(1, Math.floor(8192 / d.contextLength));
   return {
     stepsPerEpoch: batches.stepsPerEpoch,
+    unitsPerBatch: t.batchSize * d.contextLength,
     epochOf: (s) => batches.epochOf(s),
     batch: (s) => batches.batch(s),
     loss: crossEntropy,

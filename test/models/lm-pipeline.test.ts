@@ -38,7 +38,7 @@ describe('byte tokenizer', () => {
 
 describe('text batches', () => {
   it('windows of T inputs and the next T targets, the same for the same step', () => {
-    const tokens = Uint16Array.from({ length: 1000 }, (_, i) => i % 251);
+    const tokens = Int32Array.from({ length: 1000 }, (_, i) => i % 251);
     const b = new TextBatches(tokens, 16, 4, 3);
     const first = b.batch(7);
     const again = b.batch(7);

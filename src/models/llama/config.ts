@@ -21,12 +21,15 @@ export const LlamaConfigSchema = z
     tiedHead: z.boolean(),
     /** q/k/v projections carry a bias (Qwen2; Llama's attention_bias). */
     attentionBias: z.boolean(),
+    /** BitDistill's SubLN: an RMSNorm before o_proj and before down_proj (not in the HF source architecture). */
+    subLn: z.boolean().default(false),
     /** llama3 rope scaling: each RoPE pair's angle is divided by its factor. */
     ropeFreqFactors: z.array(z.number().positive()).optional(),
   })
   .strict();
 
 export type LlamaConfig = z.infer<typeof LlamaConfigSchema>;
+export type LlamaConfigInput = z.input<typeof LlamaConfigSchema>;
 
 type Json = Record<string, unknown>;
 

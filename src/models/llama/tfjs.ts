@@ -3,15 +3,15 @@ import { CausalAttention } from '../../nn/causal-attention.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
 import { MODEL_METADATA_KEY } from '../bitnet/spec.js';
-import { LlamaConfigSchema, type LlamaConfig } from './config.js';
-import { LLAMA_ARCHITECTURE, LLAMA_GLOBALS, LLAMA_NORMS, llamaProjectionPath, type LlamaProjection } from './spec.js';
+import { LlamaConfigSchema, type LlamaConfigInput } from './config.js';
+import { LLAMA_ARCHITECTURE, LLAMA_GLOBALS, LLAMA_NORMS, llamaProjectionPath, SUBLN_NORMS, type LlamaProjection } from './spec.js';
 
 /**
  * A Llama-like decoder (src/models/llama/spec.ts) as a trainable tfjs model: int32 tokens [B, T] in,
  * logits [B, T, vocab] out. Projections are Dense layers named by their HF module paths, so the
  * BitNet adapter turns them into BitLinear and LoRA targets them as in peft.
  */
-export function buildLlama(config: LlamaConfig): tf.LayersModel {
+export function buildLlama(config: LlamaConfigInput): tf.LayersModel {
   const c = LlamaConfigSchema.parse(config);
   const units: Record<LlamaProjection, number> = {
     q_proj: c.headDim * c.numHeads,
@@ -51,11 +51,12 @@ export function buildLlama(config: LlamaConfig): tf.LayersModel {
     const k = linear(i, 'k_proj', n);
     const qk = c.qkNorm ? [headNorm(`${b}.self_attn.${LLAMA_NORMS.q}`, q, c.numHeads), headNorm(`${b}.self_attn.${LLAMA_NORMS.k}`, k, c.numKvHeads)] : [q, k];
     const attn = apply(attention, [...qk, linear(i, 'v_proj', n)]);
-    const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, linear(i, 'o_proj', attn)]);
+    const subLn = (name: string, input: tf.SymbolicTensor): tf.SymbolicTensor => (c.subLn ? apply(norm(`${b}.${name}`), input) : input);
+    const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, linear(i, 'o_proj', subLn(SUBLN_NORMS.attention, attn))]);
     const m = apply(norm(`${b}.${LLAMA_NORMS.postAttention}`), h);
     const gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.mlp.act_fn` }), linear(i, 'gate_proj', m));
     const glu = apply(tf.layers.multiply({ name: `${b}.mlp.glu` }), [gate, linear(i, 'up_proj', m)]);
-    x = apply(tf.layers.add({ name: `${b}.mlp_residual` }), [h, linear(i, 'down_proj', glu)]);
+    x = apply(tf.layers.add({ name: `${b}.mlp_residual` }), [h, linear(i, 'down_proj', subLn(SUBLN_NORMS.ffn, glu))]);
   }
   const normed = apply(norm(LLAMA_GLOBALS.norm), x);
   const logits = c.tiedHead ? apply(embedding, normed) : apply(tf.layers.dense({ units: c.vocabSize, useBias: false, name: LLAMA_GLOBALS.head }), normed);
