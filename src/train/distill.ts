@@ -51,7 +51,7 @@ export function relationDistillation(student: readonly tf.Tensor[], teacher: rea
       const lt = logRelations(teacher[i] as tf.Tensor, heads[i] as number);
       return tf.mean(tf.sum(tf.mul(tf.exp(lt), tf.sub(lt, ls)), -1));
     });
-    return tf.div<tf.Scalar>(tf.addN(terms), terms.length);
+    return tf.div<tf.Scalar>(terms.reduce((a, b) => tf.add(a, b)), terms.length);
   });
 }
 

@@ -84,7 +84,8 @@ export class Optimizer {
 
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
 export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
-  const normTensor = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
+  const normTensor = tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))));
   const norm = (await normTensor.data())[0] as number;
   normTensor.dispose();
   if (norm > maxNorm) {
