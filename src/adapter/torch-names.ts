@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import type { SafetensorsFile } from '../formats/safetensors/reader.js';
 import type { SafetensorsInput } from '../formats/safetensors/writer.js';
-import { kernelToTorch, torchToKernel } from '../nn/layout.js';
+import { torchTensor } from '../formats/torch-tensor.js';
+import { torchToKernel } from '../nn/layout.js';
 import type { LayerVariable } from '../nn/tfjs-types.js';
 import { weightShortName } from '../nn/weights.js';
 
@@ -14,16 +15,7 @@ export function torchWeightName(w: LayerVariable): string {
   return short;
 }
 
-/** A weight's value as a float32 safetensors tensor in PyTorch layout (2-D kernels transposed). */
-export function torchTensor(w: LayerVariable): SafetensorsInput {
-  const value = w.read();
-  const data = value.dataSync() as Float32Array;
-  if (weightShortName(w) === 'kernel' && value.rank === 2) {
-    const [inDim, outDim] = value.shape as [number, number];
-    return { dtype: 'F32', shape: [outDim, inDim], data: kernelToTorch(data, inDim, outDim) };
-  }
-  return { dtype: 'F32', shape: [...value.shape], data: Float32Array.from(data) };
-}
+export { torchTensor };
 
 /** Every weight of a layer, keyed `<prefix><torch name>`. */
 export function layerStateDict(layer: tf.layers.Layer, prefix: string): Record<string, SafetensorsInput> {

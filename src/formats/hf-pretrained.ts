@@ -17,6 +17,8 @@ export interface PretrainedModel {
   /** From tokenizer.json (+ tokenizer_config.json), when the folder has one. */
   tokenizer: HfTokenizer | undefined;
   config: LlamaConfig;
+  /** Set when the folder is a BitNet QAT checkpoint with latent weights (transformers' online AutoBitLinear). */
+  quantization?: { linearClass: 'autobitlinear'; mode: 'online' };
 }
 
 /** The HF tensor of a tfjs weight: Dense kernels are [in, out] here and [out, in] there. */
@@ -34,11 +36,25 @@ export interface FromPretrainedOptions {
  * its shards; f32, f16 or bf16) as a trainable tfjs model with the same logits as transformers.
  */
 export async function fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<PretrainedModel> {
-  const config = { ...llamaConfigFromHf(readHfConfig(dir)), subLn: options.subLn ?? false };
+  const json = readHfConfig<Record<string, unknown>>(dir);
+  const quantization = bitnetQuantization(json);
+  const config = { ...llamaConfigFromHf(json), subLn: options.subLn ?? false };
   const model = buildLlama(config);
   if (options.weights !== 'random') await loadPretrainedWeights(model, dir);
   const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
-  return { model, tokenizer, config };
+  return { model, tokenizer, config, ...(quantization === undefined ? {} : { quantization }) };
+}
+
+/** A BitNet quantization_config: latent weights (online) read as they are; packed ones (offline) are not weights of this architecture. */
+function bitnetQuantization(json: Record<string, unknown>): PretrainedModel['quantization'] {
+  const q = json.quantization_config as Record<string, unknown> | undefined;
+  if (q === undefined || q === null) return undefined;
+  if (q.quant_method === 'bitnet' && q.quantization_mode === 'online' && q.linear_class === 'autobitlinear')
+    return { linearClass: 'autobitlinear', mode: 'online' };
+  throw new BitNetError('UNSUPPORTED', `quantization_config ${JSON.stringify(q)} is not read by fromPretrained`, {
+    field: 'quantization_config',
+    hint: 'full-precision checkpoints and BitNet online (autobitlinear) ones import here; packed BitNet checkpoints of the bitnet architecture through importHfBitnet',
+  });
 }
 
 /** Fills a buildLlama model from the folder's safetensors; SubLN norms (not in the checkpoint) keep their ones. */

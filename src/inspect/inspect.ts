@@ -93,10 +93,7 @@ function inspectRecipeOrExperiment(path: string): Inspection {
       {
         title: `recipe ${recipe.name} (valid)`,
         rows: [
-          [
-            'model',
-            describeRecipeModel(recipe.model),
-          ],
+          ['model', describeRecipeModel(recipe.model)],
           ['data', recipe.data.type],
           ['adapters', adapters],
           ...(recipe.distill == null

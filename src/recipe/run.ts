@@ -100,7 +100,11 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
 }
 
 /** The frozen teacher (an HF folder, by default the model's own checkpoint) and the distillation loss around it. */
-async function createDistiller(recipe: Recipe, config: DistillConfig, student: tf.LayersModel): Promise<{ distiller: Distiller; teacherModel: tf.LayersModel }> {
+async function createDistiller(
+  recipe: Recipe,
+  config: DistillConfig,
+  student: tf.LayersModel,
+): Promise<{ distiller: Distiller; teacherModel: tf.LayersModel }> {
   const path = config.teacher ?? (recipe.model.type === 'hf' ? recipe.model.path : undefined);
   if (path === undefined) throw new BitNetError('INVALID_CONFIG', 'distillation needs a teacher', { field: 'distill.teacher' });
   const { model: teacherModel, config: shape } = await fromPretrained(path);

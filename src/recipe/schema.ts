@@ -211,7 +211,7 @@ export const RecipeSchema = z
   .strict()
   .superRefine((r, ctx) => {
     if (r.data.type === 'text' && r.data.tokenizer === 'model' && r.model.type !== 'hf') {
-      ctx.addIssue({ code: 'custom', path: ['data', 'tokenizer'], message: "tokenizer 'model' needs an hf model (model.type \"hf\")" });
+      ctx.addIssue({ code: 'custom', path: ['data', 'tokenizer'], message: 'tokenizer \'model\' needs an hf model (model.type "hf")' });
     }
     if (r.model.type === 'hf' && r.data.type === 'text' && r.data.tokenizer !== 'model') {
       ctx.addIssue({ code: 'custom', path: ['data', 'tokenizer'], message: "an hf model reads text through its own tokenizer: set data.tokenizer to 'model'" });

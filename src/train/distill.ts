@@ -51,7 +51,10 @@ export function relationDistillation(student: readonly tf.Tensor[], teacher: rea
       const lt = logRelations(teacher[i] as tf.Tensor, heads[i] as number);
       return tf.mean(tf.sum(tf.mul(tf.exp(lt), tf.sub(lt, ls)), -1));
     });
-    return tf.div<tf.Scalar>(terms.reduce((a, b) => tf.add(a, b)), terms.length);
+    return tf.div<tf.Scalar>(
+      terms.reduce((a, b) => tf.add(a, b)),
+      terms.length,
+    );
   });
 }
 
@@ -62,7 +65,10 @@ function probe(model: tf.LayersModel, site: RelationSite | undefined): tf.Layers
     try {
       return model.getLayer(name).output as tf.SymbolicTensor;
     } catch (cause) {
-      throw new BitNetError('INVALID_CONFIG', `the model has no layer ${name} for attention-relation distillation`, { field: 'distill.attentionRelation.layer', cause });
+      throw new BitNetError('INVALID_CONFIG', `the model has no layer ${name} for attention-relation distillation`, {
+        field: 'distill.attentionRelation.layer',
+        cause,
+      });
     }
   });
   return tf.model({ inputs: model.inputs, outputs: [model.outputs[0] as tf.SymbolicTensor, ...outputs] });

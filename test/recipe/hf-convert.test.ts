@@ -39,7 +39,9 @@ describe('converting an HF model to BitNet by recipe (hf model, bitnet adapter, 
     await runRecipe(self, {});
     const losses = readMetrics(join(work, 'self-distill', 'metrics.jsonl')).filter((l) => 'loss' in l);
     expect(Math.abs(losses[0]?.loss as number)).toBeLessThan(1e-5);
-    const moves = validateRecipe(recipe('half-distill', { distill: { alpha: 0.5, temperature: 1 }, train: { steps: 3, batchSize: 2, lr: 0.01, logInterval: 1 } }));
+    const moves = validateRecipe(
+      recipe('half-distill', { distill: { alpha: 0.5, temperature: 1 }, train: { steps: 3, batchSize: 2, lr: 0.01, logInterval: 1 } }),
+    );
     await runRecipe(moves, {});
     const half = readMetrics(join(work, 'half-distill', 'metrics.jsonl')).filter((l) => 'loss' in l);
     // alpha 0.5: step 1 is half the teacher's own cross-entropy on batch 0 (and no KL)
@@ -88,10 +90,15 @@ describe('converting an HF model to BitNet by recipe (hf model, bitnet adapter, 
     const plain = await fromPretrained(CHAT);
     const sub = await fromPretrained(CHAT, { subLn: true });
     const names = sub.model.layers.map((l) => l.name).filter((n) => n.includes('sub_norm'));
-    expect(names).toEqual(['model.layers.0.self_attn.attn_sub_norm', 'model.layers.0.mlp.ffn_sub_norm', 'model.layers.1.self_attn.attn_sub_norm', 'model.layers.1.mlp.ffn_sub_norm']);
+    expect(names).toEqual([
+      'model.layers.0.self_attn.attn_sub_norm',
+      'model.layers.0.mlp.ffn_sub_norm',
+      'model.layers.1.self_attn.attn_sub_norm',
+      'model.layers.1.mlp.ffn_sub_norm',
+    ]);
     for (const n of names) {
       const gamma = Array.from(sub.model.getLayer(n).getWeights()[0]?.dataSync() ?? []);
-      expect(gamma).toEqual(new Array(n.includes("ffn") ? 128 : 64).fill(1));
+      expect(gamma).toEqual(new Array(n.includes('ffn') ? 128 : 64).fill(1));
     }
     const q = (m: tf.LayersModel): Float32Array => m.getLayer('model.layers.1.self_attn.q_proj').getWeights()[0]?.dataSync() as Float32Array;
     expect(q(sub.model)).toEqual(q(plain.model));
@@ -101,11 +108,7 @@ describe('converting an HF model to BitNet by recipe (hf model, bitnet adapter, 
   });
 
   it('refuses the model tokenizer without an hf model, and a missing teacher', () => {
-    expectBitNetError(
-      () => validateRecipe({ ...recipe('bad'), model: { type: 'bitnet-lm' } }),
-      'INVALID_CONFIG',
-      'data.tokenizer',
-    );
+    expectBitNetError(() => validateRecipe({ ...recipe('bad'), model: { type: 'bitnet-lm' } }), 'INVALID_CONFIG', 'data.tokenizer');
     expectBitNetError(() => validateRecipe(recipe('bad', { distill: { teacher: join(work, 'nowhere') } })), 'INVALID_CONFIG', 'distill.teacher');
   });
 });

@@ -43,7 +43,6 @@ describe.each(['tokenizer-bytelevel', 'tokenizer-sentencepiece'])('HfTokenizer (
   it('knows its special tokens', () => {
     expect({ bos: tokenizer.bos, eos: tokenizer.eos, pad: tokenizer.pad }).toEqual(expected.special);
   });
-
 });
 
 describe('HfTokenizer errors', () => {
