@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from '../models/bitnet/config.js';
 import { HF_CONFIG_KEYS, LAYER_NORMS, LAYER_TENSORS, tensorName, type LayerNorm } from '../models/bitnet/spec.js';
-import type { BitnetLayerWeights, BitnetLmWeights } from '../models/bitnet/weights.js';
+import { layerNorm, type BitnetLayerWeights, type BitnetLmWeights } from '../models/bitnet/weights.js';
 import { hfPackedRows, packHfWeights, unpackHfWeights } from '../quant/pack.js';
 import { quantizeWeights, TernaryWeight } from '../quant/weight.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -87,7 +87,10 @@ export async function exportHfBitnet(dir: string, w: BitnetLmWeights, linearClas
     [`${tensorName('hf', 'outputNorm')}.weight`]: { dtype: 'F32', shape: [c.hiddenSize], data: w.outputNorm },
   };
   w.layers.forEach((layer, i) => {
-    for (const norm of LAYER_NORMS) tensors[`${tensorName('hf', norm, i)}.weight`] = { dtype: 'F32', shape: [layer[norm].length], data: layer[norm] };
+    for (const norm of LAYER_NORMS) {
+      const gain = layerNorm(layer, norm, i);
+      tensors[`${tensorName('hf', norm, i)}.weight`] = { dtype: 'F32', shape: [gain.length], data: gain };
+    }
     for (const name of PROJECTIONS) {
       const t = layer.proj[name];
       const key = tensorName('hf', name, i);

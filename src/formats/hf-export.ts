@@ -3,9 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
-import { MODEL_METADATA_KEY } from '../models/bitnet/spec.js';
-import type { LlamaConfig } from '../models/llama/config.js';
-import { LLAMA_ARCHITECTURE } from '../models/llama/spec.js';
+import { llamaConfigOf } from '../models/llama/weights.js';
 import { BitLinear } from '../nn/bit-linear.js';
 import { modelLayers } from '../nn/model-layers.js';
 import { RMSNorm } from '../nn/rms-norm.js';
@@ -35,17 +33,6 @@ export interface HfExportReport {
   architecture: string;
   bitLinear: number;
   notConverted: string[];
-}
-
-function llamaConfigOf(model: tf.LayersModel): LlamaConfig {
-  const meta = (model.getUserDefinedMetadata() as Record<string, { architecture?: string; config?: LlamaConfig }> | undefined)?.[MODEL_METADATA_KEY];
-  if (meta?.architecture !== LLAMA_ARCHITECTURE || meta.config === undefined) {
-    throw new BitNetError('UNSUPPORTED', `model '${model.name}' is not an imported HF Llama/Qwen model`, {
-      field: 'model',
-      hint: 'HF export of a converted model starts from fromPretrained (or an hf recipe); BitNet LMs of this toolkit export with exportHfBitnet',
-    });
-  }
-  return meta.config;
 }
 
 /**

@@ -111,6 +111,7 @@ export class BitnetRunner {
   private readonly vCache: Float32Array[];
   private readonly embedding: Float32Array;
   private readonly headHalf: Uint16Array | undefined;
+  private readonly headWeights: Float32Array;
   /** The kernels of the projections, attention and F16 head (default: resolveKernels(), the `kernel` setting). */
   readonly kernels: Kernels;
   private readonly gpu: ProjectionDevice | undefined;
@@ -142,7 +143,14 @@ export class BitnetRunner {
     // F16 embeddings run the head on the F16 kernel.
     const rounded = numerics === 'llama.cpp' && weights.tokenEmbeddingHalf === undefined ? Uint16Array.from(weights.tokenEmbedding, floatToHalf) : undefined;
     this.embedding = rounded === undefined ? weights.tokenEmbedding : Float32Array.from(rounded, halfToFloat);
-    this.headHalf = weights.tokenEmbeddingHalf ?? rounded;
+    // an untied head: llama.cpp runs it as F16 (how writeLlamaGguf stores it)
+    this.headWeights = weights.output ?? this.embedding;
+    this.headHalf =
+      weights.output === undefined
+        ? (weights.tokenEmbeddingHalf ?? rounded)
+        : numerics === 'llama.cpp'
+          ? Uint16Array.from(weights.output, floatToHalf)
+          : undefined;
   }
 
   get position(): number {
@@ -155,7 +163,7 @@ export class BitnetRunner {
 
   private attention(layer: number, q: Float32Array, pos: number): Float32Array {
     const c = this.weights.config;
-    const out = new Float32Array(c.hiddenSize);
+    const out = new Float32Array(headDim(c) * c.numHeads);
     this.kernels.attention(
       q,
       this.kCache[layer] as Float32Array,
@@ -188,37 +196,41 @@ export class BitnetRunner {
       });
     }
     const H = c.hiddenSize;
-    const kvDim = headDim(c) * c.numKvHeads;
+    const hd = headDim(c);
+    const qDim = hd * c.numHeads;
+    const kvDim = hd * c.numKvHeads;
     const eps = c.rmsNormEps;
-    const rowsNormed = (m: Float32Array, gain: Float32Array): Float32Array => {
+    const rowsNormed = (m: Float32Array, gain: Float32Array | undefined): Float32Array => {
+      if (gain === undefined) return m;
       const w = gain.length;
       const out = new Float32Array(m.length);
       for (let r = 0; r < m.length / w; r++) out.set(rmsNormRow(m.subarray(r * w, (r + 1) * w), gain, eps), r * w);
       return out;
     };
+    const addBias = (m: Float32Array, bias: Float32Array | undefined): Float32Array =>
+      bias === undefined ? m : m.map((v, j) => f32(v + (bias[j % bias.length] as number)));
     const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
-      const [q, k, v] = (yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }) as [
-        Float32Array,
-        Float32Array,
-        Float32Array,
-      ];
-      const attn = new Float32Array(n * H);
+      const [q, k, v] = ((yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }) as Float32Array[]).map((m, j) =>
+        addBias(m, layer.bias?.[(['q', 'k', 'v'] as const)[j] as 'q' | 'k' | 'v']),
+      ) as [Float32Array, Float32Array, Float32Array];
+      const attn = new Float32Array(n * qDim);
       for (let r = 0; r < n; r++) {
         const pos = pos0 + r;
-        const qr = q.subarray(r * H, (r + 1) * H);
-        const kr = k.subarray(r * kvDim, (r + 1) * kvDim);
+        // per-head q/k RMSNorm (Qwen3) before RoPE
+        const qr = rowsNormed(q.subarray(r * qDim, (r + 1) * qDim), layer.qNorm);
+        const kr = rowsNormed(k.subarray(r * kvDim, (r + 1) * kvDim), layer.kNorm);
         const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
-        const angles = ropeAngles(pos, 1, headDim(c), c.ropeTheta);
-        ropeRow(qr, c.numHeads, headDim(c), angles);
-        ropeRow(kr, c.numKvHeads, headDim(c), angles);
+        const angles = ropeAngles(pos, 1, hd, c.ropeTheta, c.ropeFreqFactors);
+        ropeRow(qr, c.numHeads, hd, angles);
+        ropeRow(kr, c.numKvHeads, hd, angles);
         for (let j = 0; j < kvDim; j++) {
           (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
           (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
         }
-        attn.set(rmsNormRow(this.attention(i, qr, pos), layer.attnSubNorm, eps), r * H);
+        attn.set(rowsNormed(this.attention(i, qr, pos), layer.attnSubNorm), r * qDim);
       }
       const [o] = (yield { layer: i, projections: [...NORM_FEEDS.attnSubNorm], x: attn, rows: n }) as [Float32Array];
       const h = x.map((xv, j) => f32(xv + (o[j] as number)));
@@ -290,7 +302,7 @@ export class BitnetRunner {
     const logits = new Float32Array(c.vocabSize);
     for (let t = 0; t < c.vocabSize; t++) {
       let dot = 0;
-      for (let j = 0; j < c.hiddenSize; j++) dot += (this.embedding[t * c.hiddenSize + j] as number) * (out[j] as number);
+      for (let j = 0; j < c.hiddenSize; j++) dot += (this.headWeights[t * c.hiddenSize + j] as number) * (out[j] as number);
       logits[t] = dot;
     }
     return logits;

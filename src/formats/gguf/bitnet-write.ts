@@ -1,7 +1,7 @@
 import { BitNetError } from '../../errors.js';
 import { headDim, PROJECTIONS, type BitnetLmConfig } from '../../models/bitnet/config.js';
 import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, tensorName } from '../../models/bitnet/spec.js';
-import type { BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { layerNorm, type BitnetLmWeights } from '../../models/bitnet/weights.js';
 import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
 
 export type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
@@ -65,7 +65,7 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
     f32(`${tensorName('gguf', 'outputNorm')}.weight`, w.outputNorm),
   ];
   w.layers.forEach((layer, i) => {
-    for (const norm of LAYER_NORMS) tensors.push(f32(`${tensorName('gguf', norm, i)}.weight`, layer[norm]));
+    for (const norm of LAYER_NORMS) tensors.push(f32(`${tensorName('gguf', norm, i)}.weight`, layerNorm(layer, norm, i)));
     for (const p of PROJECTIONS) {
       const t = layer.proj[p];
       const [out, inF] = t.shape;

@@ -117,7 +117,7 @@ export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
         proj[p] = quantizeWeights(kernelToTorch(kernel.dataSync() as Float32Array, inF, out), [out, inF]);
       }
     }
-    const norms = Object.fromEntries(LAYER_NORMS.map((role) => [role, gain(tensorName('tfjs', role, i))])) as Omit<BitnetLayerWeights, 'proj'>;
+    const norms = Object.fromEntries(LAYER_NORMS.map((role) => [role, gain(tensorName('tfjs', role, i))])) as unknown as Omit<BitnetLayerWeights, 'proj'>;
     layers.push({ ...norms, proj });
   }
   const tokenEmbedding = Float32Array.from((weightsByName(model.getLayer(tensorName('tfjs', 'tokenEmbedding'))).embeddings as tf.Tensor).dataSync());

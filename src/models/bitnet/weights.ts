@@ -1,14 +1,21 @@
+import { BitNetError } from '../../errors.js';
 import { quantizeWeights, type TernaryWeight } from '../../quant/weight.js';
 import { SeededRandom } from '../../util/random.js';
 import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from './config.js';
 
 export interface BitnetLayerWeights {
   attnNorm: Float32Array;
-  attnSubNorm: Float32Array;
+  /** BitNet's SubLN (absent in a converted Llama/Qwen without it: config.subLn false). */
+  attnSubNorm?: Float32Array;
   ffnNorm: Float32Array;
-  ffnSubNorm: Float32Array;
+  ffnSubNorm?: Float32Array;
   /** PyTorch layout [out, in] each. */
   proj: Record<Projection, TernaryWeight>;
+  /** q/k/v bias (Qwen2). */
+  bias?: Partial<Record<'q' | 'k' | 'v', Float32Array>>;
+  /** Per-head RMSNorm gains of q and k, [headDim] each (Qwen3). */
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
 }
 
 /** Weights of a BitNet LM in plain arrays: what the GGUF exporter writes and the reference forward reads. */
@@ -19,6 +26,8 @@ export interface BitnetLmWeights {
   /** The same embedding as raw IEEE half bits, when it was read from an F16 tensor (a fast output head). */
   tokenEmbeddingHalf?: Uint16Array;
   outputNorm: Float32Array;
+  /** An untied output head [vocab, hidden] (config.tiedHead false); tied models use tokenEmbedding. */
+  output?: Float32Array;
   layers: BitnetLayerWeights[];
 }
 
@@ -46,4 +55,16 @@ export function randomBitnetWeights(config: BitnetLmConfig, seed: number, scales
     };
   });
   return { config, tokenEmbedding: normal(config.vocabSize * config.hiddenSize, scales.embeddingStd ?? 1), outputNorm: norm(config.hiddenSize), layers };
+}
+
+/** A norm of a BitNet layer that the bitnet architecture (GGUF, HF) requires. */
+export function layerNorm(layer: BitnetLayerWeights, norm: 'attnNorm' | 'attnSubNorm' | 'ffnNorm' | 'ffnSubNorm', index: number): Float32Array {
+  const v = layer[norm];
+  if (v === undefined) {
+    throw new BitNetError('UNSUPPORTED', `layer ${index} has no ${norm}: the bitnet architecture needs SubLN`, {
+      field: 'subLn',
+      hint: 'a converted Llama/Qwen without SubLN exports in its own architecture (exportHfPretrained, writeLlamaGguf)',
+    });
+  }
+  return v;
 }
