@@ -10,6 +10,7 @@ export const SLOW_TESTS = [
   'test/models/mlp-train.test.ts',
   'test/interop/llama-cpp.test.ts',
   'test/interop/lm-parity.test.ts',
+  'test/interop/llama-family-gguf.test.ts',
   'test/package/scratch-install.test.ts',
 ];
 

@@ -12,6 +12,7 @@ import { BitnetRunner } from '../src/inference/bitnet-forward.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
+import type { BitnetLmWeights } from '../src/models/bitnet/weights.js';
 
 export interface ParityResult {
   greedy: { prompt: string; equal: boolean; ours: string; theirs: string }[];
@@ -58,24 +59,42 @@ const argmax = (v: ArrayLike<number>): number => {
 };
 
 export async function lmParity(run: string, positions = 1000, prompts = ['ROMEO:', 'First Citizen:\n', 'KING']): Promise<ParityResult> {
-  const lib = await importLlamaCpp();
-  if (lib === undefined) throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional --ignore-scripts)');
   const gguf = join(mkdtempSync(join(tmpdir(), 'bitnet-parity-')), 'lm.gguf');
   await writeBitnetGguf(gguf, await loadLmWeights(run), new ByteTokenizer().ggufVocabulary(), { type: 'tq2_0' });
+  const tok = new ByteTokenizer();
+  const text = readFileSync(join(packageRoot(), 'data', 'tinyshakespeare.txt'), 'utf8');
+  return ggufParity(gguf, await loadLmWeights(gguf), {
+    prompts: prompts.map((p) => ({ text: p, tokens: tok.encode(p) })),
+    validation: tok.encode(text.slice(Math.floor(text.length * 0.9))),
+    positions,
+    decode: (ids) => tok.decode(ids),
+  });
+}
+
+/**
+ * A GGUF in real llama.cpp against the runner on the same weights: greedy continuations and
+ * next-token probabilities after each prompt in llama.cpp numerics, and the BitNet numerics'
+ * top-1 agreement over `positions` validation tokens (windows of the context length).
+ */
+export async function ggufParity(
+  gguf: string,
+  weights: BitnetLmWeights,
+  input: { prompts: { text: string; tokens: number[] }[]; validation: readonly number[]; positions: number; decode: (ids: number[]) => string; steps?: number },
+): Promise<ParityResult> {
+  const lib = await importLlamaCpp();
+  if (lib === undefined) throw new Error('node-llama-cpp is not installed in test/interop (npm --prefix test/interop ci --omit=optional --ignore-scripts)');
   const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: gguf });
-  const weights = await loadLmWeights(gguf);
   const ctxLen = weights.config.contextLength;
   const context = await model.createContext({ contextSize: ctxLen, flashAttention: false });
-  const tok = new ByteTokenizer();
   const probsAfter = async (seq: LlamaSequence, tokens: number[]): Promise<Probabilities> => {
-    for await (const out of seq.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 })) return out.probabilities;
+    for await (const out of seq.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0, yieldEogToken: true }))
+      return out.probabilities;
     throw new Error('llama.cpp returned no probabilities');
   };
   const result: ParityResult = { greedy: [], cosine: [], agreement: 0, positions: 0 };
-  for (const text of prompts) {
-    const prompt = tok.encode(text);
-    const steps = Math.min(32, ctxLen - prompt.length - 1);
+  for (const { text, tokens: prompt } of input.prompts) {
+    const steps = Math.min(input.steps ?? 32, ctxLen - prompt.length - 1);
     const ours = new BitnetRunner(weights, 'llama.cpp').greedy(prompt, steps);
     const seq = context.getSequence();
     const theirs: number[] = [];
@@ -84,7 +103,7 @@ export async function lmParity(run: string, positions = 1000, prompts = ['ROMEO:
       if (theirs.length === steps) break;
     }
     seq.dispose();
-    result.greedy.push({ prompt: text, equal: JSON.stringify(ours) === JSON.stringify(theirs), ours: tok.decode(ours), theirs: tok.decode(theirs) });
+    result.greedy.push({ prompt: text, equal: JSON.stringify(ours) === JSON.stringify(theirs), ours: input.decode(ours), theirs: input.decode(theirs) });
     const runner = new BitnetRunner(weights, 'llama.cpp');
     const logits = runner.prefill(prompt);
     const max = Math.max(...logits);
@@ -106,11 +125,11 @@ export async function lmParity(run: string, positions = 1000, prompts = ['ROMEO:
     result.cosine.push(dot / Math.sqrt(a2 * b2));
   }
   // default numerics: top-1 over consecutive validation windows of the context length
-  const text = readFileSync(join(packageRoot(), 'data', 'tinyshakespeare.txt'), 'utf8');
-  const val = tok.encode(text.slice(Math.floor(text.length * 0.9)));
+  const val = input.validation;
+  const positions = input.positions;
   let agree = 0;
   let total = 0;
-  for (let start = 0; total < positions; start += ctxLen) {
+  for (let start = 0; total < positions && start < val.length - 1; start += ctxLen) {
     const window = val.slice(start, start + Math.min(ctxLen, positions - total + 1));
     const runner = new BitnetRunner(weights, 'bitnet');
     const seq = context.getSequence();

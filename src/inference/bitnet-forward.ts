@@ -213,7 +213,7 @@ export class BitnetRunner {
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
-      const [q, k, v] = ((yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n })).map((m, j) =>
+      const [q, k, v] = (yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }).map((m, j) =>
         addBias(m, layer.bias?.[(['q', 'k', 'v'] as const)[j] as 'q' | 'k' | 'v']),
       ) as [Float32Array, Float32Array, Float32Array];
       const attn = new Float32Array(n * qDim);
