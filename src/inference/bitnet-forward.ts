@@ -157,6 +157,10 @@ export class BitnetRunner {
     return this.length;
   }
 
+  get contextLength(): number {
+    return this.weights.config.contextLength;
+  }
+
   reset(): void {
     this.length = 0;
   }

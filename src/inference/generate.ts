@@ -1,6 +1,13 @@
 import { BitNetError } from '../errors.js';
 import { SeededRandom } from '../util/random.js';
-import type { BitnetRunner } from './bitnet-forward.js';
+/** What generate() drives: a model fed token by token (BitnetRunner, TfjsLmRunner). */
+export interface TokenRunner {
+  readonly contextLength: number;
+  readonly position: number;
+  reset(): void;
+  prefillAsync(tokens: readonly number[]): Promise<Float32Array>;
+  forwardAsync(token: number): Promise<Float32Array>;
+}
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -41,9 +48,9 @@ export function sampleToken(logits: Float32Array, temperature: number, topK: num
  * cache restarts from the last half of the text so far (a context shift, as llama.cpp does). Runs
  * the projections on the runner's GPU when it has one.
  */
-export async function generate(runner: BitnetRunner, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(runner: TokenRunner, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
   if (prompt.length === 0) throw new BitNetError('INVALID_ARGUMENT', 'the prompt is empty', { field: 'prompt' });
-  const limit = runner.weights.config.contextLength;
+  const limit = runner.contextLength;
   if (prompt.length >= limit)
     throw new BitNetError('INVALID_ARGUMENT', `the prompt has ${prompt.length} tokens; the context holds ${limit}`, { field: 'prompt' });
   const rng = new SeededRandom(options.seed ?? 0);

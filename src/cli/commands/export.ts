@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { getPeftModel } from '../../adapter/peft.js';
+import type { PeftModel } from '../../adapter/peft-model.js';
+import type { HfLinearClass } from '../../formats/hf-bitnet.js';
+import { exportHfPretrained } from '../../formats/hf-export.js';
+import { writeLlamaGguf } from '../../formats/gguf/llama-gguf.js';
+import { hfRunSource, isHfDir, loadHfLanguageModel } from '../../inference/hf-lm.js';
+import { llamaLmWeights } from '../../models/llama/weights.js';
+import { ggufVocabularyFromHf } from '../../tokenizer/hf-gguf-vocabulary.js';
 import type { Argv, CommandModule } from 'yargs';
 import { BitNetError } from '../../errors.js';
 import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../formats/gguf/model-export.js';
@@ -12,7 +20,9 @@ import { formatTable } from '../../report/table.js';
 
 interface ExportArgs {
   source: string;
-  format: 'gguf';
+  format: 'gguf' | 'hf';
+  linearClass: HfLinearClass;
+  quantizationMode: 'offline' | 'online';
   type: GgufExportType;
   out: string;
   scaleTensors: boolean;
@@ -29,17 +39,49 @@ export function resolveModelDir(source: string): string {
 export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs> {
   return {
     command: 'export <source>',
-    describe: 'Export a trained model (run folder or model folder) to GGUF',
+    describe: 'Export a trained model (run folder, model folder, or HF model folder) to GGUF or a HuggingFace folder',
     builder: (yargs: Argv) =>
       yargs
         .positional('source', { type: 'string', demandOption: true })
-        .option('format', { type: 'string', choices: ['gguf'], default: 'gguf' })
+        .option('format', {
+          type: 'string',
+          choices: ['gguf', 'hf'],
+          default: 'gguf',
+          describe: 'hf: a folder transformers loads (runs of hf recipes, HF folders)',
+        })
+        .option('linear-class', {
+          type: 'string',
+          choices: ['bitlinear', 'autobitlinear'],
+          default: 'bitlinear',
+          describe: "--format hf: transformers' BitLinear or AutoBitLinear",
+        })
+        .option('quantization-mode', {
+          type: 'string',
+          choices: ['offline', 'online'],
+          default: 'offline',
+          describe: '--format hf: packed ternary weights, or the latent weights with online quantization (autobitlinear; continue the QAT in PyTorch)',
+        })
         .option('type', { type: 'string', choices: GGUF_EXPORT_TYPES, default: 'tq2_0', describe: 'ternary weights as TQ2_0/TQ1_0, or everything as F16/F32' })
-        .option('out', { type: 'string', demandOption: true, describe: 'output .gguf file' })
+        .option('out', { type: 'string', demandOption: true, describe: 'output .gguf file (or folder, --format hf)' })
         .option('scale-tensors', { type: 'boolean', default: false, describe: 'd = 1 in the blocks and the exact f32 beta in <name>.scale tensors' })
         .option('json', { type: 'boolean', default: false })
-        .example('$0 export runs/mnist-mlp-bitnet --type tq2_0 --out mlp.gguf', 'ternary layers as TQ2_0') as unknown as Argv<ExportArgs>,
+        .example('$0 export runs/mnist-mlp-bitnet --type tq2_0 --out mlp.gguf', 'ternary layers as TQ2_0')
+        .example('$0 export runs/hf-to-bitnet --out model.gguf', "a converted HF model in llama.cpp's own architecture")
+        .example(
+          '$0 export runs/hf-to-bitnet --format hf --out model-bitnet',
+          'the same for transformers (BitNet quantization_config)',
+        ) as unknown as Argv<ExportArgs>,
     handler: async (args) => {
+      if (isHfDir(args.source) || hfRunSource(args.source) !== undefined) {
+        await exportHfLanguageModel(ctx, args);
+        return;
+      }
+      if (args.format === 'hf') {
+        throw new BitNetError('UNSUPPORTED', '--format hf exports converted HF models (runs of hf recipes, HF folders)', {
+          field: 'format',
+          hint: 'BitNet LMs of this toolkit: exportHfBitnet from the library; other models: --format gguf',
+        });
+      }
       const dir = resolveModelDir(args.source);
       const model = await loadModel(dir);
       if (lmMetadataOf(model) !== undefined) {
@@ -63,4 +105,43 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
       }
     },
   };
+}
+
+/** A run of an hf recipe, or an HF folder (converted here with the bitnet adapter on every projection). */
+async function exportHfLanguageModel(ctx: CliContext, args: ExportArgs): Promise<void> {
+  const lm = await loadHfLanguageModel(args.source);
+  let model = lm.model;
+  let peft: PeftModel | undefined;
+  if (lm.origin === 'hf') {
+    ctx.io.err('bitnet: converting every projection to ternary as it is (no training): fine-tune with recipes/hf-to-bitnet.json for a usable model');
+    peft = getPeftModel(lm.model, { peftType: 'BITNET', targetModules: 'all-linear' });
+    model = peft.model;
+  }
+  try {
+    if (args.format === 'hf') {
+      const report = await exportHfPretrained(model, lm.sourceDir, args.out, { linearClass: args.linearClass, mode: args.quantizationMode });
+      ctx.io.out(
+        args.json
+          ? JSON.stringify({ path: args.out, ...report })
+          : `wrote ${args.out} (${report.architecture}, BitNet ${args.linearClass} ${args.quantizationMode})`,
+      );
+      return;
+    }
+    if (args.type !== 'tq2_0' && args.type !== 'tq1_0') {
+      throw new BitNetError('UNSUPPORTED', 'a converted HF model exports as tq2_0 or tq1_0', { field: 'type' });
+    }
+    const weights = llamaLmWeights(model);
+    const arch = await writeLlamaGguf(args.out, weights, lm.config.family, ggufVocabularyFromHf(lm.sourceDir), {
+      type: args.type,
+      name: basename(lm.sourceDir),
+    });
+    ctx.io.out(
+      args.json
+        ? JSON.stringify({ path: args.out, architecture: arch, config: weights.config })
+        : `wrote ${args.out} (llama.cpp ${arch} architecture, ${args.type.toUpperCase()} projections, tokenizer from ${lm.sourceDir})`,
+    );
+  } finally {
+    peft?.dispose();
+    lm.model.dispose();
+  }
 }

@@ -2,7 +2,15 @@ import type { Argv, CommandModule } from 'yargs';
 import { selectBackend } from '../../backend.js';
 import { BitnetRunner, type Numerics } from '../../inference/bitnet-forward.js';
 import { BitNetError } from '../../errors.js';
-import { generate } from '../../inference/generate.js';
+import { generate, type TokenRunner } from '../../inference/generate.js';
+import { loadLlamaGguf } from '../../formats/gguf/llama-gguf.js';
+import { readGgufHeader } from '../../formats/gguf/reader.js';
+import { hfRunSource, isHfDir, loadHfLanguageModel } from '../../inference/hf-lm.js';
+import { TfjsLmRunner } from '../../inference/tfjs-runner.js';
+import { BITNET_ARCHITECTURE } from '../../models/bitnet/spec.js';
+import type { BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { llamaLmWeights } from '../../models/llama/weights.js';
+import { HfTokenizer } from '../../tokenizer/hf-tokenizer.js';
 import { GpuProjections } from '../../inference/gpu-projections.js';
 import { loadLmWeights } from '../../inference/load-lm.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
@@ -17,16 +25,67 @@ interface GenerateArgs {
   seed: number;
   numerics: Numerics;
   backend: 'cpu' | 'webgpu';
+  tokenizer?: string;
   json: boolean;
+}
+
+interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+}
+
+/**
+ * The runner and tokenizer for a source: a converted HF model's run (ternary runner, the source
+ * folder's tokenizer), an HF folder (its full-precision tfjs model), a llama/qwen GGUF (with
+ * --tokenizer), or a BitNet LM of this toolkit (bytes).
+ */
+async function openSource(
+  args: GenerateArgs,
+  gpuFor: (w: BitnetLmWeights) => Promise<GpuProjections | undefined>,
+): Promise<{ runner: TokenRunner; codec: TextCodec; dispose: () => void }> {
+  const hfCodec = (t: HfTokenizer): TextCodec => ({ encode: (text) => t.encode(text), decode: (ids) => t.decode(ids) });
+  if (isHfDir(args.source) || hfRunSource(args.source) !== undefined) {
+    const lm = await loadHfLanguageModel(args.source);
+    if (lm.origin === 'hf') {
+      return { runner: new TfjsLmRunner(lm.model, lm.config.contextLength), codec: hfCodec(lm.tokenizer), dispose: () => lm.model.dispose() };
+    }
+    const weights = llamaLmWeights(lm.model);
+    lm.model.dispose();
+    const gpu = await gpuFor(weights);
+    return { runner: new BitnetRunner(weights, args.numerics, gpu === undefined ? {} : { gpu }), codec: hfCodec(lm.tokenizer), dispose: () => {} };
+  }
+  if (args.source.endsWith('.gguf') && (await ggufArchitecture(args.source)) !== BITNET_ARCHITECTURE) {
+    if (args.tokenizer === undefined) {
+      throw new BitNetError('INVALID_ARGUMENT', `${args.source} is a converted HF model: give --tokenizer <the HF folder it came from>`, {
+        field: 'tokenizer',
+      });
+    }
+    const weights = await loadLlamaGguf(args.source);
+    const gpu = await gpuFor(weights);
+    return {
+      runner: new BitnetRunner(weights, args.numerics, gpu === undefined ? {} : { gpu }),
+      codec: hfCodec(HfTokenizer.fromDir(args.tokenizer)),
+      dispose: () => {},
+    };
+  }
+  const weights = await loadLmWeights(args.source);
+  const gpu = await gpuFor(weights);
+  const bytes = new ByteTokenizer();
+  return {
+    runner: new BitnetRunner(weights, args.numerics, gpu === undefined ? {} : { gpu }),
+    codec: { encode: (t) => bytes.encode(t), decode: (ids) => bytes.decode(ids) },
+    dispose: () => {},
+  };
 }
 
 export function generateCommand(ctx: CliContext): CommandModule<object, GenerateArgs> {
   return {
     command: 'generate <source>',
-    describe: 'Generate text with a BitNet LM (a run folder or a .gguf) on the packed ternary kernels',
+    describe: 'Generate text with a BitNet LM (a run folder, a .gguf, or an HF model folder) on the packed ternary kernels',
     builder: (yargs: Argv) =>
       yargs
-        .positional('source', { type: 'string', demandOption: true, describe: 'run folder, model folder or bitnet .gguf' })
+        .positional('source', { type: 'string', demandOption: true, describe: 'run folder, model folder, .gguf, or HF model folder (full precision)' })
+        .option('tokenizer', { type: 'string', describe: 'the HF folder whose tokenizer.json goes with a llama/qwen2/qwen3 .gguf' })
         .option('prompt', { type: 'string', default: 'ROMEO:', describe: 'text to continue' })
         .option('max-tokens', { type: 'number', default: 200 })
         .option('temperature', { type: 'number', default: 0.8, describe: '0 = greedy' })
@@ -47,28 +106,30 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         .option('json', { type: 'boolean', default: false })
         .example('$0 generate runs/shakespeare-lm-bitnet --prompt "ROMEO:"', 'sample from a trained run')
         .example('$0 generate lm.gguf --temperature 0 --numerics llama.cpp', 'what llama.cpp would generate, greedily')
-        .example('$0 generate lm.gguf --backend webgpu', 'projections on the GPU (WGSL kernels)') as unknown as Argv<GenerateArgs>,
+        .example('$0 generate lm.gguf --backend webgpu', 'projections on the GPU (WGSL kernels)')
+        .example('$0 generate runs/hf-to-bitnet --prompt "ROMEO:"', 'a converted HF model (its tokenizer.json)')
+        .example('$0 generate ../shared/models/shakespeare-llama-21m', 'an HF checkpoint in full precision') as unknown as Argv<GenerateArgs>,
     handler: async (args) => {
       await selectBackend('cpu');
-      const weights = await loadLmWeights(args.source);
-      const tokenizer = new ByteTokenizer();
       if (args.backend === 'webgpu' && args.numerics !== 'bitnet') {
         throw new BitNetError('INVALID_ARGUMENT', '--backend webgpu runs BitNet numerics (per-token int8); llama.cpp numerics run on the CPU', {
           field: 'numerics',
         });
       }
-      const gpu = args.backend === 'webgpu' ? await GpuProjections.open(weights) : undefined;
-      if (gpu !== undefined) ctx.io.err(`projections on WebGPU: ${gpu.adapter}`);
-      const runner = new BitnetRunner(weights, args.numerics, gpu === undefined ? {} : { gpu });
+      const { runner, codec, dispose } = await openSource(args, async (weights) => {
+        const gpu = args.backend === 'webgpu' ? await GpuProjections.open(weights) : undefined;
+        if (gpu !== undefined) ctx.io.err(`projections on WebGPU: ${gpu.adapter}`);
+        return gpu;
+      });
       const pending: number[] = [];
-      const result = await generate(runner, tokenizer.encode(args.prompt), {
+      const result = await generate(runner, codec.encode(args.prompt), {
         maxTokens: args.maxTokens,
         temperature: args.temperature,
         topK: args.topK,
         seed: args.seed,
         ...(args.json ? {} : { onToken: (t: number) => pending.push(t) }),
-      });
-      const text = tokenizer.decode(result.tokens);
+      }).finally(dispose);
+      const text = codec.decode(result.tokens);
       if (args.json) {
         ctx.io.out(
           JSON.stringify({
@@ -85,4 +146,9 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
       ctx.io.err(`${result.tokens.length} tokens, ${result.tokensPerSecond.toFixed(1)} tokens/s (prompt ${result.promptTokensPerSecond.toFixed(1)} tokens/s)`);
     },
   };
+}
+
+async function ggufArchitecture(path: string): Promise<string> {
+  const v = (await readGgufHeader(path)).metadata.get('general.architecture');
+  return v?.type === 'string' ? v.value : '';
 }
