@@ -4,6 +4,7 @@
 // Usage (after npm run build):
 //   node dist/bench/hf-convert.js row <teacher|distill|no-distill|scratch> <model dir> <backend> <out dir> [--set k=v ...]
 //   node dist/bench/hf-convert.js table <dir with hf-convert-*.json>     (writes bench/results/hf-convert.{json,md})
+//   node dist/bench/hf-convert.js parity <converted .gguf> <HF folder> [positions]   (bench/results/hf-convert-parity.json; needs test/interop)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -14,7 +15,10 @@ import { packageRoot } from '../src/kernels/package-root.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import { runRecipe } from '../src/recipe/run.js';
 import { createTask } from '../src/recipe/tasks.js';
-import { writeResult } from './lib.js';
+import { machine, writeResult } from './lib.js';
+import { ggufParity } from './lm-parity.js';
+import { loadLlamaGguf } from '../src/formats/gguf/llama-gguf.js';
+import { HfTokenizer } from '../src/tokenizer/hf-tokenizer.js';
 
 const ROWS = {
   teacher: { label: 'teacher (full precision, no training)', set: [] },
@@ -80,6 +84,22 @@ async function runRow(row: Row, modelDir: string, backend: BackendName, out: str
   };
 }
 
+/** The converted model's GGUF in real llama.cpp (node-llama-cpp, test/interop) against the runner. */
+async function parity(gguf: string, tokenizerDir: string, positions: number): Promise<Record<string, unknown>> {
+  const weights = await loadLlamaGguf(gguf);
+  const tok = HfTokenizer.fromDir(tokenizerDir);
+  const text = readFileSync(join(packageRoot(), 'data', 'tinyshakespeare.txt'), 'utf8');
+  const ids = tok.encode(text, { addSpecialTokens: false });
+  const t0 = performance.now();
+  const r = await ggufParity(gguf, weights, {
+    prompts: ['ROMEO:', 'First Citizen:\n', 'KING HENRY'].map((p) => ({ text: p, tokens: tok.encode(p, { addSpecialTokens: false }) })),
+    validation: ids.slice(Math.floor(0.9 * ids.length)),
+    positions,
+    decode: (x) => tok.decode(x),
+  });
+  return { bench: 'hf-convert-parity', gguf, architecture: weights.architecture, machine: machine(), seconds: (performance.now() - t0) / 1000, ...r };
+}
+
 async function table(dir: string): Promise<void> {
   const rows = readdirSync(dir)
     .filter((f) => /^hf-convert-[a-z-]+\.json$/.test(f))
@@ -125,8 +145,17 @@ if (process.argv[1]?.endsWith('hf-convert.js')) {
     console.log(
       `${row}: validation ${r.validationLoss.toFixed(4)} nats/token, ${r.trainTokens} tokens in ${r.trainSeconds.toFixed(1)} s (${r.tokensPerSecond?.toFixed(0) ?? '-'} tokens/s)`,
     );
+  } else if (mode === 'parity') {
+    const [gguf, tokenizerDir, positions] = args;
+    if (gguf === undefined || tokenizerDir === undefined) {
+      console.error('usage: hf-convert.js parity <converted .gguf> <HF folder with its tokenizer> [positions]');
+      process.exit(2);
+    }
+    const r = await parity(gguf, tokenizerDir, Number(positions ?? 1000));
+    await writeResult('hf-convert-parity.json', `${JSON.stringify(r, null, 2)}\n`);
+    console.log(JSON.stringify(r, null, 2));
   } else {
-    console.error('usage: hf-convert.js row ... | table <dir>');
+    console.error('usage: hf-convert.js row ... | table <dir> | parity <gguf> <hf-dir>');
     process.exit(2);
   }
   process.exit(0);

@@ -110,6 +110,28 @@ describe('LoRA on an imported HF model, both ways with Python peft', () => {
   });
 });
 
+describe('LoRA on the converted (BitNet) model', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('rides on the frozen ternary projections and saves in the layout Python peft wrote for the full-precision model', async () => {
+    const { model } = await fromPretrained(golden('hf-llama-tiny'));
+    const bitnet = getPeftModel(model, { peftType: 'BITNET', targetModules: 'all-linear' });
+    const lora = getPeftModel(bitnet.model, { peftType: 'LORA', targetModules: ['q_proj', 'v_proj'], r: 4, loraAlpha: 8 });
+    expect(lora.report.matched).toHaveLength(4);
+    // only the LoRA matrices train: 2 layers x (q, v) x (A, B)
+    expect(lora.model.trainableWeights).toHaveLength(8);
+    const out = mkdtempSync(join(tmpdir(), 'bitnet-lora-bitnet-'));
+    await lora.save(out);
+    const theirs = await readSafetensors(join(golden('hf-llama-tiny-lora'), 'adapter_model.safetensors'));
+    const ours = await readSafetensors(join(out, 'adapter_model.safetensors'));
+    expect([...ours.names].sort()).toEqual([...theirs.names].sort());
+    for (const name of theirs.names) expect(ours.tensor(name).shape, name).toEqual(theirs.tensor(name).shape);
+    lora.dispose();
+    bitnet.dispose();
+    model.dispose();
+  });
+});
+
 describe('bitnet inspect <hf-dir>', () => {
   it('reports the architecture, the tensors by dtype and the tokenizer', async () => {
     const r = await inspectPath(golden('hf-llama-tiny'));
