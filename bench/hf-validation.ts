@@ -1,6 +1,7 @@
 // The shared pretrained checkpoint (../shared/models/shakespeare-llama-21m) through fromPretrained:
 // its tokenizer and its validation loss by the README's exact procedure, against transformers' 4.43700.
 // Usage (after npm run build):  node dist/bench/hf-validation.js [model dir] [backend]
+//   logits: /tmp/ref/bin/python scripts/golden/shared_model_logits.py <dir> /tmp/shared-logits.json && node dist/bench/hf-validation.js --logits /tmp/shared-logits.json [dir]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -35,6 +36,26 @@ export async function hfValidation(
   }
   model.dispose();
   return { ids: ids.length, firstIds: ids.slice(0, 5), targets, loss: sum / targets, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** max over positions of max |ours - transformers'| / max |transformers'|, on the logits scripts/golden/shared_model_logits.py wrote. */
+export async function logitsAgainst(dir: string, file: string): Promise<{ positions: number; worstRelative: number }> {
+  await selectBackend('cpu');
+  const want = JSON.parse(readFileSync(file, 'utf8')) as { tokens: number[]; logits: number[][] };
+  const { model } = await fromPretrained(dir);
+  const got = tf.tidy(() => (model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
+  model.dispose();
+  const worst = Math.max(
+    ...want.logits.map((row, t) => row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0) / Math.max(...row.map(Math.abs))),
+  );
+  return { positions: want.tokens.length, worstRelative: worst };
+}
+
+if (process.argv[1]?.endsWith('hf-validation.js') && process.argv[2] === '--logits') {
+  const file = process.argv[3] ?? '/tmp/shared-logits.json';
+  const dir = process.argv[4] ?? join(packageRoot(), '..', 'shared', 'models', 'shakespeare-llama-21m');
+  console.log(JSON.stringify({ dir, file, ...(await logitsAgainst(dir, file)) }));
+  process.exit(0);
 }
 
 if (process.argv[1]?.endsWith('hf-validation.js')) {

@@ -17,6 +17,12 @@ export async function openCheckpoint(dir: string): Promise<(name: string) => Saf
       return file;
     };
   }
+  if (!existsSync(join(dir, 'model.safetensors'))) {
+    throw new BitNetError('FILE_NOT_FOUND', `${dir} has no weights (model.safetensors or model.safetensors.index.json)`, {
+      field: 'model.safetensors',
+      hint: 'a HuggingFace folder saved with safe_serialization (PyTorch .bin files are not read)',
+    });
+  }
   const single = await readSafetensors(join(dir, 'model.safetensors'));
   return () => single;
 }

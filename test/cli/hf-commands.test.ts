@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,9 +49,21 @@ describe('bitnet generate and export on HF model folders', () => {
     expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(CHAT, 'tokenizer.json'), 'utf8'));
   });
 
-  it('bad input exits 2 with the field: no tokenizer, packed checkpoints, widths TQ blocks cannot hold', async () => {
+  it('bad input exits 2 with the field: no tokenizer, no weights, an unsupported architecture, a corrupt tokenizer.json, no model, packed checkpoints, widths TQ blocks cannot hold', async () => {
+    const noWeights = mkdtempSync(join(tmpdir(), 'bitnet-noweights-'));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(noWeights, f), readFileSync(join(CHAT, f)));
+    const gpt2 = mkdtempSync(join(tmpdir(), 'bitnet-gpt2-'));
+    writeFileSync(join(gpt2, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: 64 }));
+    writeFileSync(join(gpt2, 'tokenizer.json'), readFileSync(join(CHAT, 'tokenizer.json')));
+    const badTokenizer = mkdtempSync(join(tmpdir(), 'bitnet-badtok-'));
+    cpSync(CHAT, badTokenizer, { recursive: true });
+    writeFileSync(join(badTokenizer, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": ');
     const cases: [string[], string][] = [
       [['generate', golden('hf-llama-tiny')], 'tokenizer.json'],
+      [['generate', noWeights], 'model.safetensors'],
+      [['generate', gpt2], 'model_type'],
+      [['generate', badTokenizer], 'tokenizer.json'],
+      [['generate', mkdtempSync(join(tmpdir(), 'bitnet-empty-'))], 'source'],
       [['generate', golden('hf-export-llama-bitlinear')], 'quantization_config'],
       [['export', CHAT, '--out', join(tmpdir(), 'never.gguf')], 'attn_q'],
     ];
