@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import '../../adapters/index.js';
 import { ggufParity } from '../../bench/lm-parity.js';
 import { getPeftModel } from '../../src/adapter/peft.js';
+import { loadBitnetGguf } from '../../src/formats/gguf/bitnet-read.js';
 import { loadLlamaGguf, writeLlamaGguf } from '../../src/formats/gguf/llama-gguf.js';
 import { fromPretrained } from '../../src/formats/hf-pretrained.js';
 import { llamaLmWeights } from '../../src/models/llama/weights.js';
@@ -24,7 +25,7 @@ const TOKENIZER = fileURLToPath(new URL('../golden/tokenizer-bytelevel', import.
 const TEXT = fileURLToPath(new URL('../../data/tinyshakespeare.txt', import.meta.url));
 
 /** A config.json of each family with TQ-compatible widths (multiples of 256) and the tokenizer of the byte-level fixture. */
-function checkpoint(family: 'llama' | 'qwen2' | 'qwen3'): string {
+function checkpoint(family: 'llama' | 'qwen2' | 'qwen3' | 'llama-tied'): string {
   const dir = mkdtempSync(join(tmpdir(), `bitnet-${family}-`));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(TOKENIZER, f), join(dir, f));
   const common = {
@@ -45,6 +46,7 @@ function checkpoint(family: 'llama' | 'qwen2' | 'qwen3'): string {
       tie_word_embeddings: false,
       rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 },
     },
+    'llama-tied': { ...common, model_type: 'llama', num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: true, rope_theta: 10000 },
     qwen2: { ...common, model_type: 'qwen2', num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: true, rope_theta: 1000000 },
     qwen3: { ...common, model_type: 'qwen3', num_attention_heads: 8, head_dim: 64, num_key_value_heads: 4, tie_word_embeddings: false, rope_theta: 1000000 },
   }[family];
@@ -104,4 +106,24 @@ describe.runIf(installed)('llama.cpp runs converted Llama-family models in their
       model.dispose();
     },
   );
+
+  it("a Llama with SubLN goes out as llama.cpp's bitnet architecture, and llama.cpp continues it as the runner does", async () => {
+    const dir = checkpoint('llama-tied');
+    const { model } = await fromPretrained(dir, { weights: 'random', subLn: true });
+    randomize(model, 12);
+    const peft = getPeftModel(model, { peftType: 'BITNET', targetModules: 'all-linear' });
+    const gguf = join(dir, 'model.gguf');
+    expect(await writeLlamaGguf(gguf, llamaLmWeights(peft.model), 'llama', ggufVocabularyFromHf(dir), { type: 'tq2_0' })).toBe('bitnet');
+    const tok = HfTokenizer.fromDir(dir);
+    const result = await ggufParity(gguf, await loadBitnetGguf(gguf), {
+      prompts: ['ROMEO:', 'KING'].map((p) => ({ text: p, tokens: tok.encode(p, { addSpecialTokens: false }) })),
+      validation: tok.encode(readFileSync(TEXT, 'utf8').slice(0, 2000), { addSpecialTokens: false }),
+      positions: 40,
+      decode: (ids) => tok.decode(ids),
+      steps: 16,
+    });
+    expect(result.greedy.map((g) => g.equal)).toEqual([true, true]);
+    peft.dispose();
+    model.dispose();
+  });
 });
