@@ -29,6 +29,8 @@ export interface FromPretrainedOptions {
   weights?: 'pretrained' | 'random';
   /** Insert SubLN (BitDistill): RMSNorms before o_proj and down_proj, initialized to ones. */
   subLn?: boolean;
+  /** false: skip tokenizer.json (a caller that read it already). */
+  tokenizer?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function fromPretrained(dir: string, options: FromPretrainedOptions
   const config = { ...llamaConfigFromHf(json), subLn: options.subLn ?? false };
   const model = buildLlama(config);
   if (options.weights !== 'random') await loadPretrainedWeights(model, dir);
-  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
+  const tokenizer = options.tokenizer !== false && existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
   return { model, tokenizer, config, ...(quantization === undefined ? {} : { quantization }) };
 }
 

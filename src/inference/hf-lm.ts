@@ -32,18 +32,12 @@ export function hfRunSource(run: string): string | undefined {
   return recipe.model?.type === 'hf' && typeof recipe.model.path === 'string' ? resolve(recipe.model.path) : undefined;
 }
 
-function tokenizerOf(dir: string): HfTokenizer {
-  if (!existsSync(join(dir, 'tokenizer.json'))) {
-    throw new BitNetError('FILE_NOT_FOUND', `${dir} has no tokenizer.json`, { field: 'tokenizer.json', hint: 'the model folder must carry its tokenizer' });
-  }
-  return HfTokenizer.fromDir(dir);
-}
-
 /** An HF folder (through fromPretrained) or a run of an hf recipe (its final/ model; the recipe's model.path for config and tokenizer). */
 export async function loadHfLanguageModel(source: string): Promise<HfLanguageModel> {
   if (isHfDir(source)) {
-    const tokenizer = tokenizerOf(source);
-    const { model, config } = await fromPretrained(source);
+    // the tokenizer first: a folder without one fails before its weights are read
+    const tokenizer = HfTokenizer.fromDir(source);
+    const { model, config } = await fromPretrained(source, { tokenizer: false });
     return { model, config, sourceDir: source, tokenizer, origin: 'hf' };
   }
   const sourceDir = hfRunSource(source);
@@ -56,7 +50,7 @@ export async function loadHfLanguageModel(source: string): Promise<HfLanguageMod
   if (!existsSync(join(source, 'final', 'model.json'))) {
     throw new BitNetError('FILE_NOT_FOUND', `run ${source} has no final model yet`, { field: 'source', hint: 'finish (or resume) the run first' });
   }
-  const tokenizer = tokenizerOf(sourceDir);
+  const tokenizer = HfTokenizer.fromDir(sourceDir);
   const model = await loadModel(join(source, 'final'));
   return { model, config: llamaConfigOf(model), sourceDir, tokenizer, origin: 'run' };
 }

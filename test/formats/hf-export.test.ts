@@ -8,6 +8,7 @@ import { getPeftModel } from '../../src/adapter/peft.js';
 import { exportHfPretrained, type HfExportOptions } from '../../src/formats/hf-export.js';
 import { fromPretrained } from '../../src/formats/hf-pretrained.js';
 import { readSafetensors } from '../../src/formats/safetensors/reader.js';
+import { worstRowRelative } from '../helpers/golden.js';
 import { tf, useBackend } from '../helpers/tf.js';
 
 const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
@@ -19,12 +20,9 @@ interface Logits {
   trainer_losses?: number[];
 }
 
-/** max over positions of max |ours - theirs| / max |theirs| */
 function worstRelative(model: tf.LayersModel, want: Logits): number {
   const got = tf.tidy(() => (model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
-  return Math.max(
-    ...want.logits.map((row, t) => row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0) / Math.max(...row.map(Math.abs))),
-  );
+  return worstRowRelative(got[0] as number[][], want.logits);
 }
 
 describe('HF export of a converted model, as transformers loads it (scripts/golden/make_hf_export_golden.py)', () => {

@@ -10,6 +10,7 @@ import { inspectPath } from '../../src/inspect/inspect.js';
 import { fromPretrained } from '../../src/formats/hf-pretrained.js';
 import { llamaConfigFromHf } from '../../src/models/llama/config.js';
 import { expectBitNetError } from '../helpers/errors.js';
+import { worstRowRelative } from '../helpers/golden.js';
 import { tf, useBackend } from '../helpers/tf.js';
 
 const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
@@ -17,7 +18,6 @@ const golden = (name: string): string => fileURLToPath(new URL(`../golden/${name
 describe('fromPretrained: HF Llama, Qwen2 and Qwen3 checkpoints', () => {
   beforeAll(() => useBackend('cpu'));
 
-  // relative error: max |ours - transformers'| / max |transformers'| per position
   it.each([
     ['hf-llama-tiny', 'llama', false, 16],
     ['hf-qwen2-tiny', 'qwen2', true, 16],
@@ -32,11 +32,7 @@ describe('fromPretrained: HF Llama, Qwen2 and Qwen3 checkpoints', () => {
     expect(model.layers.map((l) => l.name)).toContain('model.layers.1.self_attn.q_proj');
     const want = JSON.parse(readFileSync(join(golden(name), 'logits.json'), 'utf8')) as { tokens: number[]; logits: number[][] };
     const got = tf.tidy(() => (model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
-    want.logits.forEach((row, t) => {
-      const scale = Math.max(...row.map(Math.abs));
-      const worst = row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0);
-      expect(worst / scale, `position ${t}`).toBeLessThan(1e-4);
-    });
+    expect(worstRowRelative(got[0] as number[][], want.logits)).toBeLessThan(1e-4);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -88,11 +84,7 @@ describe('LoRA on an imported HF model, both ways with Python peft', () => {
     const peft = await loadPeftModel(model, adapterDir);
     const want = JSON.parse(readFileSync(join(adapterDir, 'logits.json'), 'utf8')) as { tokens: number[]; logits: number[][] };
     const got = tf.tidy(() => (peft.model.predict(tf.tensor2d([want.tokens], [1, want.tokens.length], 'int32')) as tf.Tensor).arraySync() as number[][][]);
-    want.logits.forEach((row, t) => {
-      const scale = Math.max(...row.map(Math.abs));
-      const worst = row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[0]?.[t]?.[k] as number))), 0);
-      expect(worst / scale, `position ${t}`).toBeLessThan(1e-4);
-    });
+    expect(worstRowRelative(got[0] as number[][], want.logits)).toBeLessThan(1e-4);
     // what this toolkit saves is what peft saved: the same tensor names, shapes and values
     const out = mkdtempSync(join(tmpdir(), 'bitnet-lora-'));
     await peft.save(out);

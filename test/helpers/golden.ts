@@ -17,3 +17,13 @@ export function maxRelativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): num
   }
   return worst;
 }
+
+/** The logits error the HF tests bound: max over positions of max |ours - reference| / max |reference| (one row per position). */
+export function worstRowRelative(ours: readonly ArrayLike<number>[], reference: readonly (readonly number[])[]): number {
+  return Math.max(
+    ...reference.map((row, t) => {
+      const got = ours[t] as ArrayLike<number>;
+      return row.reduce((m, v, k) => Math.max(m, Math.abs(v - (got[k] as number))), 0) / Math.max(...row.map(Math.abs));
+    }),
+  );
+}

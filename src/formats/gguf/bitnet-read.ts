@@ -44,6 +44,26 @@ function tq2Ternary(bytes: Uint8Array, elements: number): { q: Int8Array; d: num
   return { q, d: halfToFloat(first) };
 }
 
+/**
+ * A ternary projection tensor as its values and the one scale d its blocks share (1 for an all-zero
+ * tensor): TQ2_0 straight from the codes, any other type decoded and divided by its largest |value|.
+ */
+export async function readTernaryTensor(path: string, info: GgufHeader['tensors'][number]): Promise<{ q: Int8Array; d: number }> {
+  const bytes = await readGgufTensorBytes(path, info);
+  const direct = info.type === 'TQ2_0' ? tq2Ternary(bytes, info.elements) : undefined;
+  if (direct !== undefined) return { q: direct.q, d: direct.d === 0 ? 1 : direct.d };
+  const values = decodeGgml(info.type, bytes, info.elements);
+  let d = 0;
+  for (const v of values) if (v !== 0) d = Math.max(d, Math.abs(v));
+  const q = new Int8Array(values.length);
+  for (let k = 0; k < values.length; k++) {
+    const r = d === 0 ? 0 : Math.round((values[k] as number) / d);
+    if (r < -1 || r > 1) throw new BitNetError('UNSUPPORTED', `${info.name} is not ternary (${info.type})`, { field: info.name });
+    q[k] = r;
+  }
+  return { q, d: d === 0 ? 1 : d };
+}
+
 function littleEndianHalves(bytes: Uint8Array): Uint16Array {
   if (endianness() === 'LE' && bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
   const out = new Uint16Array(bytes.length / 2);
@@ -87,22 +107,8 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
       const [inF, out] = info.dims as [number, number];
       const scaleInfo = h.tensors.find((x) => x.name === `${name}.scale`);
       const scale = scaleInfo === undefined ? 1 : ((await readGgufTensor(path, scaleInfo))[0] as number);
-      const bytes = await readGgufTensorBytes(path, info);
-      const direct = info.type === 'TQ2_0' ? tq2Ternary(bytes, info.elements) : undefined;
-      if (direct !== undefined) {
-        proj[p] = new TernaryWeight(direct.q, Float32Array.of(Math.fround((direct.d === 0 ? 1 : direct.d) * scale)), [out, inF], 'tensor');
-        continue;
-      }
-      const values = decodeGgml(info.type, bytes, info.elements);
-      let d = 0;
-      for (const v of values) if (v !== 0) d = Math.max(d, Math.abs(v));
-      const q = new Int8Array(values.length);
-      for (let k = 0; k < values.length; k++) {
-        const r = d === 0 ? 0 : Math.round((values[k] as number) / d);
-        if (r < -1 || r > 1) throw new BitNetError('UNSUPPORTED', `${name}.weight is not ternary (${info.type})`, { field: name });
-        q[k] = r;
-      }
-      proj[p] = new TernaryWeight(q, Float32Array.of(Math.fround((d === 0 ? 1 : d) * scale)), [out, inF], 'tensor');
+      const { q, d } = await readTernaryTensor(path, info);
+      proj[p] = new TernaryWeight(q, Float32Array.of(Math.fround(d * scale)), [out, inF], 'tensor');
     }
     const norms = {} as Record<LayerNorm, Float32Array>;
     for (const norm of LAYER_NORMS) norms[norm] = await floats(`${tensorName('gguf', norm, i)}.weight`);

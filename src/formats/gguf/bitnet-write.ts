@@ -16,16 +16,19 @@ export interface BitnetGgufOptions {
   name?: string;
 }
 
-/** Metadata of llama.cpp's `bitnet` architecture: hparams and the tokenizer (REFERENCE.md §4). */
-export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, options: Pick<BitnetGgufOptions, 'type' | 'name'>): [string, GgufValue][] {
-  const arch = BITNET_ARCHITECTURE;
-  const metadata: [string, GgufValue][] = [
-    ['general.architecture', gguf.str(arch)],
+/** general.* keys of a ternary GGUF (file type 37 = TQ2_0, 36 = TQ1_0). */
+export function ggufGeneralMetadata(architecture: string, options: Pick<BitnetGgufOptions, 'type' | 'name'>): [string, GgufValue][] {
+  return [
+    ['general.architecture', gguf.str(architecture)],
     ['general.name', gguf.str(options.name ?? 'bitnet-quantize')],
     ['general.file_type', gguf.u32(options.type === 'tq2_0' ? 37 : 36)],
     ['general.quantization_version', gguf.u32(2)],
-    ...GGUF_CONFIG_KEYS.map(({ field, key, type }): [string, GgufValue] => [`${arch}.${key}`, gguf[type](c[field] as number)]),
-    [`${arch}.rope.dimension_count`, gguf.u32(headDim(c))],
+  ];
+}
+
+/** tokenizer.ggml.* keys of a vocabulary. */
+export function ggufTokenizerMetadata(vocab: GgufVocabulary): [string, GgufValue][] {
+  const metadata: [string, GgufValue][] = [
     ['tokenizer.ggml.model', gguf.str(vocab.model)],
     ['tokenizer.ggml.tokens', gguf.array('string', vocab.tokens)],
   ];
@@ -38,6 +41,17 @@ export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, opt
   if (vocab.unknownId !== undefined) metadata.push(['tokenizer.ggml.unknown_token_id', gguf.u32(vocab.unknownId)]);
   metadata.push(['tokenizer.ggml.add_bos_token', gguf.bool(false)]);
   return metadata;
+}
+
+/** Metadata of llama.cpp's `bitnet` architecture: hparams and the tokenizer (REFERENCE.md §4). */
+export function bitnetGgufMetadata(c: BitnetLmConfig, vocab: GgufVocabulary, options: Pick<BitnetGgufOptions, 'type' | 'name'>): [string, GgufValue][] {
+  const arch = BITNET_ARCHITECTURE;
+  return [
+    ...ggufGeneralMetadata(arch, options),
+    ...GGUF_CONFIG_KEYS.map(({ field, key, type }): [string, GgufValue] => [`${arch}.${key}`, gguf[type](c[field] as number)]),
+    [`${arch}.rope.dimension_count`, gguf.u32(headDim(c))],
+    ...ggufTokenizerMetadata(vocab),
+  ];
 }
 
 /**

@@ -3,7 +3,8 @@ import { checkBitnetConfig, headDim, PROJECTIONS, type BitnetLmConfig, type Proj
 import type { BitnetLayerWeights, BitnetLmWeights } from '../../models/bitnet/weights.js';
 import { TernaryWeight } from '../../quant/weight.js';
 import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
-import { bitnetGgufMetadata, writeBitnetGguf } from './bitnet-write.js';
+import { readTernaryTensor } from './bitnet-read.js';
+import { ggufGeneralMetadata, ggufTokenizerMetadata, writeBitnetGguf } from './bitnet-write.js';
 import { decodeGgml, encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes } from './reader.js';
 import { gguf, type GgufValue } from './values.js';
@@ -85,9 +86,8 @@ export async function writeLlamaGguf(
         hint: 'hidden_size, intermediate_size and heads x head_dim must be multiples of 256',
       });
   }
-  const base = bitnetGgufMetadata(c, vocab, options).filter(([key]) => !key.startsWith('bitnet.') && key !== 'general.architecture');
   const metadata: [string, GgufValue][] = [
-    ['general.architecture', gguf.str(arch)],
+    ...ggufGeneralMetadata(arch, options),
     [`${arch}.context_length`, gguf.u32(c.contextLength)],
     [`${arch}.embedding_length`, gguf.u32(c.hiddenSize)],
     [`${arch}.block_count`, gguf.u32(c.numLayers)],
@@ -100,7 +100,7 @@ export async function writeLlamaGguf(
     [`${arch}.rope.freq_base`, gguf.f32(c.ropeTheta)],
     [`${arch}.attention.layer_norm_rms_epsilon`, gguf.f32(c.rmsNormEps)],
     [`${arch}.vocab_size`, gguf.u32(c.vocabSize)],
-    ...base,
+    ...ggufTokenizerMetadata(vocab),
   ];
   const f32 = (name: string, data: Float32Array): GgufTensorSpec => ({ name, dims: [data.length], type: 'F32', data: () => encodeGgml('F32', data) });
   const permute = arch === 'llama';
@@ -197,13 +197,10 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { a
     for (const p of PROJECTIONS) {
       const info = need(`${b}.${GGUF_PROJECTION[p]}.weight`);
       const [inF, out] = info.dims as [number, number];
-      const values = decodeGgml(info.type, await readGgufTensorBytes(path, info), info.elements);
-      let d = 0;
-      for (const v of values) d = Math.max(d, Math.abs(v));
-      const q = Int8Array.from(values, (v) => (d === 0 ? 0 : Math.round(v / d)));
+      const { q, d } = await readTernaryTensor(path, info);
       const heads = p === 'q' ? numHeads : numKvHeads;
       const rotated = arch === 'llama' && (p === 'q' || p === 'k');
-      proj[p] = new TernaryWeight(rotated ? permuteHeads(q, heads, hd, inF, true) : q, Float32Array.of(d === 0 ? 1 : d), [out, inF], 'tensor');
+      proj[p] = new TernaryWeight(rotated ? permuteHeads(q, heads, hd, inF, true) : q, Float32Array.of(d), [out, inF], 'tensor');
       if (p === 'q' || p === 'k' || p === 'v') {
         const bv = await optional(`${b}.${GGUF_PROJECTION[p]}.bias`);
         if (bv !== undefined) bias[p] = rotated ? permuteHeads(bv, heads, hd, 1, true) : bv;
