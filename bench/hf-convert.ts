@@ -97,7 +97,7 @@ async function parity(gguf: string, tokenizerDir: string, positions: number): Pr
     positions,
     decode: (x) => tok.decode(x),
   });
-  return { bench: 'hf-convert-parity', gguf, architecture: weights.architecture, machine: machine(), seconds: (performance.now() - t0) / 1000, ...r };
+  return { bench: 'hf-convert-parity', gguf, architecture: weights.ggufArchitecture, machine: machine(), seconds: (performance.now() - t0) / 1000, ...r };
 }
 
 async function table(dir: string): Promise<void> {

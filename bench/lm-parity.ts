@@ -1,6 +1,7 @@
 // llama.cpp parity of a BitNet LM: exports a run to GGUF, loads it in node-llama-cpp (test/interop)
-// and compares (1) greedy continuations and last-position next-token probabilities in llama.cpp
-// numerics, (2) the default (BitNet) numerics' top-1 token at each of N validation positions.
+// and compares (1) greedy continuations, llama.cpp's logits at each of their positions (libllama,
+// bench/llama-logits.ts) and last-position next-token probabilities in llama.cpp numerics, (2) the
+// default (BitNet) numerics' top-1 token at each of N validation positions.
 // Usage (after npm run build and npm --prefix test/interop ci --omit=optional --ignore-scripts):
 //   node dist/bench/lm-parity.js runs/shakespeare-lm-bitnet [positions=1000]
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -12,10 +13,13 @@ import { BitnetRunner } from '../src/inference/bitnet-forward.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
+import { llamaCppLogits, llamaLogitsAvailable } from './llama-logits.js';
 import type { BitnetLmWeights } from '../src/models/bitnet/weights.js';
 
 export interface ParityResult {
   greedy: { prompt: string; equal: boolean; ours: string; theirs: string }[];
+  /** Per prompt: llama.cpp's logits (libllama, bench/llama-logits.ts) against the runner's in llama.cpp numerics at each position of the greedy continuation. */
+  logits?: { prompt: string; positions: number; differing: number }[];
   cosine: number[];
   agreement: number;
   positions: number;
@@ -104,6 +108,13 @@ export async function ggufParity(
     }
     seq.dispose();
     result.greedy.push({ prompt: text, equal: JSON.stringify(ours) === JSON.stringify(theirs), ours: input.decode(ours), theirs: input.decode(theirs) });
+    if (llamaLogitsAvailable()) {
+      const runner = new BitnetRunner(weights, 'llama.cpp');
+      const mine = [runner.prefill(prompt), ...ours.slice(0, -1).map((t) => runner.forward(t))];
+      const cpp = llamaCppLogits(gguf, [...prompt, ...ours.slice(0, -1)], prompt.length, { vocab: weights.config.vocabSize, context: ctxLen });
+      const differing = mine.filter((l, k) => l.some((v, j) => !Object.is(v, cpp[k]?.[j]))).length;
+      (result.logits ??= []).push({ prompt: text, positions: mine.length, differing });
+    }
     const runner = new BitnetRunner(weights, 'llama.cpp');
     const logits = runner.prefill(prompt);
     const max = Math.max(...logits);

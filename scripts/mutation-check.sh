@@ -62,8 +62,14 @@ mutate 'kernel registry: BITNET_KERNEL=reference still gets native capabilities'
   src/kernels/registry.ts "s/const start: KernelTierName = automatic ? 'native' : preference;/const start: KernelTierName = 'native';/" \
   test/kernels/kernel-setting.test.ts
 mutate 'runner: attention calls the native tier directly' \
-  src/inference/bitnet-forward.ts "s/^    this.kernels.attention($/    (loadTier('native')?.attention ?? this.kernels.attention)(/; s/^import { resolveKernels } from '..\/kernels\/registry.js';/import { loadTier, resolveKernels } from '..\/kernels\/registry.js';/" \
+  src/inference/bitnet-forward.ts "s/^    this.kernels.attention(q, /    (loadTier('native')?.attention ?? this.kernels.attention)(q, /; s/^import { resolveKernels } from '..\/kernels\/registry.js';/import { loadTier, resolveKernels } from '..\/kernels\/registry.js';/" \
   test/kernels/kernel-setting.test.ts
+mutate "llama.cpp numerics: the TQ2_0 lanes add the scaled sums without FMA" \
+  src/kernels/tq2-lanes.ts 's/lanes\[k\] = fmaf(\(.*\), dd, lanes\[k\] as number);/lanes[k] = f32((lanes[k] as number) + f32((\1) * dd));/' \
+  test/interop/ggml-numerics.test.ts
+mutate "llama.cpp numerics: attention over the KV length padded to 32 (llama.cpp's flash-attention-off padding of old)" \
+  src/inference/ggml-attention.ts 's/^export const GGML_KV_PADDING = 256;/export const GGML_KV_PADDING = 32;/' \
+  test/interop/llama-logits.test.ts
 mutate 'RoPE in the runner rotates the wrong way (a cos + b sin)' \
   src/nn/rope.ts 's/Math.fround(a \* cos - b \* sin)/Math.fround(a * cos + b * sin)/' \
   test/models/bitnet-lm.test.ts

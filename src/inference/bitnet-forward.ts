@@ -1,85 +1,23 @@
 import { BitNetError } from '../errors.js';
 import { resolveKernels } from '../kernels/registry.js';
-import { TernaryLinear } from '../kernels/ternary-linear.js';
-import type { Kernels, UploadedCodes } from '../kernels/types.js';
+import type { Kernels } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
 import { NORM_FEEDS } from '../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../models/bitnet/weights.js';
 import { ropeAngles, ropeRow } from '../nn/rope.js';
-import { quantizeActivations, type QuantizedActivations } from '../quant/activation.js';
-import { packTernary2, paddedRowLength } from '../quant/pack.js';
-import { quantizeQ8K } from '../quant/q8k.js';
-import type { TernaryWeight } from '../quant/weight.js';
+import { quantizeActivations } from '../quant/activation.js';
+import { hostGgmlAmx, hostGgmlIsa, siluf } from '../kernels/ggml-float.js';
+import { ggmlAttention, ggmlRopeRow } from './ggml-attention.js';
+import { type Numerics, Projector } from './projector.js';
 import { threadsFor } from '../settings.js';
 import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 
-/**
- * 'bitnet': the BitNet reference (per-token int8 absmax activations, f32 everywhere else).
- * 'llama.cpp': what llama.cpp computes on the CPU without flash attention: Q8_K activation blocks
- * of 256 before ternary matmuls with f16 block scales, f16 token embeddings and output head input,
- * f16 K/V cache and f16 attention operands. Measured against node-llama-cpp 3.21.1: identical
- * next-token probabilities (flash attention rounds differently: cosine about 0.995 after 7 tokens).
- */
-export type Numerics = 'bitnet' | 'llama.cpp';
+export type { Numerics } from './projector.js';
 
 const f32 = Math.fround;
 
 function roundHalfArray(a: Float32Array): Float32Array {
   return a.map(roundToHalf);
-}
-
-/** A ternary projection in either numerics, on the packed kernels. */
-class Projector {
-  private readonly linear: TernaryLinear | undefined;
-  private readonly codes: UploadedCodes | undefined;
-  private readonly dw: number;
-  private readonly scale: number | undefined;
-
-  constructor(
-    readonly weight: TernaryWeight,
-    readonly numerics: Numerics,
-    scaleTensors: boolean,
-    private readonly kernels: Kernels,
-  ) {
-    this.scale = scaleTensors ? weight.scales[0] : undefined;
-    if (numerics === 'bitnet') {
-      this.linear = new TernaryLinear(weight, { kernels });
-      this.dw = 0;
-    } else {
-      this.codes = kernels.ternary.upload(packTernary2(weight.values, weight.shape), weight.shape[0], paddedRowLength(weight.shape[1]));
-      // blocks hold d = f16(beta), or d = 1 with the exact beta applied after the matmul
-      this.dw = scaleTensors ? 1 : roundToHalf(weight.scales[0] as number);
-    }
-  }
-
-  /** BitNet numerics: the layer's product of activations already quantized per token. */
-  applyQuantized(q: QuantizedActivations, rows: number): Float32Array | undefined {
-    return this.linear?.forwardQuantized(q.values, q.scales, rows);
-  }
-
-  /** y = W x for `rows` inputs [rows, in] (each row quantized on its own, as one at a time). */
-  apply(x: Float32Array, rows = 1): Float32Array {
-    if (this.linear !== undefined) return this.linear.forward(x, rows);
-    const [out, cols] = this.weight.shape;
-    const y = new Float32Array(rows * out);
-    for (let r = 0; r < rows; r++) y.set(this.applyQ8K(x.subarray(r * cols, (r + 1) * cols)), r * out);
-    return y;
-  }
-
-  private applyQ8K(x: Float32Array): Float32Array {
-    const [rows, cols] = this.weight.shape;
-    const { q, d } = quantizeQ8K(x);
-    const groups = cols / 256;
-    const acc = new Int32Array(rows * groups);
-    this.kernels.ternary.gemm(this.codes as UploadedCodes, { rows, paddedCols: cols, x: q, batch: 1, groupCols: 256, out: acc });
-    const y = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      let sum = 0;
-      for (let g = 0; g < groups; g++) sum = f32(sum + f32((acc[r * groups + g] as number) * f32(this.dw * (d[g] as number))));
-      y[r] = this.scale === undefined ? sum : f32(sum * this.scale);
-    }
-    return y;
-  }
 }
 
 /** Projections of one layer that share an input, as BitnetRunner's steps ask for them. */
@@ -96,11 +34,23 @@ export interface ProjectionDevice {
   project(layer: number, projections: readonly Projection[], x: Float32Array, rows: number): Promise<Float32Array[]>;
 }
 
-/** RMSNorm as ggml computes it: sum of squares in double, scale in float, then times the gain. */
+/** Each head's halves (i, i + headDim/2) to adjacent pairs (2i, 2i + 1), in place. */
+function interleavePairs(x: Float32Array, hd: number): void {
+  const half = hd / 2;
+  for (let h = 0; h < x.length; h += hd) {
+    const head = x.slice(h, h + hd);
+    for (let i = 0; i < half; i++) {
+      x[h + 2 * i] = head[i] as number;
+      x[h + 2 * i + 1] = head[i + half] as number;
+    }
+  }
+}
+
+/** RMSNorm as ggml computes it: float squares summed in double, scale in float, then times the gain. */
 export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Float32Array {
   let sum = 0;
-  for (const v of x) sum += v * v;
-  const scale = f32(1 / Math.sqrt(f32(f32(sum / x.length) + eps)));
+  for (const v of x) sum += f32(v * v);
+  const scale = f32(1 / f32(Math.sqrt(f32(f32(sum / x.length) + f32(eps)))));
   return x.map((v, i) => f32(f32(v * scale) * (gain[i] as number)));
 }
 
@@ -165,20 +115,15 @@ export class BitnetRunner {
     this.length = 0;
   }
 
-  private attention(layer: number, q: Float32Array, pos: number): Float32Array {
+  private attention(layer: number, q: Float32Array, pos: number, batched: boolean): Float32Array {
     const c = this.weights.config;
+    if (this.numerics === 'llama.cpp') {
+      const k = this.kCache[layer] as Float32Array;
+      const v = this.vCache[layer] as Float32Array;
+      return ggmlAttention(q, k, v, pos, c.numHeads, c.numKvHeads, headDim(c), batched ? 'tiny' : 'vec', hostGgmlIsa());
+    }
     const out = new Float32Array(headDim(c) * c.numHeads);
-    this.kernels.attention(
-      q,
-      this.kCache[layer] as Float32Array,
-      this.vCache[layer] as Float32Array,
-      pos,
-      c.numHeads,
-      c.numKvHeads,
-      headDim(c),
-      this.numerics === 'llama.cpp',
-      out,
-    );
+    this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), out);
     return out;
   }
 
@@ -214,6 +159,8 @@ export class BitnetRunner {
     const addBias = (m: Float32Array, bias: Float32Array | undefined): Float32Array =>
       bias === undefined ? m : m.map((v, j) => f32(v + (bias[j % bias.length] as number)));
     const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
+    const isa = hostGgmlIsa();
+    const silu = this.numerics === 'llama.cpp' ? (g: number) => siluf(g, isa) : (g: number) => f32(g / (1 + Math.exp(-g)));
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
@@ -228,25 +175,30 @@ export class BitnetRunner {
         const kr = rowsNormed(k.subarray(r * kvDim, (r + 1) * kvDim), layer.kNorm);
         const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
         const angles = ropeAngles(pos, 1, hd, c.ropeTheta, c.ropeFreqFactors);
-        ropeRow(qr, c.numHeads, hd, angles);
-        ropeRow(kr, c.numKvHeads, hd, angles);
+        const rope = this.numerics === 'llama.cpp' ? ggmlRopeRow : ropeRow;
+        rope(qr, c.numHeads, hd, angles);
+        rope(kr, c.numKvHeads, hd, angles);
+        if (this.numerics === 'llama.cpp' && this.weights.ggufArchitecture === 'llama') {
+          // llama.cpp's llama architecture keeps each RoPE pair side by side: q·k sums in that order
+          interleavePairs(qr, hd);
+          interleavePairs(kr, hd);
+        }
         for (let j = 0; j < kvDim; j++) {
           (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
           (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
         }
-        attn.set(rowsNormed(this.attention(i, qr, pos), layer.attnSubNorm), r * qDim);
+        attn.set(rowsNormed(this.attention(i, qr, pos, n > 1), layer.attnSubNorm), r * qDim);
       }
       const [o] = (yield { layer: i, projections: [...NORM_FEEDS.attnSubNorm], x: attn, rows: n }) as [Float32Array];
       const h = x.map((xv, j) => f32(xv + (o[j] as number)));
       const [gate, up] = (yield { layer: i, projections: [...NORM_FEEDS.ffnNorm], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
       const relu2 = c.hiddenAct === 'relu2';
-      const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : f32(g / (1 + Math.exp(-g)))) * (up[j] as number)));
+      const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : silu(g)) * (up[j] as number)));
       const [down] = (yield { layer: i, projections: [...NORM_FEEDS.ffnSubNorm], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
       x = h.map((hv, j) => f32(hv + (down[j] as number)));
     }
     this.length += n;
-    const out = rmsNormRow(x.subarray((n - 1) * H, n * H), this.weights.outputNorm, eps);
-    return this.numerics === 'llama.cpp' ? roundHalfArray(out) : out;
+    return rmsNormRow(x.subarray((n - 1) * H, n * H), this.weights.outputNorm, eps);
   }
 
   private runOnCpu(tokens: readonly number[]): Float32Array {
@@ -298,6 +250,15 @@ export class BitnetRunner {
 
   private head(out: Float32Array): Float32Array {
     const c = this.weights.config;
+    if (this.numerics === 'llama.cpp' && this.headHalf !== undefined) {
+      // llama.cpp runs the F16 head on its AMX buffer's kernel where it can (float input), else
+      // with the input rounded to half
+      const amx = hostGgmlAmx() && c.vocabSize % 32 === 0 && c.hiddenSize % 16 === 0;
+      const logits = new Float32Array(c.vocabSize);
+      const x = amx ? out : roundHalfArray(out);
+      this.kernels.ggmlGemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, x, logits, amx ? 'amx' : hostGgmlIsa(), threadsFor(c.vocabSize * c.hiddenSize));
+      return logits;
+    }
     if (this.headHalf !== undefined) {
       const logits = new Float32Array(c.vocabSize);
       this.kernels.gemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, out, logits, threadsFor(c.vocabSize * c.hiddenSize));
@@ -314,8 +275,7 @@ export class BitnetRunner {
 
   /** Greedy continuation: feeds the prompt, then `count` argmax tokens. */
   greedy(prompt: readonly number[], count: number): number[] {
-    let logits: Float32Array = new Float32Array(0);
-    for (const t of prompt) logits = this.forward(t);
+    let logits = this.prefill(prompt);
     const out: number[] = [];
     for (let n = 0; n < count; n++) {
       let best = 0;

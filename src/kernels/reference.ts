@@ -1,5 +1,6 @@
-import { halfTable, roundToHalf } from '../util/half.js';
-import type { AttentionKernel, GemmShape, GemvHalfKernel, KernelTier } from './types.js';
+import { halfTable } from '../util/half.js';
+import { dotF16, dotF16Amx } from './ggml-f16-dot.js';
+import type { AttentionKernel, GemmShape, GemvHalfKernel, GgmlGemvHalfKernel, KernelTier } from './types.js';
 
 /** Position of column k of a row in the packed bytes: [byte offset in the row, bit shift]. */
 export function codePosition(k: number): [number, number] {
@@ -40,14 +41,23 @@ export const referenceGemvHalf: GemvHalfKernel = (w, rows, cols, x, out) => {
   }
 };
 
-/** Decode attention in TypeScript: the sums and roundings the native tier repeats in C. */
-export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads, hd, half, out) => {
+/** The F16 head in llama.cpp's summation order, one row at a time. */
+export const referenceGgmlGemvHalf: GgmlGemvHalfKernel = (w, rows, cols, x, out, path) => {
+  const t = halfTable();
+  const wf = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < cols; k++) wf[k] = t[w[r * cols + k] as number] as number;
+    out[r] = path === 'amx' ? dotF16Amx(wf, 0, x, cols) : dotF16('vec', path, wf, 0, x, 0, cols);
+  }
+};
+
+/** Decode attention in TypeScript: the sums the native tier repeats in C. */
+export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads, hd, out) => {
   const kvDim = hd * kvHeads;
   const group = heads / kvHeads;
   const acc = new Float64Array(hd);
   const scores = new Float64Array(pos + 1);
   const scale = f32(1 / Math.sqrt(hd));
-  const qh = half ? q.map(roundToHalf) : q;
   for (let h = 0; h < heads; h++) {
     const kvBase = Math.floor(h / group) * hd;
     const qBase = h * hd;
@@ -55,8 +65,8 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
     for (let t = 0; t <= pos; t++) {
       const kb = t * kvDim + kvBase;
       let dot = 0;
-      for (let i = 0; i < hd; i++) dot += (qh[qBase + i] as number) * (k[kb + i] as number);
-      const sc = half ? f32(f32(dot) * scale) : dot * scale;
+      for (let i = 0; i < hd; i++) dot += (q[qBase + i] as number) * (k[kb + i] as number);
+      const sc = dot * scale;
       scores[t] = sc;
       if (sc > max) max = sc;
     }
@@ -68,10 +78,9 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
     }
     acc.fill(0);
     for (let t = 0; t <= pos; t++) {
-      const p = half ? roundToHalf(f32((scores[t] as number) / sum)) : (scores[t] as number) / sum;
+      const p = (scores[t] as number) / sum;
       const vb = t * kvDim + kvBase;
-      if (half) for (let i = 0; i < hd; i++) acc[i] = f32((acc[i] as number) + p * (v[vb + i] as number));
-      else for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);
+      for (let i = 0; i < hd; i++) acc[i] = (acc[i] as number) + p * (v[vb + i] as number);
     }
     for (let i = 0; i < hd; i++) out[qBase + i] = acc[i] as number;
   }
@@ -87,5 +96,6 @@ export const referenceTier: KernelTier = {
     gemm: (weights, shape) => referenceGemm(weights.codes, shape),
   },
   gemvHalf: referenceGemvHalf,
+  ggmlGemvHalf: referenceGgmlGemvHalf,
   attention: referenceAttention,
 };

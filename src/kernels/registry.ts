@@ -61,6 +61,7 @@ export function resolveKernels(preference: KernelPreference = settings().kernel)
     providers,
     ternary: provider('ternary').ternary as NonNullable<KernelTier['ternary']>,
     gemvHalf: provider('gemvHalf').gemvHalf as NonNullable<KernelTier['gemvHalf']>,
+    ggmlGemvHalf: provider('ggmlGemvHalf').ggmlGemvHalf as NonNullable<KernelTier['ggmlGemvHalf']>,
     attention: provider('attention').attention as NonNullable<KernelTier['attention']>,
   };
 }

@@ -1,3 +1,4 @@
+import type { GgmlIsa } from './ggml-float.js';
 import type { KernelTierName } from '../settings.js';
 
 export type { KernelPreference, KernelTierName } from '../settings.js';
@@ -47,9 +48,15 @@ export interface TernaryGemmKernel {
 export type GemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, threads: number) => void;
 
 /**
- * One query row against a KV cache of pos + 1 positions (GQA): double sums; with `half`,
- * llama.cpp numerics' half and float roundings. out receives heads * headDim values.
+ * out = W x for an F16 head W [rows, cols] (raw halves) as llama.cpp computes it
+ * (src/kernels/ggml-f16-dot.ts): 'avx512' and 'avx2', x already rounded to half, each row summed
+ * as ggml_vec_dot_f16 does on that path; 'amx', x in float, as the AMX buffer's kernel (cols a
+ * multiple of 16).
  */
+export type GgmlHeadPath = GgmlIsa | 'amx';
+export type GgmlGemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, path: GgmlHeadPath, threads: number) => void;
+
+/** One query row against a KV cache of pos + 1 positions (GQA), sums in double; out receives heads * headDim values. */
 export type AttentionKernel = (
   q: Float32Array,
   k: Float32Array,
@@ -58,12 +65,11 @@ export type AttentionKernel = (
   heads: number,
   kvHeads: number,
   headDim: number,
-  half: boolean,
   out: Float32Array,
 ) => void;
 
 /** The capabilities a tier may offer; a tier without one defers to the next tier down. */
-export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'attention'] as const;
+export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'ggmlGemvHalf', 'attention'] as const;
 export type KernelCapability = (typeof KERNEL_CAPABILITIES)[number];
 
 /** One registry entry (src/kernels/registry.ts): a tier and the capabilities it offers. */
@@ -73,6 +79,7 @@ export interface KernelTier {
   readonly detail: string;
   readonly ternary?: TernaryGemmKernel;
   readonly gemvHalf?: GemvHalfKernel;
+  readonly ggmlGemvHalf?: GgmlGemvHalfKernel;
   readonly attention?: AttentionKernel;
 }
 
@@ -86,5 +93,6 @@ export interface Kernels {
   readonly providers: Readonly<Record<KernelCapability, KernelTierName>>;
   readonly ternary: TernaryGemmKernel;
   readonly gemvHalf: GemvHalfKernel;
+  readonly ggmlGemvHalf: GgmlGemvHalfKernel;
   readonly attention: AttentionKernel;
 }

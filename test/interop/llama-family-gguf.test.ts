@@ -87,7 +87,7 @@ describe.runIf(installed)('llama.cpp runs converted Llama-family models in their
       const gguf = join(dir, 'model.gguf');
       expect(await writeLlamaGguf(gguf, weights, family, ggufVocabularyFromHf(dir), { type: 'tq2_0' })).toBe(family);
       const back = await loadLlamaGguf(gguf);
-      expect(back.architecture).toBe(family);
+      expect(back.ggufArchitecture).toBe(family);
       // q/k rows come back in HF order (llama permutes them in the file)
       expect(back.layers[1]?.proj.q.values).toEqual(weights.layers[1]?.proj.q.values);
       const tok = HfTokenizer.fromDir(dir);

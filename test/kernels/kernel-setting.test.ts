@@ -25,6 +25,7 @@ function spyOn(tier: KernelTier | null): Spy[] {
   if (tier.ternary !== undefined) spies.push(vi.spyOn(tier.ternary, 'gemm'), vi.spyOn(tier.ternary, 'upload'));
   if (tier.attention !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'attention'));
   if (tier.gemvHalf !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'gemvHalf'));
+  if (tier.ggmlGemvHalf !== undefined) spies.push(vi.spyOn(tier as Required<KernelTier>, 'ggmlGemvHalf'));
   return spies;
 }
 
@@ -39,7 +40,7 @@ describe('BITNET_KERNEL=reference', () => {
     expect(resolveKernels()).toMatchObject({
       tier: 'reference',
       automatic: false,
-      providers: { ternary: 'reference', gemvHalf: 'reference', attention: 'reference' },
+      providers: { ternary: 'reference', gemvHalf: 'reference', ggmlGemvHalf: 'reference', attention: 'reference' },
     });
   });
 
@@ -71,18 +72,20 @@ describe('BITNET_KERNEL=reference', () => {
     weights.tokenEmbeddingHalf = Uint16Array.from(weights.tokenEmbedding, floatToHalf);
     for (const numerics of ['bitnet', 'llama.cpp'] as const) {
       const runner = new BitnetRunner(weights, numerics);
-      expect(runner.kernels.providers).toEqual({ ternary: 'reference', gemvHalf: 'reference', attention: 'reference' });
+      expect(runner.kernels.providers).toEqual({ ternary: 'reference', gemvHalf: 'reference', ggmlGemvHalf: 'reference', attention: 'reference' });
       runner.prefill([1, 2, 3]);
       runner.forward(4);
     }
 
-    const [gemm, upload, attention, gemvHalf] = reference as [Spy, Spy, Spy, Spy];
+    const [gemm, upload, attention, gemvHalf, ggmlGemvHalf] = reference as [Spy, Spy, Spy, Spy, Spy];
     expect(upload).toHaveBeenCalled();
     expect(gemm).toHaveBeenCalled();
-    // 2 numerics x (3 prompt tokens + 1) positions x 1 layer
-    expect(attention).toHaveBeenCalledTimes(8);
-    // the head runs once per prefill and once per forward
-    expect(gemvHalf).toHaveBeenCalledTimes(4);
+    // BitNet numerics: (3 prompt tokens + 1) positions x 1 layer (llama.cpp numerics run ggml's
+    // attention in TypeScript: src/inference/ggml-attention.ts)
+    expect(attention).toHaveBeenCalledTimes(4);
+    // the head runs once per prefill and once per forward, in each numerics
+    expect(gemvHalf).toHaveBeenCalledTimes(2);
+    expect(ggmlGemvHalf).toHaveBeenCalledTimes(2);
     for (const spy of others) expect(spy).not.toHaveBeenCalled();
   });
 });

@@ -139,7 +139,7 @@ export async function writeLlamaGguf(
 }
 
 /** Reads back what writeLlamaGguf wrote (`llama`, `qwen2`, `qwen3`), q/k rows in HF order again. */
-export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { architecture: LlamaGgufArchitecture }> {
+export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { ggufArchitecture: LlamaGgufArchitecture }> {
   const h = await readGgufHeader(path);
   const archValue = h.metadata.get('general.architecture');
   const arch = archValue?.type === 'string' ? archValue.value : '';
@@ -218,7 +218,7 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { a
     });
   }
   return {
-    architecture: arch,
+    ggufArchitecture: arch,
     config,
     tokenEmbedding: decodeGgml(emb.type, await readGgufTensorBytes(path, emb), emb.elements),
     outputNorm: await floats('output_norm.weight'),

@@ -1,5 +1,6 @@
 // N-API bindings of the native kernels (ternary GEMM, F16 GEMV, decode attention) for Node.
 #define NAPI_VERSION 8
+#include <math.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include "native.h"
@@ -75,29 +76,72 @@ static napi_value gemv_half(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value gemv_half_ggml(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *w, *x, *y;
+  size_t nw, nx, ny;
+  int32_t rows, cols, variant, threads;
+  if (argc < 7 || !typed(env, argv[0], napi_uint16_array, &w, &nw) || !typed(env, argv[3], napi_float32_array, &x, &nx) || !typed(env, argv[4], napi_float32_array, &y, &ny))
+    return throw_error(env, "gemvHalfGgml(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  napi_get_value_int32(env, argv[5], &variant);
+  napi_get_value_int32(env, argv[6], &threads);
+  if (rows <= 0 || cols <= 0 || nw != (size_t)rows * cols || nx != (size_t)cols || ny != (size_t)rows || variant < 0 || variant > 2 ||
+      (variant == 2 && cols % 16 != 0))
+    return throw_error(env, "array lengths do not match the shape, or variant is not 0 (AVX-512), 1 (AVX2) or 2 (AMX buffer, cols a multiple of 16)");
+  kernel_fn fn = gemv_f16_ggml_scalar;
+#ifdef BITNET_X86
+  __builtin_cpu_init();
+  const int f16_fma = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+  if (variant != 1 && f16_fma && __builtin_cpu_supports("avx512f")) fn = gemv_f16_ggml_avx512;
+  if (variant == 1 && f16_fma && __builtin_cpu_supports("avx2")) fn = gemv_f16_ggml_avx2;
+#endif
+  job_t job = {fn, NULL, rows, cols, NULL, NULL, 1, cols, 1, NULL, 0, rows, w, x, y, variant};
+  run_jobs(&job, threads);
+  return NULL;
+}
+
 static napi_value attention(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 8;
+  napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void *q, *k, *v, *out;
   size_t nq, nk, nv, nout;
   int32_t pos, heads, kv_heads, hd;
-  bool half;
-  if (argc < 9 || !typed(env, argv[0], napi_float32_array, &q, &nq) || !typed(env, argv[1], napi_float32_array, &k, &nk) ||
-      !typed(env, argv[2], napi_float32_array, &v, &nv) || !typed(env, argv[8], napi_float32_array, &out, &nout))
-    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, half, out)");
+  if (argc < 8 || !typed(env, argv[0], napi_float32_array, &q, &nq) || !typed(env, argv[1], napi_float32_array, &k, &nk) ||
+      !typed(env, argv[2], napi_float32_array, &v, &nv) || !typed(env, argv[7], napi_float32_array, &out, &nout))
+    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, out)");
   napi_get_value_int32(env, argv[3], &pos);
   napi_get_value_int32(env, argv[4], &heads);
   napi_get_value_int32(env, argv[5], &kv_heads);
   napi_get_value_int32(env, argv[6], &hd);
-  napi_get_value_bool(env, argv[7], &half);
   if (pos < 0 || heads <= 0 || kv_heads <= 0 || hd <= 0 || heads % kv_heads != 0 || nq != (size_t)heads * hd || nout != nq ||
       nk < (size_t)(pos + 1) * kv_heads * hd || nv < (size_t)(pos + 1) * kv_heads * hd)
     return throw_error(env, "attention: array lengths do not match the shape");
   double *scores = malloc(sizeof(double) * ((size_t)pos + 1 + hd));
   if (scores == NULL) return throw_error(env, "out of memory");
-  attention_decode(q, k, v, pos, heads, kv_heads, hd, half, scores, scores + pos + 1, out);
+  attention_decode(q, k, v, pos, heads, kv_heads, hd, scores, scores + pos + 1, out);
   free(scores);
+  return NULL;
+}
+
+/* cosf and sinf of the C library, elementwise: the values llama.cpp's RoPE cache takes from it. */
+static napi_value cos_sin_f(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *theta, *c, *s;
+  size_t n, nc, ns;
+  if (argc < 3 || !typed(env, argv[0], napi_float32_array, &theta, &n) || !typed(env, argv[1], napi_float32_array, &c, &nc) ||
+      !typed(env, argv[2], napi_float32_array, &s, &ns) || nc != n || ns != n)
+    return throw_error(env, "cosSinF(theta, cos, sin): three Float32Arrays of one length");
+  for (size_t i = 0; i < n; i++) {
+    ((float *)c)[i] = cosf(((const float *)theta)[i]);
+    ((float *)s)[i] = sinf(((const float *)theta)[i]);
+  }
   return NULL;
 }
 
@@ -137,8 +181,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
+      {"cosSinF", NULL, cos_sin_f, NULL, NULL, NULL, napi_default, NULL},
+      {"gemvHalfGgml", NULL, gemv_half_ggml, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 5, props);
+  napi_define_properties(env, exports, 7, props);
   return exports;
 }
 

@@ -2,27 +2,24 @@
 #include "native.h"
 
 /* ------------------------------------------------------------------ decode attention */
-/* One new query against a KV cache, in the order and precision of BitnetRunner's TypeScript
-   (src/inference/bitnet-forward.ts): dots, softmax and the weighted sum in double; in llama.cpp
-   numerics q and the probabilities are rounded to half and the scores and sums to float. */
+/* One new query against a KV cache, in the order and precision of the TypeScript reference
+   (src/kernels/reference.ts): dots, softmax and the weighted sum in double (BitNet numerics;
+   llama.cpp numerics run src/inference/ggml-attention.ts). */
 
-
-static double round_half(double v) { return half_to_float(float_to_half((float)v)); }
-
-void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, int half,
-                             double *scores, double *acc, float *out) {
+void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, double *scores,
+                      double *acc, float *out) {
   const int kv_dim = hd * kv_heads, group = heads / kv_heads;
   const float scale = (float)(1.0 / sqrt((double)hd));
   for (int h = 0; h < heads; h++) {
     const int kv_base = (h / group) * hd, q_base = h * hd;
-    double *qh = acc; /* the query row, rounded to half in llama.cpp numerics; acc is free until the sum */
-    for (int i = 0; i < hd; i++) qh[i] = half ? round_half(q[q_base + i]) : (double)q[q_base + i];
+    double *qh = acc; /* the query row in double; acc is free until the sum */
+    for (int i = 0; i < hd; i++) qh[i] = (double)q[q_base + i];
     double max = -INFINITY;
     for (int t = 0; t <= pos; t++) {
       const float *kt = k + (size_t)t * kv_dim + kv_base;
       double dot = 0;
       for (int i = 0; i < hd; i++) dot += qh[i] * kt[i];
-      const double sc = half ? (double)((float)dot * scale) : dot * scale;
+      const double sc = dot * scale;
       scores[t] = sc;
       if (sc > max) max = sc;
     }
@@ -35,13 +32,8 @@ void attention_decode(const float *q, const float *k, const float *v, int pos, i
     for (int i = 0; i < hd; i++) acc[i] = 0;
     for (int t = 0; t <= pos; t++) {
       const float *vt = v + (size_t)t * kv_dim + kv_base;
-      if (half) {
-        const double p = round_half((float)(scores[t] / sum));
-        for (int i = 0; i < hd; i++) acc[i] = (float)(acc[i] + p * vt[i]);
-      } else {
-        const double p = scores[t] / sum;
-        for (int i = 0; i < hd; i++) acc[i] = acc[i] + p * vt[i];
-      }
+      const double p = scores[t] / sum;
+      for (int i = 0; i < hd; i++) acc[i] = acc[i] + p * vt[i];
     }
     for (int i = 0; i < hd; i++) out[q_base + i] = (float)acc[i];
   }

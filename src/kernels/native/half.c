@@ -71,28 +71,3 @@ __attribute__((target("avx512f"))) void gemv_f16_avx512(const job_t *j) {
   }
 }
 #endif
-
-/* Round to nearest even, as floatToHalf in src/util/half.ts. */
-uint16_t float_to_half(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
-  const int e = (int)((x >> 23) & 0xff);
-  if (e == 255) return (uint16_t)(sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
-  const int exp = e - 127 + 15;
-  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
-  if (exp <= 0) {
-    if (exp < -10) return (uint16_t)sign;
-    const uint32_t m = mant | 0x800000;
-    const int shift = 14 - exp;
-    uint32_t h = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1))) h++;
-    return (uint16_t)(sign | h);
-  }
-  uint32_t h = ((uint32_t)exp << 10) | (mant >> 13);
-  const uint32_t rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
-  return (uint16_t)(sign | h);
-}
-

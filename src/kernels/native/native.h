@@ -20,6 +20,7 @@ typedef struct job {
   const uint16_t *wh;    /* F16 GEMV: rows * cols halves, x as floats, out as floats */
   const float *xf;
   float *yf;
+  int variant;           /* ggml head: whose summation order to follow (0 AVX-512, 1 AVX2, 2 the AMX buffer's kernel) */
 } job_t;
 
 typedef void (*kernel_fn)(const job_t *);
@@ -38,15 +39,21 @@ void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst);
 
 /* half.c: IEEE half conversions and the F16 x F32 GEMV kernels */
 float half_to_float(uint16_t h);
-uint16_t float_to_half(float f);
 void gemv_f16_scalar(const job_t *j);
 #ifdef BITNET_X86
 void gemv_f16_avx2(const job_t *j);
 void gemv_f16_avx512(const job_t *j);
 #endif
 
+/* ggml.c: the F16 head in ggml_vec_dot_f16's summation order */
+void gemv_f16_ggml_scalar(const job_t *j);
+#ifdef BITNET_X86
+void gemv_f16_ggml_avx512(const job_t *j);
+void gemv_f16_ggml_avx2(const job_t *j);
+#endif
+
 /* attention.c: one query row against a KV cache */
-void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, int half, double *scores, double *acc, float *out);
+void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, double *scores, double *acc, float *out);
 
 /* pool.c: a persistent thread pool splitting base->rows across threads */
 void run_jobs(const job_t *base, int threads);

@@ -11,13 +11,16 @@ interface NativeAddon {
   /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
   gemvHalf: GemvHalfKernel;
+  gemvHalfGgml(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads: number): void;
   attention: AttentionKernel;
+  /** cosf and sinf of the C library (llama.cpp's RoPE takes its cos and sin from them). */
+  cosSinF(theta: Float32Array, cos: Float32Array, sin: Float32Array): void;
   features(): string;
 }
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
-/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load): zero-copy, threaded; GEMM, F16 GEMV, decode attention. */
+/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention. */
 export function nativeTier(addon: NativeAddon): KernelTier {
   return {
     name: 'native',
@@ -28,11 +31,19 @@ export function nativeTier(addon: NativeAddon): KernelTier {
       gemm: (weights, s) => addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1),
     },
     gemvHalf: addon.gemvHalf.bind(addon),
+    ggmlGemvHalf: (w, rows, cols, x, out, path, threads) => addon.gemvHalfGgml(w, rows, cols, x, out, path === 'avx512' ? 0 : path === 'avx2' ? 1 : 2, threads),
     attention: addon.attention.bind(addon),
   };
 }
 
 let loaded: KernelTier | null | undefined;
+let addonLoaded: NativeAddon | undefined;
+
+/** The C library's cosf and sinf through the native addon, when it is built; undefined otherwise. */
+export function libmCosSin(): NativeAddon['cosSinF'] | undefined {
+  if (loadNativeTier() === null || typeof addonLoaded?.cosSinF !== 'function') return undefined;
+  return addonLoaded.cosSinF.bind(addonLoaded);
+}
 
 /**
  * The native tier, or null when it was not built (no compiler, BITNET_NO_NATIVE=1) or does not
@@ -44,7 +55,8 @@ export function loadNativeTier(): KernelTier | null {
   // the addon reads the variable when it loads
   if (isa !== undefined) process.env.BITNET_NATIVE_ISA = isa;
   try {
-    loaded = existsSync(NATIVE_PATH()) ? nativeTier(createRequire(import.meta.url)(NATIVE_PATH()) as NativeAddon) : null;
+    addonLoaded = existsSync(NATIVE_PATH()) ? (createRequire(import.meta.url)(NATIVE_PATH()) as NativeAddon) : undefined;
+    loaded = addonLoaded === undefined ? null : nativeTier(addonLoaded);
   } catch {
     loaded = null;
   }

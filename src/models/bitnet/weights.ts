@@ -29,6 +29,12 @@ export interface BitnetLmWeights {
   /** An untied output head [vocab, hidden] (config.tiedHead false); tied models use tokenEmbedding. */
   output?: Float32Array;
   layers: BitnetLayerWeights[];
+  /**
+   * llama.cpp's architecture for these weights when known (a GGUF read, a converted model). Its
+   * `llama` stores q/k rows with each RoPE pair side by side, so llama.cpp sums q·k in that order;
+   * the runner's llama.cpp numerics follow it.
+   */
+  ggufArchitecture?: 'bitnet' | 'llama' | 'qwen2' | 'qwen3';
 }
 
 /**

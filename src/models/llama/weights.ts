@@ -106,6 +106,7 @@ export function llamaLmWeights(model: tf.LayersModel): BitnetLmWeights {
   const headKernel = head === undefined ? undefined : (weightsByName(head).kernel?.dataSync() as Float32Array);
   return {
     config,
+    ggufArchitecture: config.subLn === true ? 'bitnet' : c.family,
     tokenEmbedding: required(LLAMA_GLOBALS.embedding, 'embeddings'),
     outputNorm: required(LLAMA_GLOBALS.norm, 'gamma'),
     ...(headKernel === undefined ? {} : { output: kernelToTorch(Float32Array.from(headKernel), c.hiddenSize, c.vocabSize) }),
