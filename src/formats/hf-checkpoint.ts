@@ -1,17 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
+import { confinedFile } from '../util/confined-path.js';
 import { readSafetensors, type SafetensorsFile } from './safetensors/reader.js';
 
 /** Every tensor of a checkpoint folder: model.safetensors, or the shards of model.safetensors.index.json. */
 export async function openCheckpoint(dir: string): Promise<(name: string) => SafetensorsFile> {
   const index = join(dir, 'model.safetensors.index.json');
   if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(index, 'utf8'));
+    } catch (cause) {
+      throw new BitNetError('CORRUPT_FILE', `${index} is not valid JSON`, { field: 'model.safetensors.index.json', cause });
+    }
+    const map = (parsed as { weight_map?: unknown } | null)?.weight_map;
+    if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== 'string')) {
+      throw new BitNetError('CORRUPT_FILE', `${index}: weight_map must map tensor names to shard files`, { field: 'weight_map' });
+    }
+    const shards = map as Record<string, string>;
     const files = new Map<string, SafetensorsFile>();
-    for (const shard of new Set(Object.values(map))) files.set(shard, await readSafetensors(join(dir, shard)));
+    for (const shard of new Set(Object.values(shards))) files.set(shard, await readSafetensors(confinedFile(dir, shard, `weight_map (${shard})`)));
     return (name) => {
-      const shard = map[name];
+      const shard = Object.hasOwn(shards, name) ? shards[name] : undefined;
       const file = shard === undefined ? undefined : files.get(shard);
       if (file === undefined) throw new BitNetError('CORRUPT_FILE', `the checkpoint has no tensor '${name}'`, { field: name });
       return file;
@@ -29,8 +40,9 @@ export async function openCheckpoint(dir: string): Promise<(name: string) => Saf
 
 /** config.json of a HuggingFace checkpoint folder. */
 export function readHfConfig<T extends object = Record<string, unknown>>(dir: string): T {
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as T;
+    json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   } catch (cause) {
     throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, {
       field: 'config.json',
@@ -38,4 +50,8 @@ export function readHfConfig<T extends object = Record<string, unknown>>(dir: st
       hint: 'point at a HuggingFace checkpoint folder',
     });
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new BitNetError('INVALID_CONFIG', `${join(dir, 'config.json')} must hold a JSON object`, { field: 'config.json' });
+  }
+  return json as T;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import { registerLayers } from '../nn/register.js';
+import { confinedFile } from '../util/confined-path.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -80,8 +81,11 @@ export function fileSystem(dirOrUrl: string): tf.io.IOHandler {
       }
       const buffers: Uint8Array[] = [];
       const specs: tf.io.WeightsManifestEntry[] = [];
-      for (const group of modelJson.weightsManifest) {
-        for (const path of group.paths) buffers.push(await readFile(join(dir, path)));
+      for (const [g, group] of modelJson.weightsManifest.entries()) {
+        if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+          throw new BitNetError('CORRUPT_FILE', `${jsonPath}: weightsManifest[${g}] needs paths and weights arrays`, { field: `weightsManifest[${g}]` });
+        }
+        for (const [p, path] of group.paths.entries()) buffers.push(await readFile(confinedFile(dir, path, `weightsManifest[${g}].paths[${p}]`)));
         specs.push(...group.weights);
       }
       const total = buffers.reduce((n, b) => n + b.length, 0);

@@ -62,8 +62,14 @@ export async function writeCheckpoint(
   await writeFile(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
   await writeFile(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
   await writeFile(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);
-  await rm(final, { recursive: true, force: true });
+  // a checkpoint of the same step is moved aside, not deleted, until the new one is in place
+  const aside = join(root, `.${stepDirName(state.step)}.${randomBytes(4).toString('hex')}.old`);
+  const replaced = await rename(final, aside).then(
+    () => true,
+    () => false,
+  );
   await rename(tmp, final);
+  if (replaced) await rm(aside, { recursive: true, force: true });
   const all = await listCheckpoints(runDir);
   for (const old of all.slice(0, Math.max(0, all.length - keepLast))) await rm(old.dir, { recursive: true, force: true });
   return final;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { configProblems, type ConfigProblem } from '../config.js';
 import { BitNetError } from '../errors.js';
@@ -20,11 +20,29 @@ export function mergeDeep(base: Json, override: Json): Json {
   return out;
 }
 
+/** Keys that reach an object's prototype: never a recipe field. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function checkKeys(value: unknown, path: string, where: string): void {
+  if (Array.isArray(value)) value.forEach((v, i) => checkKeys(v, `${path}[${i}]`, where));
+  else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (FORBIDDEN_KEYS.has(key)) throw new BitNetError('INVALID_CONFIG', `${where}: '${key}' is not a recipe field`, { field: at });
+      checkKeys(v, at, where);
+    }
+  }
+}
+
 function readJson(path: string, field: string): Json {
   let text: string;
   try {
+    if (!statSync(path).isFile()) {
+      throw new BitNetError('INVALID_ARGUMENT', `${path} is not a regular file`, { field, hint: 'a recipe (and what it extends) must be a JSON file' });
+    }
     text = readFileSync(path, 'utf8');
   } catch (cause) {
+    if (cause instanceof BitNetError) throw cause;
     throw new BitNetError('FILE_NOT_FOUND', `cannot read ${path}`, { field, cause, hint: 'paths in `extends` are relative to the file that names them' });
   }
   let json: unknown;
@@ -34,6 +52,7 @@ function readJson(path: string, field: string): Json {
     throw new BitNetError('INVALID_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { field, cause });
   }
   if (!isObject(json)) throw new BitNetError('INVALID_CONFIG', `${path} must hold a JSON object`, { field });
+  checkKeys(json, '', path);
   return json;
 }
 
@@ -68,6 +87,10 @@ export function applyOverrides(json: Json, overrides: readonly string[]): Json {
       throw new BitNetError('INVALID_ARGUMENT', `--set needs path=value, got '${override}'`, { field: 'set', hint: 'for example --set train.lr=0.002' });
     }
     const keys = override.slice(0, eq).split('.');
+    const forbidden = keys.find((k) => FORBIDDEN_KEYS.has(k));
+    if (forbidden !== undefined) {
+      throw new BitNetError('INVALID_ARGUMENT', `--set ${override}: '${forbidden}' is not a recipe field`, { field: 'set' });
+    }
     let node: unknown = out;
     keys.forEach((key, i) => {
       const container = node as Json | unknown[];
@@ -77,8 +100,15 @@ export function applyOverrides(json: Json, overrides: readonly string[]): Json {
         throw new BitNetError('INVALID_ARGUMENT', `--set ${override}: '${key}' is not an index of an array`, { field: 'set' });
       }
       const slot = container as Record<string | number, unknown>;
-      if (last) slot[index] = parseValue(override.slice(eq + 1));
-      else {
+      if (last) {
+        const value = parseValue(override.slice(eq + 1));
+        try {
+          checkKeys(value, keys.join('.'), `--set ${override}`);
+        } catch (error) {
+          throw new BitNetError('INVALID_ARGUMENT', (error as Error).message, { field: 'set' });
+        }
+        slot[index] = value;
+      } else {
         if (typeof slot[index] !== 'object' || slot[index] === null) slot[index] = {};
         node = slot[index];
       }

@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 
 /** One line of metrics.jsonl: a training log line (`loss`) or an evaluation line (`test_loss`, ...). */
 export interface MetricLine {
@@ -18,7 +19,7 @@ export class MetricsLog {
   truncateAfter(step: number): void {
     if (!existsSync(this.path)) return;
     const kept = readMetrics(this.path).filter((l) => l.step <= step);
-    writeFileSync(this.path, kept.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    writeFileAtomicSync(this.path, kept.map((l) => `${JSON.stringify(l)}\n`).join(''));
   }
 }
 

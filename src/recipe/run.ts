@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
@@ -21,6 +21,7 @@ import { loadRecipe } from './load.js';
 import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
 import { runReport } from './report.js';
+import { clearRunFolder, lockRunFolder, markRunFolder, removeStaleTemporaries } from './run-folder.js';
 import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { DistillConfig, Recipe } from './schema.js';
@@ -66,16 +67,37 @@ function trainableParams(model: tf.LayersModel): Param[] {
   return model.trainableWeights.map((w) => ({ key: byName.get(w.name) as string, variable: w.read() as tf.Variable }));
 }
 
-async function prepareRunDir(dir: string, options: RunOptions): Promise<void> {
-  const existing = existsSync(join(dir, 'recipe.json'));
-  if (existing && options.resume !== true && options.overwrite !== true) {
-    throw new BitNetError('INVALID_ARGUMENT', `run folder ${dir} already holds a run`, {
-      field: 'output.dir',
-      hint: 'pass --resume to continue it, --overwrite to start over, or set output.dir',
-    });
+/**
+ * Creates or reopens the run folder and takes its lock. The returned close() releases the lock
+ * and removes a folder this call created if the run never wrote its recipe.json into it.
+ */
+async function openRunDir(dir: string, options: RunOptions): Promise<() => void> {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new BitNetError('INVALID_ARGUMENT', `output.dir ${dir} is a file, not a folder`, { field: 'output.dir', hint: 'set output.dir to a folder' });
   }
-  if (existing && options.overwrite === true && options.resume !== true) await rm(dir, { recursive: true, force: true });
+  const created = !existsSync(dir);
   await mkdir(dir, { recursive: true });
+  const unlock = lockRunFolder(dir);
+  const release = (): void => {
+    unlock();
+    if (created && !existsSync(join(dir, 'recipe.json'))) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const existing = existsSync(join(dir, 'recipe.json'));
+    if (existing && options.resume !== true && options.overwrite !== true) {
+      throw new BitNetError('INVALID_ARGUMENT', `run folder ${dir} already holds a run`, {
+        field: 'output.dir',
+        hint: 'pass --resume to continue it, --overwrite to start over, or set output.dir',
+      });
+    }
+    if (existing && options.overwrite === true && options.resume !== true) clearRunFolder(dir);
+    removeStaleTemporaries(dir);
+    markRunFolder(dir);
+    return release;
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 /** Trains a model as a recipe says, with checkpoints, metrics, a report and the final model. */
@@ -87,15 +109,20 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     reporter.info(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
-  const built = await buildRecipeModel(recipe, warn);
-  let teacher: tf.LayersModel | undefined;
+  const release = await openRunDir(resolve(recipe.output.dir), options);
   try {
-    const distiller = recipe.distill == null ? undefined : await createDistiller(recipe, recipe.distill, built.model);
-    teacher = distiller?.teacherModel;
-    return await train(recipe, options, backend, built, distiller?.distiller);
+    const built = await buildRecipeModel(recipe, warn);
+    let teacher: tf.LayersModel | undefined;
+    try {
+      const distiller = recipe.distill == null ? undefined : await createDistiller(recipe, recipe.distill, built.model);
+      teacher = distiller?.teacherModel;
+      return await train(recipe, options, backend, built, distiller?.distiller);
+    } finally {
+      teacher?.dispose();
+      disposeBuilt(built.model, built.adapters);
+    }
   } finally {
-    teacher?.dispose();
-    disposeBuilt(built.model, built.adapters);
+    release();
   }
 }
 
@@ -140,7 +167,6 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
   const { model, adapters, tokenizer } = built;
   const reporter = options.reporter ?? silentReporter;
   const dir = resolve(recipe.output.dir);
-  await prepareRunDir(dir, options);
   await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
 
   const dataSeed = recipe.data.type === 'mnist' ? recipe.data.seed : 0;
@@ -166,6 +192,9 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
     metrics.truncateAfter(step);
     reporter.info(`resuming ${recipe.name} from step ${step} (${latest.dir})`);
   } else {
+    if (options.resume === true && readMetrics(metrics.path).length > 0) {
+      reporter.warn(`no complete checkpoint in ${join(dir, 'checkpoints')}: ${recipe.name} starts again from step 0`);
+    }
     metrics.truncateAfter(-1);
   }
 

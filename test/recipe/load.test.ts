@@ -38,4 +38,23 @@ describe('recipe loading', () => {
     expectBitNetError(() => applyOverrides({}, ['novalue']), 'INVALID_ARGUMENT', 'set');
     expectBitNetError(() => applyOverrides({ l: [1] }, ['l.x.y=1']), 'INVALID_ARGUMENT', 'set');
   });
+
+  // issue #15, findings 9 and 10
+  it('refuses keys that reach a prototype, in --set paths, --set values and recipe files', () => {
+    for (const set of ['__proto__.polluted=1', 'constructor.prototype.polluted=1', 'train.__proto__.x=1', 'a={"__proto__":{"polluted":1}}']) {
+      expectBitNetError(() => applyOverrides({}, [set]), 'INVALID_ARGUMENT', 'set');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const path = join(dir, 'proto.json');
+    writeFileSync(path, '{"name": "p", "train": {"__proto__": {"polluted": 1}}}');
+    expectBitNetError(() => readRecipeJson(path), 'INVALID_CONFIG', 'train.__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reads only regular files: extends of a device or a folder is an error, not a hang', () => {
+    for (const target of ['/dev/zero', dir]) {
+      const top = write('dev.json', { extends: target, name: 'x' });
+      expect(expectBitNetError(() => readRecipeJson(top), 'INVALID_ARGUMENT', 'extends').message).toContain('not a regular file');
+    }
+  });
 });

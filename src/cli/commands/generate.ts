@@ -78,6 +78,20 @@ async function openSource(
   };
 }
 
+/** Sampling arguments a person can mistype (yargs gives NaN for words): refused before any loading. */
+function checkSampling(args: GenerateArgs): void {
+  const rules: [boolean, string, string][] = [
+    [Number.isInteger(args.maxTokens) && args.maxTokens >= 1, 'max-tokens', 'a whole number of at least 1'],
+    [Number.isFinite(args.temperature) && args.temperature >= 0, 'temperature', 'a number of at least 0 (0 = greedy)'],
+    [Number.isInteger(args.topK) && args.topK >= 0, 'top-k', 'a whole number of at least 0 (0 = no limit)'],
+    [Number.isSafeInteger(args.seed), 'seed', 'a whole number'],
+  ];
+  for (const [ok, field, what] of rules) {
+    const value = { 'max-tokens': args.maxTokens, temperature: args.temperature, 'top-k': args.topK, seed: args.seed }[field];
+    if (!ok) throw new BitNetError('INVALID_ARGUMENT', `--${field} must be ${what}, got ${String(value)}`, { field });
+  }
+}
+
 export function generateCommand(ctx: CliContext): CommandModule<object, GenerateArgs> {
   return {
     command: 'generate <source>',
@@ -110,6 +124,7 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         .example('$0 generate runs/hf-to-bitnet --prompt "ROMEO:"', 'a converted HF model (its tokenizer.json)')
         .example('$0 generate ../shared/models/shakespeare-llama-21m', 'an HF checkpoint in full precision') as unknown as Argv<GenerateArgs>,
     handler: async (args) => {
+      checkSampling(args);
       await selectBackend('cpu');
       if (args.backend === 'webgpu' && args.numerics !== 'bitnet') {
         throw new BitNetError('INVALID_ARGUMENT', '--backend webgpu runs BitNet numerics (per-token int8); llama.cpp numerics run on the CPU', {

@@ -1,8 +1,8 @@
 import { endianness } from 'node:os';
 import { BitNetError } from '../../errors.js';
 import { checkBitnetConfig, PROJECTIONS, type BitnetLmConfig, type Projection } from '../../models/bitnet/config.js';
-import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, tensorName, type LayerNorm } from '../../models/bitnet/spec.js';
-import type { BitnetLayerWeights, BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { BITNET_ARCHITECTURE, GGUF_CONFIG_KEYS, LAYER_NORMS, LAYER_TENSORS, tensorName, type LayerNorm } from '../../models/bitnet/spec.js';
+import { checkLmShapes, type BitnetLayerWeights, type BitnetLmWeights } from '../../models/bitnet/weights.js';
 import { TernaryWeight } from '../../quant/weight.js';
 import { halfToFloat } from '../../util/half.js';
 import { decodeGgml } from './ggml-types.js';
@@ -72,6 +72,22 @@ function littleEndianHalves(bytes: Uint8Array): Uint16Array {
   return out;
 }
 
+/** The GGUF name of a part of BitnetLmWeights (checkLmShapes' `name`). */
+export function ggufPartName(part: string, layer?: number): string {
+  const globals: Record<string, string> = {
+    tokenEmbedding: 'token_embd.weight',
+    output: 'output.weight',
+    outputNorm: 'output_norm.weight',
+    ropeFreqFactors: 'rope_freqs.weight',
+    numLayers: 'block_count',
+  };
+  if (layer === undefined) return globals[part] ?? part;
+  if (part in LAYER_TENSORS) return `${tensorName('gguf', part as keyof typeof LAYER_TENSORS, layer)}.weight`;
+  if (part === 'qNorm' || part === 'kNorm') return `blk.${layer}.attn_${part[0]}_norm.weight`;
+  if (part.startsWith('bias.')) return `blk.${layer}.attn_${part.slice(5)}.bias`;
+  return `blk.${layer}.${part}`;
+}
+
 /**
  * Reads a GGUF of llama.cpp's `bitnet` architecture into plain weights: TQ projections become
  * ternary values with beta = the blocks' d (times the `.scale` tensor when there is one).
@@ -122,5 +138,6 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
     layers,
   };
   if (emb.type === 'F16') weights.tokenEmbeddingHalf = littleEndianHalves(embBytes);
+  checkLmShapes(weights, ggufPartName, path);
   return weights;
 }

@@ -1,9 +1,9 @@
 import { BitNetError } from '../../errors.js';
 import { checkBitnetConfig, headDim, PROJECTIONS, type BitnetLmConfig, type Projection } from '../../models/bitnet/config.js';
-import type { BitnetLayerWeights, BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { checkLmShapes, type BitnetLayerWeights, type BitnetLmWeights } from '../../models/bitnet/weights.js';
 import { TernaryWeight } from '../../quant/weight.js';
 import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
-import { readTernaryTensor } from './bitnet-read.js';
+import { ggufPartName, readTernaryTensor } from './bitnet-read.js';
 import { ggufGeneralMetadata, ggufTokenizerMetadata, writeBitnetGguf } from './bitnet-write.js';
 import { decodeGgml, encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes } from './reader.js';
@@ -217,7 +217,7 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { g
       ...(kNorm === undefined ? {} : { kNorm }),
     });
   }
-  return {
+  const weights: BitnetLmWeights & { ggufArchitecture: LlamaGgufArchitecture } = {
     ggufArchitecture: arch,
     config,
     tokenEmbedding: decodeGgml(emb.type, await readGgufTensorBytes(path, emb), emb.elements),
@@ -225,4 +225,6 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { g
     ...(output === undefined ? {} : { output }),
     layers,
   };
+  checkLmShapes(weights, ggufPartName, path);
+  return weights;
 }

@@ -74,3 +74,53 @@ export function layerNorm(layer: BitnetLayerWeights, norm: 'attnNorm' | 'attnSub
   }
   return v;
 }
+
+/**
+ * Checks every array of `w` against the shapes its config implies (a file's hyperparameters
+ * against its tensors), before anything indexes them. `name` gives the file's name of a part
+ * (`attnNorm`, `q`, `bias.k`, ... with its layer; `tokenEmbedding`, `output`, `outputNorm`).
+ */
+export function checkLmShapes(w: BitnetLmWeights, name: (part: string, layer?: number) => string, source: string): void {
+  const c = w.config;
+  const hd = c.headDim ?? c.hiddenSize / c.numHeads;
+  const qWidth = hd * c.numHeads;
+  const kvWidth = hd * c.numKvHeads;
+  const expect = (values: ArrayLike<number> | undefined, length: number, part: string, layer?: number): void => {
+    if (values !== undefined && values.length !== length) {
+      const field = name(part, layer);
+      throw new BitNetError('CORRUPT_FILE', `${source}: ${field} has ${values.length} values; the model's hyperparameters need ${length}`, {
+        field,
+        hint: 'the metadata (widths, head counts, layer count) and the tensors disagree',
+      });
+    }
+  };
+  if (w.layers.length !== c.numLayers) {
+    throw new BitNetError('CORRUPT_FILE', `${source}: ${w.layers.length} layers, the metadata says ${c.numLayers}`, { field: name('numLayers') });
+  }
+  expect(w.tokenEmbedding, c.vocabSize * c.hiddenSize, 'tokenEmbedding');
+  expect(w.output, c.vocabSize * c.hiddenSize, 'output');
+  expect(w.outputNorm, c.hiddenSize, 'outputNorm');
+  expect(c.ropeFreqFactors, hd / 2, 'ropeFreqFactors');
+  w.layers.forEach((l, i) => {
+    expect(l.attnNorm, c.hiddenSize, 'attnNorm', i);
+    expect(l.ffnNorm, c.hiddenSize, 'ffnNorm', i);
+    expect(l.attnSubNorm, qWidth, 'attnSubNorm', i);
+    expect(l.ffnSubNorm, c.intermediateSize, 'ffnSubNorm', i);
+    expect(l.qNorm, hd, 'qNorm', i);
+    expect(l.kNorm, hd, 'kNorm', i);
+    expect(l.bias?.q, qWidth, 'bias.q', i);
+    expect(l.bias?.k, kvWidth, 'bias.k', i);
+    expect(l.bias?.v, kvWidth, 'bias.v', i);
+    for (const p of PROJECTIONS) {
+      const [out, inF] = projectionShape(c, p);
+      const t = l.proj[p];
+      if (t.shape[0] !== out || t.shape[1] !== inF) {
+        const field = name(p, i);
+        throw new BitNetError('CORRUPT_FILE', `${source}: ${field} is [${t.shape.join(', ')}] ([out, in]); the model's hyperparameters need [${out}, ${inF}]`, {
+          field,
+          hint: 'the metadata (widths, head counts) and the tensors disagree',
+        });
+      }
+    }
+  });
+}
