@@ -16,7 +16,8 @@ type Json = Record<string, unknown>;
 export function baseFromPeftJson(json: Json): Json {
   const out: Json = { targetModules: json.target_modules };
   if (json.exclude_modules !== null && json.exclude_modules !== undefined) out.excludeModules = json.exclude_modules;
-  if (Array.isArray(json.modules_to_save)) out.modulesToSave = json.modules_to_save;
+  // anything but null or a list reaches the schema and is refused there, not ignored
+  if (json.modules_to_save !== null && json.modules_to_save !== undefined) out.modulesToSave = json.modules_to_save;
   if (typeof json.base_model_name_or_path === 'string') out.baseModelNameOrPath = json.base_model_name_or_path;
   return out;
 }

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
-import { readSafetensors } from '../formats/safetensors/reader.js';
+import { readSafetensors, toFloat32 } from '../formats/safetensors/reader.js';
 import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { findLayer } from './topology.js';
@@ -102,6 +102,17 @@ export async function loadAdapterWeights<C extends AdapterConfigBase>(
   model: tf.LayersModel,
 ): Promise<void> {
   const file = await readSafetensors(join(dir, ADAPTER_WEIGHTS));
+  for (const name of file.names) {
+    const t = file.tensor(name);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') continue;
+    const bad = toFloat32(t).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new BitNetError('CORRUPT_FILE', `${join(dir, ADAPTER_WEIGHTS)}: ${name}[${bad}] is not a finite number`, {
+        field: name,
+        hint: 'the adapter was saved from a run that diverged, or the file is damaged',
+      });
+    }
+  }
   for (const path of report.matched) method.loadStateDict(findLayer(model, path), file, `${KEY_PREFIX}${path}.`, config);
   for (const path of report.modulesToSave) loadLayerStateDict(findLayer(model, path), file, `${KEY_PREFIX}${path}.`);
 }

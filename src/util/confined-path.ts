@@ -1,4 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { BitNetError } from '../errors.js';
 
@@ -25,4 +26,16 @@ export function confinedFile(root: string, name: string, field: string): string 
   }
   if (!statSync(real).isFile()) throw new BitNetError('CORRUPT_FILE', `${field} names ${name}, which is not a regular file`, { field });
   return real;
+}
+
+/** The size of a file a reader is about to open, refusing what is not a regular file (a FIFO would block, a device never end). */
+export async function regularFileSize(path: string, what: string): Promise<number> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (cause) {
+    throw new BitNetError('FILE_NOT_FOUND', `no ${what} file at ${path}`, { field: 'path', cause });
+  }
+  if (!info.isFile()) throw new BitNetError('INVALID_ARGUMENT', `${path} is not a regular file (a ${what} file is expected)`, { field: 'path' });
+  return info.size;
 }

@@ -116,4 +116,26 @@ describe('adapters on tfjs models', () => {
     await writeFile(join(dir, 'adapter_config.json'), '{"peft_type": 3}');
     await expect(loadPeftModel(denseMlp(), dir)).rejects.toMatchObject({ code: 'CORRUPT_FILE', field: 'peft_type' });
   });
+
+  // issue #15, finding 10
+  it('refuses NaN adapter weights and a modules_to_save that is not a list', async () => {
+    const dir = join(await tempDir(), 'nan');
+    const peft = getPeftModel(denseMlp(), { peftType: 'LORA', targetModules: ['fc1'], r: 2 });
+    await peft.save(dir);
+    peft.dispose();
+    const config = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify({ ...config, modules_to_save: 'head' }));
+    await expect(loadPeftModel(denseMlp(), dir)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await writeFile(join(dir, 'adapter_config.json'), JSON.stringify(config));
+    const bytes = new Uint8Array(await readFile(join(dir, 'adapter_model.safetensors')));
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    new DataView(bytes.buffer, bytes.byteOffset).setFloat32(8 + headerLength, NaN, true);
+    await writeFile(join(dir, 'adapter_model.safetensors'), bytes);
+    const error = await loadPeftModel(denseMlp(), dir).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(error?.code).toBe('CORRUPT_FILE');
+    expect(error?.message).toContain('is not a finite number');
+  });
 });

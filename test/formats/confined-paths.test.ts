@@ -5,7 +5,9 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readGgufHeader } from '../../src/formats/gguf/reader.js';
 import { openCheckpoint, readHfConfig } from '../../src/formats/hf-checkpoint.js';
+import { readSafetensors } from '../../src/formats/safetensors/reader.js';
 import { serializeSafetensors } from '../../src/formats/safetensors/writer.js';
 import { loadModel, saveModel } from '../../src/formats/tfjs-fs.js';
 import { expectBitNetError, expectBitNetErrorAsync } from '../helpers/errors.js';
@@ -78,5 +80,18 @@ describe('paths named inside model files', () => {
       writeFileSync(join(dir, 'config.json'), text);
       expectBitNetError(() => readHfConfig(dir), 'INVALID_CONFIG', 'config.json');
     }
+  });
+
+  it('GGUF and safetensors readers refuse a FIFO or a folder by their names (finding 10: no hang)', async () => {
+    const fifo = join(work, 'model.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const folder = join(work, 'dir.gguf');
+    mkdirSync(folder);
+    for (const path of [fifo, folder]) {
+      expect((await expectBitNetErrorAsync(() => readGgufHeader(path), 'INVALID_ARGUMENT', 'path')).message).toContain('not a regular file');
+    }
+    const st = join(work, 'pipe.safetensors');
+    execFileSync('mkfifo', [st]);
+    await expectBitNetErrorAsync(() => readSafetensors(st), 'INVALID_ARGUMENT', 'path');
   });
 });

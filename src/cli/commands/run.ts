@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_NAMES, type BackendName } from '../../backend.js';
 import { loadRecipe } from '../../recipe/load.js';
-import { runRecipe } from '../../recipe/run.js';
+import { runRecipe, type RunSummary } from '../../recipe/run.js';
 import type { CliContext } from '../context.js';
 import { SIGNAL_EXIT_CODES, trapStopSignals } from '../signals.js';
 import { cliReporter } from '../reporter.js';
@@ -13,6 +13,18 @@ interface RunArgs {
   overwrite: boolean;
   backend: BackendName | undefined;
   json: boolean;
+}
+
+/** The one-line result of a run; a run stopped before any evaluation says so instead of NaN. */
+export function summaryLine(summary: RunSummary): string {
+  const evaluated = Number.isFinite(summary.test_loss);
+  const evaluation = evaluated
+    ? `test accuracy ${(summary.test_accuracy * 100).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}`
+    : 'not evaluated yet (stopped before its evaluation)';
+  return (
+    `${summary.status} ${summary.name}: ${summary.steps}/${summary.totalSteps} steps on ${summary.backend} in ${summary.trainSeconds.toFixed(1)} s; ` +
+    `${evaluation}; deployed size ${summary.modelBytes.toLocaleString('en-US')} bytes`
+  );
 }
 
 export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
@@ -43,11 +55,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
         });
         if (args.json) ctx.io.out(JSON.stringify(summary));
         else {
-          ctx.io.out(
-            `${summary.status} ${summary.name}: ${summary.steps}/${summary.totalSteps} steps on ${summary.backend} in ${summary.trainSeconds.toFixed(1)} s; ` +
-              `test accuracy ${(summary.test_accuracy * 100).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}; ` +
-              `deployed size ${summary.modelBytes.toLocaleString('en-US')} bytes`,
-          );
+          ctx.io.out(summaryLine(summary));
           ctx.io.out(`run folder: ${summary.dir} (report.html, metrics.jsonl${summary.status === 'completed' ? ', final/' : ''})`);
         }
         if (summary.signal !== undefined) ctx.setExitCode(SIGNAL_EXIT_CODES[summary.signal]);

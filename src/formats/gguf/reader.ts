@@ -1,4 +1,5 @@
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { regularFileSize } from '../../util/confined-path.js';
+import { open, type FileHandle } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
 import { decodeGgml, GGML_TYPES, ggmlTensorBytes, ggmlTypeById, type GgmlTypeName } from './ggml-types.js';
 import { gguTypeName, type GgufScalarType, type GgufValue } from './values.js';
@@ -131,12 +132,7 @@ class HeaderReader {
 
 /** Parses and checks a GGUF header: version, counts, metadata, tensor infos, offsets and alignment. */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (cause) {
-    throw new BitNetError('FILE_NOT_FOUND', `no GGUF file at ${path}`, { field: 'path', cause });
-  }
+  const size = await regularFileSize(path, 'GGUF');
   const file = await open(path, 'r');
   try {
     const r = new HeaderReader(file, size);

@@ -1,4 +1,5 @@
-import { open, stat } from 'node:fs/promises';
+import { regularFileSize } from '../../util/confined-path.js';
+import { open } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
 import { halfToFloat } from '../../util/half.js';
 import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype } from './dtypes.js';
@@ -167,12 +168,7 @@ export function toFloat32(t: SafetensorsTensor): Float32Array {
 
 /** Reads and checks a whole safetensors file. */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (cause) {
-    throw new BitNetError('FILE_NOT_FOUND', `no safetensors file at ${path}`, { field: 'path', cause });
-  }
+  const size = await regularFileSize(path, 'safetensors');
   const handle = await open(path, 'r');
   try {
     const lengthBytes = new Uint8Array(Math.min(8, size));
