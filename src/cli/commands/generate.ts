@@ -136,13 +136,22 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         if (gpu !== undefined) ctx.io.err(`projections on WebGPU: ${gpu.adapter}`);
         return gpu;
       });
-      const pending: number[] = [];
+      // text streams as tokens come; a token that ends inside a character waits for the next
+      const stream = { tokens: [] as number[], printed: '' };
+      const onToken = (t: number): void => {
+        stream.tokens.push(t);
+        const sofar = codec.decode(stream.tokens);
+        if (sofar.endsWith('\uFFFD') || !sofar.startsWith(stream.printed)) return;
+        ctx.io.write(sofar.slice(stream.printed.length));
+        stream.printed = sofar;
+      };
+      if (!args.json) ctx.io.write(args.prompt);
       const result = await generate(runner, codec.encode(args.prompt), {
         maxTokens: args.maxTokens,
         temperature: args.temperature,
         topK: args.topK,
         seed: args.seed,
-        ...(args.json ? {} : { onToken: (t: number) => pending.push(t) }),
+        ...(args.json ? {} : { onToken }),
       }).finally(dispose);
       const text = codec.decode(result.tokens);
       if (args.json) {
@@ -157,7 +166,7 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         );
         return;
       }
-      ctx.io.out(`${args.prompt}${text}`);
+      ctx.io.out(text.startsWith(stream.printed) ? text.slice(stream.printed.length) : `\n${text}`);
       ctx.io.err(`${result.tokens.length} tokens, ${result.tokensPerSecond.toFixed(1)} tokens/s (prompt ${result.promptTokensPerSecond.toFixed(1)} tokens/s)`);
     },
   };
