@@ -1,12 +1,12 @@
 import { BitNetError } from '../errors.js';
 import { resolveKernels } from '../kernels/registry.js';
-import type { Kernels } from '../kernels/types.js';
+import type { GgmlHeadPath, Kernels } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
 import { NORM_FEEDS } from '../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../models/bitnet/weights.js';
 import { ropeAngles, ropeRow } from '../nn/rope.js';
 import { quantizeActivations } from '../quant/activation.js';
-import { hostGgmlAmx, hostGgmlIsa, siluf } from '../kernels/ggml-float.js';
+import { hostGgmlAmx, hostGgmlIsa, siluf, type GgmlIsa } from '../kernels/ggml-float.js';
 import { ggmlAttention, ggmlRopeRow } from './ggml-attention.js';
 import { type Numerics, Projector } from './projector.js';
 import { threadsFor } from '../settings.js';
@@ -65,6 +65,9 @@ export class BitnetRunner {
   /** The kernels of the projections, attention and F16 head (default: resolveKernels(), the `kernel` setting). */
   readonly kernels: Kernels;
   private readonly gpu: ProjectionDevice | undefined;
+  /** llama.cpp numerics: the vector path llama.cpp takes on this CPU, and how it runs the F16 head. */
+  private readonly ggmlIsa: GgmlIsa = hostGgmlIsa();
+  private readonly ggmlHead: GgmlHeadPath;
   private length = 0;
 
   constructor(
@@ -80,6 +83,10 @@ export class BitnetRunner {
     } = {},
   ) {
     this.gpu = options.gpu;
+    // llama.cpp runs the F16 head on its AMX buffer's kernel where it can (float input), else
+    // with the input rounded to half
+    const amx = hostGgmlAmx() && weights.config.vocabSize % 32 === 0 && weights.config.hiddenSize % 16 === 0;
+    this.ggmlHead = amx ? 'amx' : this.ggmlIsa;
     this.kernels = options.kernels ?? resolveKernels();
     const c = weights.config;
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
@@ -120,7 +127,7 @@ export class BitnetRunner {
     if (this.numerics === 'llama.cpp') {
       const k = this.kCache[layer] as Float32Array;
       const v = this.vCache[layer] as Float32Array;
-      return ggmlAttention(q, k, v, pos, c.numHeads, c.numKvHeads, headDim(c), batched ? 'tiny' : 'vec', hostGgmlIsa());
+      return ggmlAttention(q, k, v, pos, c.numHeads, c.numKvHeads, headDim(c), batched ? 'tiny' : 'vec', this.ggmlIsa);
     }
     const out = new Float32Array(headDim(c) * c.numHeads);
     this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), out);
@@ -159,8 +166,7 @@ export class BitnetRunner {
     const addBias = (m: Float32Array, bias: Float32Array | undefined): Float32Array =>
       bias === undefined ? m : m.map((v, j) => f32(v + (bias[j % bias.length] as number)));
     const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
-    const isa = hostGgmlIsa();
-    const silu = this.numerics === 'llama.cpp' ? (g: number) => siluf(g, isa) : (g: number) => f32(g / (1 + Math.exp(-g)));
+    const silu = this.numerics === 'llama.cpp' ? (g: number) => siluf(g, this.ggmlIsa) : (g: number) => f32(g / (1 + Math.exp(-g)));
     let x = new Float32Array(n * H);
     tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
     for (const [i, layer] of this.weights.layers.entries()) {
@@ -251,12 +257,9 @@ export class BitnetRunner {
   private head(out: Float32Array): Float32Array {
     const c = this.weights.config;
     if (this.numerics === 'llama.cpp' && this.headHalf !== undefined) {
-      // llama.cpp runs the F16 head on its AMX buffer's kernel where it can (float input), else
-      // with the input rounded to half
-      const amx = hostGgmlAmx() && c.vocabSize % 32 === 0 && c.hiddenSize % 16 === 0;
       const logits = new Float32Array(c.vocabSize);
-      const x = amx ? out : roundHalfArray(out);
-      this.kernels.ggmlGemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, x, logits, amx ? 'amx' : hostGgmlIsa(), threadsFor(c.vocabSize * c.hiddenSize));
+      const x = this.ggmlHead === 'amx' ? out : roundHalfArray(out);
+      this.kernels.ggmlGemvHalf(this.headHalf, c.vocabSize, c.hiddenSize, x, logits, this.ggmlHead, threadsFor(c.vocabSize * c.hiddenSize));
       return logits;
     }
     if (this.headHalf !== undefined) {

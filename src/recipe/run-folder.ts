@@ -47,7 +47,6 @@ export function clearRunFolder(dir: string): void {
       hint: 'set output.dir to a new folder, or delete the old run yourself',
     });
   }
-  removeStaleTemporaries(dir);
   for (const name of RUN_ENTRIES) rmSync(join(dir, name), { recursive: true, force: true });
 }
 

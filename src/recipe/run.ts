@@ -21,7 +21,7 @@ import { loadRecipe } from './load.js';
 import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
 import { runReport } from './report.js';
-import { clearRunFolder, lockRunFolder, markRunFolder, removeStaleTemporaries } from './run-folder.js';
+import { clearRunFolder, isRunFolder, lockRunFolder, markRunFolder, removeStaleTemporaries } from './run-folder.js';
 import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { DistillConfig, Recipe } from './schema.js';
@@ -90,8 +90,9 @@ async function openRunDir(dir: string, options: RunOptions): Promise<() => void>
         hint: 'pass --resume to continue it, --overwrite to start over, or set output.dir',
       });
     }
+    // crash leftovers first (only in a folder a run made): an old final/ put back by the repair is then cleared with the rest
+    if (isRunFolder(dir)) removeStaleTemporaries(dir);
     if (existing && options.overwrite === true && options.resume !== true) clearRunFolder(dir);
-    removeStaleTemporaries(dir);
     markRunFolder(dir);
     return release;
   } catch (error) {

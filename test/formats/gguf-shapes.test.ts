@@ -12,19 +12,10 @@ import { loadLlamaGguf, writeLlamaGguf } from '../../src/formats/gguf/llama-gguf
 import type { BitnetLmConfig } from '../../src/models/bitnet/config.js';
 import { randomBitnetWeights, type BitnetLmWeights } from '../../src/models/bitnet/weights.js';
 import { expectBitNetErrorAsync } from '../helpers/errors.js';
+import { TINY_LM_CONFIG } from '../helpers/tiny-lm.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bitnet-gguf-shapes-'));
-const CONFIG: BitnetLmConfig = {
-  vocabSize: 300,
-  hiddenSize: 256,
-  intermediateSize: 512,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  contextLength: 64,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-6,
-};
+const CONFIG: BitnetLmConfig = TINY_LM_CONFIG;
 const vocab = byteVocabulary(Array.from({ length: 41 }, (_, i) => `<t${i}>`));
 
 /** A model whose metadata (config) says one thing and whose tensors another. */

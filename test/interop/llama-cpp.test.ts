@@ -10,6 +10,7 @@ import { byteVocabulary, writeBitnetGguf } from '../../src/formats/gguf/bitnet-w
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
 import { type BitnetLmConfig } from '../../src/models/bitnet/config.js';
 import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
+import { TINY_LM_CONFIG } from '../helpers/tiny-lm.js';
 
 const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
 if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1')
@@ -19,17 +20,7 @@ if (!installed)
     'SKIPPED: llama.cpp interop — node-llama-cpp is not installed in test/interop (run: npm --prefix test/interop ci --omit=optional --ignore-scripts)',
   );
 
-const CONFIG: BitnetLmConfig = {
-  vocabSize: 300,
-  hiddenSize: 256,
-  intermediateSize: 512,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  contextLength: 64,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-5,
-};
+const CONFIG: BitnetLmConfig = TINY_LM_CONFIG;
 const PIECES = Array.from({ length: 41 }, (_, i) => `\u2581p${i}`);
 const PROMPTS = [[5, 77, 120, 260, 33], [3, 14, 25], [299, 1, 150, 151, 152, 7, 8], [42]];
 

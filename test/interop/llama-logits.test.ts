@@ -16,23 +16,14 @@ import { headDim, type BitnetLmConfig } from '../../src/models/bitnet/config.js'
 import { randomBitnetWeights, type BitnetLmWeights } from '../../src/models/bitnet/weights.js';
 import { llama3FreqFactors } from '../../src/nn/rope.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { TINY_LM_CONFIG } from '../helpers/tiny-lm.js';
 
 const installed = llamaLogitsAvailable();
 if (!installed && process.env.BITNET_REQUIRE_INTEROP === '1')
   throw new Error('node-llama-cpp 3.21.1 is not installed in test/interop (npm --prefix test/interop ci --omit=optional)');
 if (!installed) console.warn('SKIPPED: llama.cpp logits — node-llama-cpp is not installed in test/interop');
 
-const BASE: BitnetLmConfig = {
-  vocabSize: 300,
-  hiddenSize: 256,
-  intermediateSize: 512,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  contextLength: 256,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-6,
-};
+const BASE: BitnetLmConfig = { ...TINY_LM_CONFIG, contextLength: 256 };
 
 /** A random model of a Llama-family architecture: no SubLN, optional q/k/v bias, q/k norms, untied head. */
 function familyWeights(config: BitnetLmConfig, seed: number): BitnetLmWeights {

@@ -58,19 +58,24 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The arguments both F16 GEMVs share: weights (rows * cols halves), rows, cols, x (cols floats), out (rows floats). */
+static int gemv_args(napi_env env, napi_value *argv, void **w, void **x, void **y, int32_t *rows, int32_t *cols) {
+  size_t nw, nx, ny;
+  if (!typed(env, argv[0], napi_uint16_array, w, &nw) || !typed(env, argv[3], napi_float32_array, x, &nx) || !typed(env, argv[4], napi_float32_array, y, &ny)) return 0;
+  napi_get_value_int32(env, argv[1], rows);
+  napi_get_value_int32(env, argv[2], cols);
+  return *rows > 0 && *cols > 0 && nw == (size_t)*rows * *cols && nx == (size_t)*cols && ny == (size_t)*rows;
+}
+
 static napi_value gemv_half(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void *w, *x, *y;
-  size_t nw, nx, ny;
   int32_t rows, cols, threads;
-  if (argc < 6 || !typed(env, argv[0], napi_uint16_array, &w, &nw) || !typed(env, argv[3], napi_float32_array, &x, &nx) || !typed(env, argv[4], napi_float32_array, &y, &ny))
-    return throw_error(env, "gemvHalf(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, threads)");
-  napi_get_value_int32(env, argv[1], &rows);
-  napi_get_value_int32(env, argv[2], &cols);
+  if (argc < 6 || !gemv_args(env, argv, &w, &x, &y, &rows, &cols))
+    return throw_error(env, "gemvHalf(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, threads): arrays of the shape's lengths");
   napi_get_value_int32(env, argv[5], &threads);
-  if (rows <= 0 || cols <= 0 || nw != (size_t)rows * cols || nx != (size_t)cols || ny != (size_t)rows) return throw_error(env, "array lengths do not match the shape");
   job_t job = {kernels.gemv_f16, NULL, rows, cols, NULL, NULL, 1, cols, 1, NULL, 0, rows, w, x, y};
   run_jobs(&job, threads);
   return NULL;
@@ -81,17 +86,13 @@ static napi_value gemv_half_ggml(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void *w, *x, *y;
-  size_t nw, nx, ny;
-  int32_t rows, cols, variant, threads;
-  if (argc < 7 || !typed(env, argv[0], napi_uint16_array, &w, &nw) || !typed(env, argv[3], napi_float32_array, &x, &nx) || !typed(env, argv[4], napi_float32_array, &y, &ny))
-    return throw_error(env, "gemvHalfGgml(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads)");
-  napi_get_value_int32(env, argv[1], &rows);
-  napi_get_value_int32(env, argv[2], &cols);
-  napi_get_value_int32(env, argv[5], &variant);
+  int32_t rows, cols, variant = -1, threads;
+  if (argc >= 7) napi_get_value_int32(env, argv[5], &variant);
+  if (argc < 7 || !gemv_args(env, argv, &w, &x, &y, &rows, &cols) || variant < 0 || variant > 2 || (variant == 2 && cols % 16 != 0))
+    return throw_error(env,
+                       "gemvHalfGgml(weights: Uint16Array, rows, cols, x: Float32Array, out: Float32Array, variant: 0 (AVX-512) | 1 (AVX2) | 2 (AMX "
+                       "buffer, cols a multiple of 16), threads): arrays of the shape's lengths");
   napi_get_value_int32(env, argv[6], &threads);
-  if (rows <= 0 || cols <= 0 || nw != (size_t)rows * cols || nx != (size_t)cols || ny != (size_t)rows || variant < 0 || variant > 2 ||
-      (variant == 2 && cols % 16 != 0))
-    return throw_error(env, "array lengths do not match the shape, or variant is not 0 (AVX-512), 1 (AVX2) or 2 (AMX buffer, cols a multiple of 16)");
   kernel_fn fn = gemv_f16_ggml_scalar;
 #ifdef BITNET_X86
   __builtin_cpu_init();

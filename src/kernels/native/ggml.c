@@ -15,14 +15,8 @@ static float reduce_halving(float *v, int n) {
   return v[0];
 }
 
-static float dot_lanes(const uint16_t *w, const float *x, int n, int lanes) {
-  float sum[4][16] = {{0}};
-  const int step = 4 * lanes, np = n - n % step;
-  for (int i = 0; i < np; i += step)
-    for (int j = 0; j < 4; j++)
-      for (int l = 0; l < lanes; l++) sum[j][l] = fmaf(half_to_float(w[i + j * lanes + l]), x[i + j * lanes + l], sum[j][l]);
-  float v[16];
-  for (int l = 0; l < lanes; l++) v[l] = (sum[0][l] + sum[2][l]) + (sum[1][l] + sum[3][l]);
+/* The lanes (already (0+2) + (1+3)) reduced as ggml reduces them, then the tail in double. */
+static float finish(float *v, int lanes, const uint16_t *w, const float *x, int np, int n) {
   double total;
   if (lanes == 16) total = reduce_halving(v, 16);
   else {
@@ -31,6 +25,17 @@ static float dot_lanes(const uint16_t *w, const float *x, int n, int lanes) {
   }
   for (int i = np; i < n; i++) total += (double)(half_to_float(w[i]) * x[i]);
   return (float)total;
+}
+
+static float dot_lanes(const uint16_t *w, const float *x, int n, int lanes) {
+  float sum[4][16] = {{0}};
+  const int step = 4 * lanes, np = n - n % step;
+  for (int i = 0; i < np; i += step)
+    for (int j = 0; j < 4; j++)
+      for (int l = 0; l < lanes; l++) sum[j][l] = fmaf(half_to_float(w[i + j * lanes + l]), x[i + j * lanes + l], sum[j][l]);
+  float v[16];
+  for (int l = 0; l < lanes; l++) v[l] = (sum[0][l] + sum[2][l]) + (sum[1][l] + sum[3][l]);
+  return finish(v, lanes, w, x, np, n);
 }
 
 static float dot_amx_lanes(const uint16_t *w, const float *x, int n) {
@@ -59,9 +64,7 @@ __attribute__((target("avx512f,fma,f16c"))) static float dot_avx512(const uint16
   }
   float v[16];
   _mm512_storeu_ps(v, _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3)));
-  double total = reduce_halving(v, 16);
-  for (int i = np; i < n; i++) total += (double)(half_to_float(w[i]) * x[i]);
-  return (float)total;
+  return finish(v, 16, w, x, np, n);
 }
 
 __attribute__((target("avx2,fma,f16c"))) static float dot_avx2(const uint16_t *w, const float *x, int n) {
@@ -75,10 +78,7 @@ __attribute__((target("avx2,fma,f16c"))) static float dot_avx2(const uint16_t *w
   }
   float v[8];
   _mm256_storeu_ps(v, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
-  const float t0 = v[0] + v[4], t1 = v[1] + v[5], t2 = v[2] + v[6], t3 = v[3] + v[7];
-  double total = (t0 + t1) + (t2 + t3);
-  for (int i = np; i < n; i++) total += (double)(half_to_float(w[i]) * x[i]);
-  return (float)total;
+  return finish(v, 8, w, x, np, n);
 }
 
 __attribute__((target("avx512f,fma,f16c"))) static float dot_amx_avx512(const uint16_t *w, const float *x, int n) {

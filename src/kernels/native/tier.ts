@@ -39,10 +39,12 @@ export function nativeTier(addon: NativeAddon): KernelTier {
 let loaded: KernelTier | null | undefined;
 let addonLoaded: NativeAddon | undefined;
 
+let cosSin: NativeAddon['cosSinF'] | undefined;
+
 /** The C library's cosf and sinf through the native addon, when it is built; undefined otherwise. */
 export function libmCosSin(): NativeAddon['cosSinF'] | undefined {
-  if (loadNativeTier() === null || typeof addonLoaded?.cosSinF !== 'function') return undefined;
-  return addonLoaded.cosSinF.bind(addonLoaded);
+  if (cosSin === undefined && loadNativeTier() !== null && typeof addonLoaded?.cosSinF === 'function') cosSin = addonLoaded.cosSinF.bind(addonLoaded);
+  return cosSin;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { BitNetError } from '../../errors.js';
 import { quantizeWeights, type TernaryWeight } from '../../quant/weight.js';
 import { SeededRandom } from '../../util/random.js';
-import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from './config.js';
+import { checkBitnetConfig, headDim, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from './config.js';
 
 export interface BitnetLayerWeights {
   attnNorm: Float32Array;
@@ -82,7 +82,7 @@ export function layerNorm(layer: BitnetLayerWeights, norm: 'attnNorm' | 'attnSub
  */
 export function checkLmShapes(w: BitnetLmWeights, name: (part: string, layer?: number) => string, source: string): void {
   const c = w.config;
-  const hd = c.headDim ?? c.hiddenSize / c.numHeads;
+  const hd = headDim(c);
   const qWidth = hd * c.numHeads;
   const kvWidth = hd * c.numKvHeads;
   const expect = (values: ArrayLike<number> | undefined, length: number, part: string, layer?: number): void => {
