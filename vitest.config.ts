@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 export const SLOW_TESTS = [
   'test/recipe/run.test.ts',
   'test/recipe/experiment.test.ts',
+  'test/recipe/crash-windows.test.ts',
   'test/models/mlp-train.test.ts',
   'test/interop/llama-cpp.test.ts',
   'test/interop/lm-parity.test.ts',

@@ -69,6 +69,12 @@ export class LoraLinear extends tf.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const inDim = singleShape(inputShape).at(-1);
     if (inDim === null || inDim === undefined) throw new BitNetError('INVALID_SHAPE', 'LoraLinear needs a known last input dimension', { field: 'inputShape' });
+    if (this.r > Math.max(inDim, this.units)) {
+      throw new BitNetError('INVALID_CONFIG', `LoRA rank r=${this.r} exceeds both dimensions of ${this.name} (${inDim} -> ${this.units})`, {
+        field: 'r',
+        hint: 'a rank above min(in, out) adds parameters but nothing a full-rank update cannot do; lower r',
+      });
+    }
     this.base.build(inputShape);
     this.base.built = true;
     const bound = 1 / Math.sqrt(inDim);

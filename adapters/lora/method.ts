@@ -90,9 +90,27 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
       }
       return tf.tensor2d(transpose2d(file.float32(full), cols, rows), [rows, cols]);
     };
-    const updated = { ...current, lora_A: read('lora_A.weight', current.lora_A as tf.Tensor), lora_B: read('lora_B.weight', current.lora_B as tf.Tensor) };
-    setWeightsByName(lora, updated);
-    tf.dispose([updated.lora_A, updated.lora_B]);
+    const loraA = read('lora_A.weight', current.lora_A as tf.Tensor);
+    let loraB: tf.Tensor;
+    try {
+      loraB = read('lora_B.weight', current.lora_B as tf.Tensor);
+    } catch (error) {
+      loraA.dispose();
+      throw error;
+    }
+    setWeightsByName(lora, { ...current, lora_A: loraA, lora_B: loraB });
+    tf.dispose([loraA, loraB]);
+  },
+
+  checkSaved(tensors, config) {
+    for (const t of tensors) {
+      const rankAxis = t.name.endsWith('.lora_A.weight') ? 0 : t.name.endsWith('.lora_B.weight') ? 1 : undefined;
+      if (rankAxis === undefined || (t.shape.length === 2 && t.shape[rankAxis] === config.r)) continue;
+      throw new BitNetError('INVALID_CONFIG', `the adapter's r is ${config.r}, but its tensor '${t.name}' has shape ${JSON.stringify(t.shape)}`, {
+        field: 'r',
+        hint: 'adapter_config.json and adapter_model.safetensors come from different adapters, or one was edited',
+      });
+    }
   },
 
   toPeftJson: loraToPeftJson,

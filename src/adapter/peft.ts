@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { zodToBitNetError } from '../config.js';
-import { readAdapterConfig } from './io.js';
+import { join } from 'node:path';
+import { readSafetensorsHeader } from '../formats/safetensors/reader.js';
+import { ADAPTER_WEIGHTS, readAdapterConfig } from './io.js';
 import { PeftModel, type PeftModelOptions } from './peft-model.js';
 import { getAdapterMethod } from './registry.js';
 import type { AdapterConfigBase } from './types.js';
@@ -26,9 +28,15 @@ export function getPeftModel(model: tf.LayersModel, config: PeftConfigInput, opt
 /** Loads an adapter folder (adapter_config.json + adapter_model.safetensors) onto a base model. */
 export async function loadPeftModel(baseModel: tf.LayersModel, dir: string, options: PeftModelOptions = {}): Promise<PeftModel> {
   const json = await readAdapterConfig(dir);
-  const method = getAdapterMethod(json.peft_type as string);
-  const config = method.fromPeftJson(json) as PeftConfigInput;
-  const peft = getPeftModel(baseModel, config, options);
-  await peft.load(dir);
+  const { method, config } = parseConfig(getAdapterMethod(json.peft_type as string).fromPeftJson(json) as PeftConfigInput);
+  method.checkSaved?.((await readSafetensorsHeader(join(dir, ADAPTER_WEIGHTS))).tensors, config);
+  const peft = new PeftModel(method, config, options);
+  peft.inject(baseModel);
+  try {
+    await peft.load(dir);
+  } catch (error) {
+    peft.dispose();
+    throw error;
+  }
   return peft;
 }

@@ -32,7 +32,10 @@ export interface MatchReport {
 
 function fullMatchRegex(pattern: string, field: string): RegExp {
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    const re = new RegExp(`^(?:${pattern})$`);
+    // V8 compiles on first use, where a pattern too large to compile throws
+    re.test('');
+    return re;
   } catch (cause) {
     throw new BitNetError('INVALID_CONFIG', `${field} is not a valid regular expression: ${(cause as Error).message}`, { field, cause });
   }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
-import type { SafetensorsFile } from '../formats/safetensors/reader.js';
+import type { SafetensorsEntry, SafetensorsFile } from '../formats/safetensors/reader.js';
 import type { SafetensorsInput } from '../formats/safetensors/writer.js';
 import type { LayerVariable } from '../nn/tfjs-types.js';
 import type { LayerEntry } from './topology.js';
@@ -48,6 +48,8 @@ export interface AdapterMethod<C extends AdapterConfigBase = AdapterConfigBase> 
   stateDict(layer: tf.layers.Layer, config: C): Record<string, SafetensorsInput>;
   /** Loads what stateDict wrote; `prefix` is `base_model.model.<path>.`. */
   loadStateDict(layer: tf.layers.Layer, file: SafetensorsFile, prefix: string, config: C): void;
+  /** Checks a saved adapter's tensors against its config before any layer is built, so a config that disagrees with its file allocates nothing. */
+  checkSaved?(tensors: readonly SafetensorsEntry[], config: C): void;
   /** The method's own fields for adapter_config.json (snake_case). */
   toPeftJson(config: C): Record<string, unknown>;
   /** The config from adapter_config.json. */

@@ -1,19 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import { confinedFile } from '../util/confined-path.js';
 import { readSafetensors, type SafetensorsFile } from './safetensors/reader.js';
+import { readJsonFile } from '../util/json-file.js';
 
 /** Every tensor of a checkpoint folder: model.safetensors, or the shards of model.safetensors.index.json. */
 export async function openCheckpoint(dir: string): Promise<(name: string) => SafetensorsFile> {
   const index = join(dir, 'model.safetensors.index.json');
   if (existsSync(index)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(index, 'utf8'));
-    } catch (cause) {
-      throw new BitNetError('CORRUPT_FILE', `${index} is not valid JSON`, { field: 'model.safetensors.index.json', cause });
-    }
+    const parsed = readJsonFile(index);
     const map = (parsed as { weight_map?: unknown } | null)?.weight_map;
     if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== 'string')) {
       throw new BitNetError('CORRUPT_FILE', `${index}: weight_map must map tensor names to shard files`, { field: 'weight_map' });
@@ -42,13 +38,12 @@ export async function openCheckpoint(dir: string): Promise<(name: string) => Saf
 export function readHfConfig<T extends object = Record<string, unknown>>(dir: string): T {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    json = readJsonFile(join(dir, 'config.json'));
   } catch (cause) {
-    throw new BitNetError('FILE_NOT_FOUND', `no readable config.json in ${dir}`, {
-      field: 'config.json',
-      cause,
-      hint: 'point at a HuggingFace checkpoint folder',
-    });
+    if (cause instanceof BitNetError && cause.code === 'FILE_NOT_FOUND') {
+      throw new BitNetError('FILE_NOT_FOUND', `no config.json in ${dir}`, { field: 'config.json', cause, hint: 'point at a HuggingFace checkpoint folder' });
+    }
+    throw cause;
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new BitNetError('INVALID_CONFIG', `${join(dir, 'config.json')} must hold a JSON object`, { field: 'config.json' });

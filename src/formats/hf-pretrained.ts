@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
+import { guardedBuild } from '../nn/guarded-build.js';
 import { llamaConfigFromHf, type LlamaConfig } from '../models/llama/config.js';
 import { SUBLN_NORMS } from '../models/llama/spec.js';
 import { buildLlama } from '../models/llama/tfjs.js';
@@ -10,6 +11,7 @@ import { torchToKernel } from '../nn/layout.js';
 import { setWeightsByName, weightsByName } from '../nn/weights.js';
 import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { openCheckpoint, readHfConfig } from './hf-checkpoint.js';
+import type { SafetensorsFile } from './safetensors/reader.js';
 
 export interface PretrainedModel {
   /** Trainable, full precision; layer names are the HF module paths. */
@@ -41,10 +43,43 @@ export async function fromPretrained(dir: string, options: FromPretrainedOptions
   const json = readHfConfig<Record<string, unknown>>(dir);
   const quantization = bitnetQuantization(json);
   const config = { ...llamaConfigFromHf(json), subLn: options.subLn ?? false };
-  const model = buildLlama(config);
-  if (options.weights !== 'random') await loadPretrainedWeights(model, dir);
   const tokenizer = options.tokenizer !== false && existsSync(join(dir, 'tokenizer.json')) ? HfTokenizer.fromDir(dir) : undefined;
+  const fileOf = options.weights === 'random' ? undefined : await openCheckpoint(dir);
+  if (fileOf !== undefined) checkConfigShapes(config, fileOf);
+  let model: tf.LayersModel;
+  try {
+    model = await guardedBuild({}, () => buildLlama(config));
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new BitNetError('INVALID_CONFIG', `${join(dir, 'config.json')} describes a model too large to allocate: ${cause.message}`, {
+      field: 'config.json',
+      cause,
+    });
+  }
+  if (fileOf !== undefined) loadPretrainedWeights(model, fileOf);
   return { model, tokenizer, config, ...(quantization === undefined ? {} : { quantization }) };
+}
+
+/**
+ * config.json's sizes against the checkpoint's tensors, before a layer is built: a config that
+ * disagrees with its weights allocates nothing.
+ */
+function checkConfigShapes(c: LlamaConfig, fileOf: (name: string) => SafetensorsFile): void {
+  const expect = (name: string, shape: number[]): void => {
+    const actual = fileOf(name).tensor(name).shape;
+    if (JSON.stringify(actual) !== JSON.stringify(shape)) {
+      throw new BitNetError('CORRUPT_FILE', `${name} has shape ${JSON.stringify(actual)}, but config.json implies ${JSON.stringify(shape)}`, {
+        field: name,
+        hint: 'config.json and the weights come from different models, or one was edited',
+      });
+    }
+  };
+  expect('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]);
+  for (const layer of new Set([0, c.numLayers - 1])) {
+    expect(`model.layers.${layer}.self_attn.q_proj.weight`, [c.numHeads * c.headDim, c.hiddenSize]);
+    expect(`model.layers.${layer}.self_attn.k_proj.weight`, [c.numKvHeads * c.headDim, c.hiddenSize]);
+    expect(`model.layers.${layer}.mlp.gate_proj.weight`, [c.intermediateSize, c.hiddenSize]);
+  }
 }
 
 /** A BitNet quantization_config: latent weights (online) read as they are; packed ones (offline) are not weights of this architecture. */
@@ -60,30 +95,18 @@ function bitnetQuantization(json: Record<string, unknown>): PretrainedModel['qua
 }
 
 /** Fills a buildLlama model from the folder's safetensors; SubLN norms (not in the checkpoint) keep their ones. */
-async function loadPretrainedWeights(model: tf.LayersModel, dir: string): Promise<void> {
-  const fileOf = await openCheckpoint(dir);
+function loadPretrainedWeights(model: tf.LayersModel, fileOf: (name: string) => SafetensorsFile): void {
   try {
     for (const { path, layer } of modelLayers(model)) {
       if (Object.values(SUBLN_NORMS).some((norm) => path.endsWith(`.${norm}`))) continue;
       const current = weightsByName(layer);
       if (Object.keys(current).length === 0) continue;
       const values: Record<string, tf.Tensor> = {};
-      for (const [short, like] of Object.entries(current)) {
-        const hfName = short in HF_WEIGHT ? `${path}.${HF_WEIGHT[short] as string}` : undefined;
-        if (hfName === undefined) throw new BitNetError('INTERNAL', `no HF name for ${path}/${short}`);
-        const file = fileOf(hfName);
-        const entry = file.tensor(hfName);
-        const want = like.rank === 2 && short === 'kernel' ? [like.shape[1], like.shape[0]] : like.shape;
-        if (JSON.stringify(entry.shape) !== JSON.stringify(want)) {
-          throw new BitNetError('CORRUPT_FILE', `${hfName} has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify(want)} for this config.json`, {
-            field: hfName,
-          });
-        }
-        const data = file.float32(hfName);
-        values[short] =
-          short === 'kernel'
-            ? tf.tensor2d(torchToKernel(data, want[0] as number, want[1] as number), like.shape as [number, number])
-            : tf.tensor(data, like.shape);
+      try {
+        readLayer(path, current, values, fileOf);
+      } catch (error) {
+        tf.dispose(Object.values(values));
+        throw error;
       }
       setWeightsByName(layer, values);
       tf.dispose(Object.values(values));
@@ -91,5 +114,24 @@ async function loadPretrainedWeights(model: tf.LayersModel, dir: string): Promis
   } catch (error) {
     model.dispose();
     throw error;
+  }
+}
+
+/** One layer's tensors from the checkpoint into `values` (filled as they are read, so a failure can free them). */
+function readLayer(path: string, current: Record<string, tf.Tensor>, values: Record<string, tf.Tensor>, fileOf: (name: string) => SafetensorsFile): void {
+  for (const [short, like] of Object.entries(current)) {
+    const hfName = short in HF_WEIGHT ? `${path}.${HF_WEIGHT[short] as string}` : undefined;
+    if (hfName === undefined) throw new BitNetError('INTERNAL', `no HF name for ${path}/${short}`);
+    const file = fileOf(hfName);
+    const entry = file.tensor(hfName);
+    const want = like.rank === 2 && short === 'kernel' ? [like.shape[1], like.shape[0]] : like.shape;
+    if (JSON.stringify(entry.shape) !== JSON.stringify(want)) {
+      throw new BitNetError('CORRUPT_FILE', `${hfName} has shape ${JSON.stringify(entry.shape)}, expected ${JSON.stringify(want)} for this config.json`, {
+        field: hfName,
+      });
+    }
+    const data = file.float32(hfName);
+    values[short] =
+      short === 'kernel' ? tf.tensor2d(torchToKernel(data, want[0] as number, want[1] as number), like.shape as [number, number]) : tf.tensor(data, like.shape);
   }
 }

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import { registerLayers } from '../nn/register.js';
 import { confinedFile } from '../util/confined-path.js';
+import { readJsonObject } from '../util/json-file.js';
+import { buildWithinBudget, checkTopology, checkWeightSpecs } from './tfjs-topology.js';
+import { writeFileSynced } from '../util/atomic-write.js';
+import { crashWindow } from '../util/crash-window.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -27,12 +31,59 @@ async function replaceDirectory(dir: string, write: (tmp: string) => Promise<voi
       () => false,
     );
     if (existed) await rename(dir, old);
+    crashWindow(`replace:${basename(dir)}`);
     await rename(tmp, dir);
     if (existed) await rm(old, { recursive: true, force: true });
   } catch (cause) {
     await rm(tmp, { recursive: true, force: true });
     throw cause instanceof BitNetError ? cause : new BitNetError('IO_ERROR', `could not write ${dir}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** Reads model.json and its weights, checking the manifest, the graph and the byte counts. */
+async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
+  const jsonPath = join(dir, MODEL_JSON);
+  let modelJson: tf.io.ModelJSON;
+  try {
+    modelJson = readJsonObject(jsonPath) as unknown as tf.io.ModelJSON;
+  } catch (cause) {
+    if (cause instanceof BitNetError && cause.code === 'FILE_NOT_FOUND') {
+      throw new BitNetError('FILE_NOT_FOUND', `no ${jsonPath}`, {
+        field: 'path',
+        hint: 'point at a folder saved by saveModel (model.json + weights.bin)',
+        cause,
+      });
+    }
+    throw cause;
+  }
+  if (!Array.isArray(modelJson.weightsManifest)) {
+    throw new BitNetError('CORRUPT_FILE', `${jsonPath} has no weightsManifest`, { field: 'weightsManifest' });
+  }
+  checkTopology(modelJson.modelTopology, jsonPath);
+  const buffers: Uint8Array[] = [];
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  for (const [g, group] of (modelJson.weightsManifest as unknown[]).entries()) {
+    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !Array.isArray(weights)) {
+      throw new BitNetError('CORRUPT_FILE', `${jsonPath}: weightsManifest[${g}] needs paths and weights arrays`, { field: `weightsManifest[${g}]` });
+    }
+    for (const [p, path] of paths.entries()) buffers.push(await readFile(confinedFile(dir, path as string, `weightsManifest[${g}].paths[${p}]`)));
+    specs.push(...(weights as tf.io.WeightsManifestEntry[]));
+  }
+  const expected = checkWeightSpecs(specs, jsonPath);
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  if (expected.bytes !== total) {
+    throw new BitNetError('CORRUPT_FILE', `weights hold ${total} bytes but the manifest needs ${expected.bytes}`, {
+      offset: Math.min(total, expected.bytes),
+    });
+  }
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const b of buffers) {
+    weightData.set(b, offset);
+    offset += b.length;
+  }
+  return tf.io.getModelArtifactsForJSON(modelJson, () => Promise.resolve([specs, weightData.buffer]));
 }
 
 /**
@@ -57,52 +108,13 @@ export function fileSystem(dirOrUrl: string): tf.io.IOHandler {
         ...(artifacts.userDefinedMetadata === undefined ? {} : { userDefinedMetadata: artifacts.userDefinedMetadata }),
       };
       await replaceDirectory(dir, async (tmp) => {
-        await writeFile(join(tmp, WEIGHTS_BIN), new Uint8Array(weightData));
-        await writeFile(join(tmp, MODEL_JSON), JSON.stringify(modelJson));
+        await writeFileSynced(join(tmp, WEIGHTS_BIN), new Uint8Array(weightData));
+        await writeFileSynced(join(tmp, MODEL_JSON), JSON.stringify(modelJson));
       });
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const jsonPath = join(dir, MODEL_JSON);
-      let modelJson: tf.io.ModelJSON;
-      try {
-        modelJson = JSON.parse(await readFile(jsonPath, 'utf8')) as tf.io.ModelJSON;
-      } catch (cause) {
-        const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-        throw new BitNetError(missing ? 'FILE_NOT_FOUND' : 'CORRUPT_FILE', `${missing ? 'no' : 'unreadable'} ${jsonPath}`, {
-          field: 'path',
-          hint: 'point at a folder saved by saveModel (model.json + weights.bin)',
-          cause,
-        });
-      }
-      if (typeof modelJson !== 'object' || modelJson === null || !Array.isArray(modelJson.weightsManifest)) {
-        throw new BitNetError('CORRUPT_FILE', `${jsonPath} has no weightsManifest`, { field: 'weightsManifest' });
-      }
-      const buffers: Uint8Array[] = [];
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      for (const [g, group] of modelJson.weightsManifest.entries()) {
-        if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-          throw new BitNetError('CORRUPT_FILE', `${jsonPath}: weightsManifest[${g}] needs paths and weights arrays`, { field: `weightsManifest[${g}]` });
-        }
-        for (const [p, path] of group.paths.entries()) buffers.push(await readFile(confinedFile(dir, path, `weightsManifest[${g}].paths[${p}]`)));
-        specs.push(...group.weights);
-      }
-      const total = buffers.reduce((n, b) => n + b.length, 0);
-      const weightData = new Uint8Array(total);
-      let offset = 0;
-      for (const b of buffers) {
-        weightData.set(b, offset);
-        offset += b.length;
-      }
-      const expected = specs.reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1) * 4, 0);
-      if (specs.every((s) => s.dtype === 'float32' && s.quantization === undefined) && expected !== total) {
-        throw new BitNetError('CORRUPT_FILE', `weights hold ${total} bytes but the manifest needs ${expected}`, {
-          offset: Math.min(total, expected),
-        });
-      }
-      return tf.io.getModelArtifactsForJSON(modelJson, () => Promise.resolve([specs, weightData.buffer]));
-    },
+    load: () => loadArtifacts(dir),
   };
 }
 
@@ -114,7 +126,9 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
 /** Loads a model saved by saveModel (or by tfjs-node) from a folder. */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   registerLayers();
-  return tf.loadLayersModel(fileSystem(dir));
+  const artifacts = await loadArtifacts(toPath(dir));
+  const elements = (artifacts.weightSpecs ?? []).reduce((n, s) => n + s.shape.reduce((a, d) => a * d, 1), 0);
+  return buildWithinBudget(elements, join(toPath(dir), MODEL_JSON), () => tf.loadLayersModel(tf.io.fromMemory(artifacts)));
 }
 
 let routersRegistered = false;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
@@ -7,6 +7,7 @@ import { loadModel } from '../formats/tfjs-fs.js';
 import type { LlamaConfig } from '../models/llama/config.js';
 import { llamaConfigOf } from '../models/llama/weights.js';
 import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
+import { readJsonObject } from '../util/json-file.js';
 
 /** A model of the Llama family with the folder it came from (config.json, tokenizer.json). */
 export interface HfLanguageModel {
@@ -28,7 +29,7 @@ export function isHfDir(source: string): boolean {
 export function hfRunSource(run: string): string | undefined {
   const recipePath = join(run, 'recipe.json');
   if (!existsSync(recipePath)) return undefined;
-  const recipe = JSON.parse(readFileSync(recipePath, 'utf8')) as { model?: { type?: string; path?: string } };
+  const recipe = readJsonObject(recipePath) as { model?: { type?: string; path?: string } };
   return recipe.model?.type === 'hf' && typeof recipe.model.path === 'string' ? resolve(recipe.model.path) : undefined;
 }
 

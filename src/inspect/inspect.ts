@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import { readGgufHeader, readGgufTensor } from '../formats/gguf/reader.js';
 import type { GgufValue } from '../formats/gguf/values.js';
 import { openCheckpoint } from '../formats/hf-checkpoint.js';
 import { readSafetensors } from '../formats/safetensors/reader.js';
+import { checkTopology } from '../formats/tfjs-topology.js';
 import { llamaConfigFromHf } from '../models/llama/config.js';
 import type { Recipe } from '../recipe/schema.js';
 import { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
@@ -12,6 +13,7 @@ import { listCheckpoints } from '../recipe/checkpoint.js';
 import { loadExperiment, experimentRuns } from '../recipe/experiment.js';
 import { loadRecipe } from '../recipe/load.js';
 import { readMetrics } from '../recipe/metrics.js';
+import { readJsonObject } from '../util/json-file.js';
 
 export interface Inspection {
   kind: 'recipe' | 'experiment' | 'safetensors' | 'run' | 'checkpoint' | 'adapter' | 'tfjs-model' | 'gguf' | 'hf-model';
@@ -21,9 +23,7 @@ export interface Inspection {
   data: Record<string, unknown>;
 }
 
-function readJson(path: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-}
+const readJson = readJsonObject;
 
 async function inspectSafetensors(path: string): Promise<Inspection> {
   const file = await readSafetensors(path);
@@ -110,7 +110,7 @@ function inspectRecipeOrExperiment(path: string): Inspection {
 }
 
 function describeValue(v: GgufValue): string {
-  if (v.type === 'array') return `[${v.itemType} x ${v.values.length}]${v.values.length <= 8 ? ` ${JSON.stringify(v.values.map(String))}` : ''}`;
+  if (v.type === 'array') return `[${v.itemType} x ${v.values.length}]${v.values.length <= 8 ? ` ${JSON.stringify(Array.from(v.values, String))}` : ''}`;
   const text = String(v.value);
   return text.length > 80 ? `${text.slice(0, 77)}... (${text.length} chars)` : text;
 }
@@ -165,7 +165,7 @@ async function inspectGguf(path: string, stats: boolean): Promise<Inspection> {
         rows: [...h.metadata].map(([k, v]) => [k, describeValue(v)]),
       },
       {
-        title: `${h.tensors.length} tensors, ${weights.toLocaleString('en-US')} weights, ${bytes.toLocaleString('en-US')} bytes (${((bytes * 8) / weights).toFixed(3)} bits/weight)`,
+        title: `${h.tensors.length} tensors, ${weights.toLocaleString('en-US')} weights, ${bytes.toLocaleString('en-US')} bytes${weights > 0 ? ` (${((bytes * 8) / weights).toFixed(3)} bits/weight)` : ''}`,
         rows: [['name', 'type', 'shape (ggml)', 'bytes', 'bits/weight', ...(stats ? ['min', 'max', 'mean', 'std', 'zeros'] : [])], ...rows],
       },
     ],
@@ -250,12 +250,13 @@ export async function inspectPath(path: string, options: { stats?: boolean } = {
     }
     if (existsSync(join(path, 'config.json'))) return inspectHfModel(path);
     if (existsSync(join(path, 'model.json'))) {
-      const model = readJson(join(path, 'model.json')) as { modelTopology?: { config?: { layers?: { class_name: string; config: { name: string } }[] } } };
-      const layers = model.modelTopology?.config?.layers ?? [];
+      const jsonPath = join(path, 'model.json');
+      const model = readJson(jsonPath);
+      const layers = checkTopology(model.modelTopology, jsonPath);
       return {
         kind: 'tfjs-model',
         path,
-        sections: [{ title: `${layers.length} layers`, rows: layers.map((l) => [l.config.name, l.class_name]) }],
+        sections: [{ title: `${layers.length} layers`, rows: layers.map((l) => [String(l.config.name), l.class_name]) }],
         data: { layers },
       };
     }

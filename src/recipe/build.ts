@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { getPeftModel } from '../adapter/peft.js';
 import type { PeftModel } from '../adapter/peft-model.js';
 import { BitNetError } from '../errors.js';
+import { guardedBuild } from '../nn/guarded-build.js';
 import { loadModel } from '../formats/tfjs-fs.js';
 import { buildBitnetLm } from '../models/bitnet/tfjs.js';
 import { buildMlp } from '../models/mlp.js';
@@ -33,6 +34,20 @@ function adapterConfig(entry: AdapterEntry): { peftType: string } & Record<strin
 }
 
 /** The model a recipe trains: built or loaded, then each adapter injected in order. */
+/** Builds a model whose sizes come from a recipe: sizes too large to allocate are the recipe's error. */
+async function withinMemory(build: () => tf.LayersModel): Promise<tf.LayersModel> {
+  try {
+    return await guardedBuild({}, build);
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new BitNetError('INVALID_CONFIG', `the recipe's model is too large to allocate: ${cause.message}`, {
+      field: 'model',
+      cause,
+      hint: 'lower the model sizes (hidden, hiddenSize, intermediateSize, numLayers)',
+    });
+  }
+}
+
 export async function buildRecipeModel(recipe: Recipe, warn: (message: string) => void): Promise<BuiltModel> {
   let model: tf.LayersModel;
   let tokenizer: HfTokenizer | undefined;
@@ -40,27 +55,16 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
     if (recipe.data.type !== 'mnist') {
       throw new BitNetError('INVALID_CONFIG', 'an mlp model trains on mnist data', { field: 'data.type', hint: 'use data.type "mnist"' });
     }
-    model = buildMlp({
-      inputSize: (28 + 2 * recipe.data.padding) ** 2,
-      hidden: recipe.model.hidden,
-      outputs: 10,
-      layer: recipe.model.layer,
-      bitnet: recipe.model.bitnet,
-      seed: recipe.train.seed,
-      softmax: false,
-    });
+    const { hidden, layer, bitnet } = recipe.model;
+    const inputSize = (28 + 2 * recipe.data.padding) ** 2;
+    model = await withinMemory(() => buildMlp({ inputSize, hidden, outputs: 10, layer, bitnet, seed: recipe.train.seed, softmax: false }));
   } else if (recipe.model.type === 'bitnet-lm') {
     if (recipe.data.type !== 'text') {
       throw new BitNetError('INVALID_CONFIG', 'a bitnet-lm model trains on text data', { field: 'data.type', hint: 'use data.type "text"' });
     }
     const { type: _type, bitnet, ...shape } = recipe.model;
-    model = buildBitnetLm({
-      ...shape,
-      vocabSize: new ByteTokenizer().vocabSize,
-      contextLength: recipe.data.contextLength,
-      bitnet,
-      seed: recipe.train.seed,
-    });
+    const contextLength = recipe.data.contextLength;
+    model = await withinMemory(() => buildBitnetLm({ ...shape, vocabSize: new ByteTokenizer().vocabSize, contextLength, bitnet, seed: recipe.train.seed }));
   } else if (recipe.model.type === 'hf') {
     const pretrained = await fromPretrained(recipe.model.path, { weights: recipe.model.weights, subLn: recipe.model.subLn });
     model = pretrained.model;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { modelLayers } from '../nn/model-layers.js';
 import { BitNetError } from '../errors.js';
@@ -8,6 +8,9 @@ import { readSafetensors, type SafetensorsFile } from '../formats/safetensors/re
 import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';
 import { weightShortName } from '../nn/weights.js';
 import type { LayerVariable } from '../nn/tfjs-types.js';
+import { readJsonObject } from '../util/json-file.js';
+import { writeFileSynced } from '../util/atomic-write.js';
+import { crashWindow } from '../util/crash-window.js';
 
 export const CHECKPOINTS = 'checkpoints';
 const STATE = 'state.json';
@@ -59,19 +62,27 @@ export async function writeCheckpoint(
   for (const [key, w] of modelVariables(model)) weights[key] = await f32(w.read());
   const slots: Record<string, SafetensorsInput> = {};
   for (const [key, t] of Object.entries(optimizerState)) slots[key] = await f32(t);
-  await writeFile(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
-  await writeFile(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
-  await writeFile(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileSynced(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
+  await writeFileSynced(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
+  await writeFileSynced(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  crashWindow('checkpoint:written');
   // a checkpoint of the same step is moved aside, not deleted, until the new one is in place
   const aside = join(root, `.${stepDirName(state.step)}.${randomBytes(4).toString('hex')}.old`);
   const replaced = await rename(final, aside).then(
     () => true,
     () => false,
   );
+  if (replaced) crashWindow('checkpoint:aside');
   await rename(tmp, final);
   if (replaced) await rm(aside, { recursive: true, force: true });
   const all = await listCheckpoints(runDir);
-  for (const old of all.slice(0, Math.max(0, all.length - keepLast))) await rm(old.dir, { recursive: true, force: true });
+  for (const old of all.slice(0, Math.max(0, all.length - keepLast))) {
+    // renamed out of the list first, so a kill mid-removal leaves no half checkpoint under its name
+    const doomed = join(root, `.${basename(old.dir)}.${randomBytes(4).toString('hex')}.del`);
+    await rename(old.dir, doomed);
+    crashWindow('checkpoint:prune');
+    await rm(doomed, { recursive: true, force: true });
+  }
   return final;
 }
 
@@ -103,12 +114,7 @@ export interface LoadedCheckpoint {
 }
 
 export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(join(dir, STATE), 'utf8')) as CheckpointState;
-  } catch (cause) {
-    throw new BitNetError('CORRUPT_FILE', `unreadable checkpoint state ${join(dir, STATE)}`, { field: 'checkpoint', cause });
-  }
+  const state = readJsonObject(join(dir, STATE)) as unknown as CheckpointState;
   return { dir, state, weights: await readSafetensors(join(dir, 'model.safetensors')), optimizer: await readSafetensors(join(dir, 'optimizer.safetensors')) };
 }
 

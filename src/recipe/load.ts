@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { configProblems, type ConfigProblem } from '../config.js';
 import { BitNetError } from '../errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../util/json-file.js';
 import { RecipeSchema, type Recipe } from './schema.js';
 
 type Json = Record<string, unknown>;
@@ -52,6 +53,7 @@ function readJson(path: string, field: string): Json {
     throw new BitNetError('INVALID_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { field, cause });
   }
   if (!isObject(json)) throw new BitNetError('INVALID_CONFIG', `${path} must hold a JSON object`, { field });
+  if (jsonDepth(json) > MAX_JSON_DEPTH) throw new BitNetError('INVALID_CONFIG', `${path} nests deeper than ${MAX_JSON_DEPTH} levels`, { field });
   checkKeys(json, '', path);
   return json;
 }
@@ -102,6 +104,8 @@ export function applyOverrides(json: Json, overrides: readonly string[]): Json {
       const slot = container as Record<string | number, unknown>;
       if (last) {
         const value = parseValue(override.slice(eq + 1));
+        if (jsonDepth(value) > MAX_JSON_DEPTH)
+          throw new BitNetError('INVALID_ARGUMENT', `--set ${keys.join('.')}: the value nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'set' });
         try {
           checkKeys(value, keys.join('.'), `--set ${override}`);
         } catch (error) {

@@ -14,8 +14,8 @@ export const RUN_LOCK = '.bitnet-run.lock';
 
 /** Everything a run writes at the top of its folder; `--overwrite` removes these and nothing else. */
 const RUN_ENTRIES = ['recipe.json', 'metrics.jsonl', 'summary.json', 'report.html', 'final', CHECKPOINTS, RUN_MARKER];
-/** Temporary and moved-aside names of atomic writes (writeFileAtomic, replaceDirectory, checkpoints). */
-const TEMPORARY = /^\.(recipe\.json|metrics\.jsonl|summary\.json|report\.html|final|bitnet-run|step-\d+)\.[0-9a-f]+\.(tmp|old)$/;
+/** Temporary, moved-aside and being-deleted names of atomic writes (writeFileAtomic, replaceDirectory, checkpoints). */
+const TEMPORARY = /^\.(recipe\.json|metrics\.jsonl|summary\.json|report\.html|final|bitnet-run|step-\d+)\.[0-9a-f]+\.(tmp|old|del)$/;
 
 export function isRunFolder(dir: string): boolean {
   return existsSync(join(dir, RUN_MARKER));

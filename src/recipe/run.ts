@@ -1,5 +1,5 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
@@ -25,6 +25,7 @@ import { clearRunFolder, isRunFolder, lockRunFolder, markRunFolder, removeStaleT
 import { createTask } from './tasks.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { DistillConfig, Recipe } from './schema.js';
+import { readJsonObject } from '../util/json-file.js';
 
 /** Set `requested` (from a signal handler) to stop after the current step with a checkpoint. */
 export interface StopSignal {
@@ -327,10 +328,7 @@ async function saveFinal(
 }
 
 /** The summary a finished run wrote, if any. */
-export async function readRunSummary(dir: string): Promise<RunSummary | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-  } catch {
-    return undefined;
-  }
+export function readRunSummary(dir: string): Promise<RunSummary | undefined> {
+  const path = join(dir, 'summary.json');
+  return Promise.resolve(existsSync(path) ? (readJsonObject(path) as unknown as RunSummary) : undefined);
 }

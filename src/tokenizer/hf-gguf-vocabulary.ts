@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import type { GgufVocabulary } from './gguf-vocabulary.js';
 import { HfTokenizer } from './hf-tokenizer.js';
+import { readJsonObject } from '../util/json-file.js';
 
 type Json = Record<string, unknown>;
 
@@ -30,12 +30,7 @@ function preTokenizerName(json: Json): string {
  * as 'llama' (tokens with U+2581, <0xNN> byte tokens, scores from the merge order).
  */
 export function ggufVocabularyFromHf(dir: string): GgufVocabulary {
-  let json: Json;
-  try {
-    json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as Json;
-  } catch (cause) {
-    throw new BitNetError('CORRUPT_FILE', `cannot read ${join(dir, 'tokenizer.json')}`, { field: 'tokenizer.json', cause });
-  }
+  const json = readJsonObject(join(dir, 'tokenizer.json')) as Json;
   const model = json.model as Json | undefined;
   if (model?.type !== 'BPE') {
     throw new BitNetError('UNSUPPORTED', `tokenizer.json model '${String(model?.type)}' has no GGUF form here (BPE only)`, { field: 'tokenizer.json' });

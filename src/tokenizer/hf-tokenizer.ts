@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BitNetError } from '../errors.js';
+import { readJsonObject } from '../util/json-file.js';
 
 export interface ChatMessage {
   role: string;
@@ -25,10 +26,32 @@ function readJson(path: string, what: string): Json {
       field: what,
       hint: 'a HuggingFace model folder has tokenizer.json and tokenizer_config.json',
     });
+  return readJsonObject(path);
+}
+
+/** The tokenizer library failing on a string or ids is its tokenizer.json's fault (it was checked when read). */
+function tokenizerCall<T>(what: string, call: () => T): T {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Json;
+    return call();
   } catch (cause) {
-    throw new BitNetError('CORRUPT_FILE', `${path} is not valid JSON`, { field: what, cause });
+    if (cause instanceof BitNetError) throw cause;
+    throw new BitNetError('CORRUPT_FILE', `tokenizer.json cannot ${what}: ${(cause as Error).message}`, {
+      field: 'tokenizer.json',
+      cause,
+      hint: 'the tokenizer files are damaged or not what transformers writes',
+    });
+  }
+}
+
+function parseTemplate(text: string): Template {
+  try {
+    return new Template(text);
+  } catch (cause) {
+    throw new BitNetError('CORRUPT_FILE', `the chat template is not valid Jinja: ${(cause as Error).message}`, {
+      field: 'chat_template',
+      cause,
+      hint: 'tokenizer_config.json chat_template (or chat_template.jinja) is damaged',
+    });
   }
 }
 
@@ -63,7 +86,7 @@ export class HfTokenizer {
     this.bos = id('bos_token');
     this.eos = id('eos_token');
     this.pad = id('pad_token');
-    this.template = template === undefined ? undefined : new Template(template);
+    this.template = template === undefined ? undefined : parseTemplate(template);
   }
 
   static fromDir(dir: string): HfTokenizer {
@@ -85,11 +108,11 @@ export class HfTokenizer {
 
   /** Token ids of text, with the special tokens the tokenizer adds (HF's add_special_tokens=True). */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    return tokenizerCall('encode', () => this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids);
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    return tokenizerCall('decode', () => this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false }));
   }
 
   /** The chat template rendered as transformers' apply_chat_template(tokenize=False) does. */
@@ -101,6 +124,10 @@ export class HfTokenizer {
       });
     }
     const special = Object.fromEntries(['bos_token', 'eos_token', 'pad_token', 'unk_token'].map((k) => [k, specialToken(this.config, k) ?? '']));
-    return this.template.render({ messages, add_generation_prompt: options.addGenerationPrompt ?? false, ...special });
+    try {
+      return this.template.render({ messages, add_generation_prompt: options.addGenerationPrompt ?? false, ...special });
+    } catch (cause) {
+      throw new BitNetError('CORRUPT_FILE', `the chat template failed on these messages: ${(cause as Error).message}`, { field: 'chat_template', cause });
+    }
   }
 }

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { BitNetError } from '../errors.js';
+import { crashWindow } from './crash-window.js';
 
 /** Writes a file so that readers see either the old content or the whole new one, never a part. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -17,6 +18,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     } finally {
       await file.close();
     }
+    crashWindow(`write:${basename(path)}`);
     await rename(tmp, path);
   } catch (cause) {
     await rm(tmp, { force: true });
@@ -37,10 +39,22 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
     } finally {
       closeSync(fd);
     }
+    crashWindow(`write:${basename(path)}`);
     renameSync(tmp, path);
   } catch (cause) {
     rmSync(tmp, { force: true });
     throw writeError(path, cause);
+  }
+}
+
+/** Writes a new file and flushes it to disk (a part of a folder renamed into place afterwards). */
+export async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 

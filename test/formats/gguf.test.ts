@@ -90,7 +90,7 @@ describe('GGUF files', () => {
     expect(m['t.i64']).toEqual({ type: 'i64', value: -(2n ** 40n) });
     expect(m['t.f64']).toEqual({ type: 'f64', value: 3.141592653589793 });
     expect(m['t.arr_str']).toEqual({ type: 'array', itemType: 'string', values: ['<unk>', 'a', 'bc'] });
-    expect(m['t.arr_i32']).toEqual({ type: 'array', itemType: 'i32', values: [1, -2, 3] });
+    expect(m['t.arr_i32']).toEqual({ type: 'array', itemType: 'i32', values: Int32Array.from([1, -2, 3]) });
     expect(h.tensors.map((t) => [t.name, t.type, t.dims])).toEqual([
       ['f32', 'F32', [256, 3]],
       ['f16', 'F16', [64, 2]],
@@ -142,7 +142,7 @@ describe('GGUF files', () => {
     expect(await readGgufTensor(path, h.tensors[0]!)).toEqual(floats);
     expect(await readGgufTensor(path, h.tensors[1]!)).toEqual(ternary);
     expect(await readGgufTensor(path, h.tensors[2]!)).toEqual(ternary);
-    expect(h.metadata.get('x.bools')).toEqual({ type: 'array', itemType: 'bool', values: [true, false] });
+    expect(h.metadata.get('x.bools')).toEqual({ type: 'array', itemType: 'bool', values: Uint8Array.from([1, 0]) });
   });
 
   it('rejects bad tensors when writing, and leaves no file behind', async () => {

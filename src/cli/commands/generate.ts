@@ -146,13 +146,10 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         stream.printed = sofar;
       };
       if (!args.json) ctx.io.write(args.prompt);
-      const result = await generate(runner, codec.encode(args.prompt), {
-        maxTokens: args.maxTokens,
-        temperature: args.temperature,
-        topK: args.topK,
-        seed: args.seed,
-        ...(args.json ? {} : { onToken }),
-      }).finally(dispose);
+      const options = { maxTokens: args.maxTokens, temperature: args.temperature, topK: args.topK, seed: args.seed, ...(args.json ? {} : { onToken }) };
+      const result = await Promise.resolve()
+        .then(() => generate(runner, codec.encode(args.prompt), options))
+        .finally(dispose);
       const text = codec.decode(result.tokens);
       if (args.json) {
         ctx.io.out(

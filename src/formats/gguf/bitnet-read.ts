@@ -8,13 +8,36 @@ import { halfToFloat } from '../../util/half.js';
 import { decodeGgml } from './ggml-types.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes, type GgufHeader } from './reader.js';
 
-function num(h: GgufHeader, key: string, fallback?: number): number {
+/** A numeric metadata value; absent gives `fallback` (or an error without one), any other type is an error. */
+export function ggufNumber(h: GgufHeader, key: string, fallback?: number): number | undefined {
   const v = h.metadata.get(key);
-  if (v === undefined || v.type === 'array' || v.type === 'string' || v.type === 'bool') {
-    if (fallback !== undefined) return fallback;
-    throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${key}' is missing or not a number`, { field: key });
+  if (v === undefined) return fallback;
+  if (v.type === 'array' || v.type === 'string' || v.type === 'bool') {
+    throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${key}' is a ${v.type === 'array' ? 'list' : v.type}, not a number`, { field: key });
   }
   return Number(v.value);
+}
+
+function num(h: GgufHeader, key: string, fallback?: number): number {
+  const v = ggufNumber(h, key, fallback);
+  if (v === undefined) throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${key}' is missing`, { field: key });
+  return v;
+}
+
+/** The config a GGUF's metadata gives, checked: a bad value is the file's fault and names its metadata key. */
+export function checkGgufConfig(config: BitnetLmConfig, arch: string, path: string): BitnetLmConfig {
+  try {
+    return checkBitnetConfig(config);
+  } catch (cause) {
+    if (!(cause instanceof BitNetError)) throw cause;
+    const field = cause.field?.replace(/^model\./, '');
+    const key = field === 'headDim' ? 'attention.key_length' : GGUF_CONFIG_KEYS.find((k) => k.field === field)?.key;
+    throw new BitNetError('CORRUPT_FILE', `${path}: its metadata describes no valid model (${cause.message.replace(/\s+/g, ' ')})`, {
+      field: key === undefined ? 'metadata' : `${arch}.${key}`,
+      cause,
+      hint: 'the GGUF metadata was damaged or edited',
+    });
+  }
 }
 
 /**
@@ -112,7 +135,7 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
     if (field === 'vocabSize') continue;
     (read as Record<string, number>)[field] = num(h, `${BITNET_ARCHITECTURE}.${key}`, fallback?.(read));
   }
-  const config = checkBitnetConfig({ ...(read as BitnetLmConfig), vocabSize: emb.dims[1] as number });
+  const config = checkGgufConfig({ ...(read as BitnetLmConfig), vocabSize: emb.dims[1] as number }, BITNET_ARCHITECTURE, path);
   const floats = async (name: string): Promise<Float32Array> => readGgufTensor(path, tensor(name));
   const layers: BitnetLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {

@@ -1,9 +1,9 @@
 import { BitNetError } from '../../errors.js';
-import { checkBitnetConfig, headDim, PROJECTIONS, type BitnetLmConfig, type Projection } from '../../models/bitnet/config.js';
+import { headDim, PROJECTIONS, type BitnetLmConfig, type Projection } from '../../models/bitnet/config.js';
 import { checkLmShapes, type BitnetLayerWeights, type BitnetLmWeights } from '../../models/bitnet/weights.js';
 import { TernaryWeight } from '../../quant/weight.js';
 import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
-import { ggufPartName, readTernaryTensor } from './bitnet-read.js';
+import { checkGgufConfig, ggufNumber, ggufPartName, readTernaryTensor } from './bitnet-read.js';
 import { ggufGeneralMetadata, ggufTokenizerMetadata, writeBitnetGguf } from './bitnet-write.js';
 import { decodeGgml, encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
 import { readGgufHeader, readGgufTensor, readGgufTensorBytes } from './reader.js';
@@ -152,10 +152,7 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { g
     if (t === undefined) throw new BitNetError('CORRUPT_FILE', `${path} has no tensor '${name}'`, { field: name });
     return t;
   };
-  const num = (key: string): number | undefined => {
-    const v = h.metadata.get(`${arch}.${key}`);
-    return v === undefined || v.type === 'array' || v.type === 'string' || v.type === 'bool' ? undefined : Number(v.value);
-  };
+  const num = (key: string): number | undefined => ggufNumber(h, `${arch}.${key}`);
   const required = (key: string): number => {
     const v = num(key);
     if (v === undefined) throw new BitNetError('CORRUPT_FILE', `GGUF metadata '${arch}.${key}' is missing`, { field: `${arch}.${key}` });
@@ -171,24 +168,28 @@ export async function loadLlamaGguf(path: string): Promise<BitnetLmWeights & { g
   const output = await optional('output.weight');
   const hasBias = find('blk.0.attn_q.bias') !== undefined;
   const qkNorm = find('blk.0.attn_q_norm.weight') !== undefined;
-  const config = checkBitnetConfig({
-    vocabSize: emb.dims[1] as number,
-    hiddenSize: required('embedding_length'),
-    intermediateSize: required('feed_forward_length'),
-    numLayers: required('block_count'),
-    numHeads,
-    numKvHeads,
-    contextLength: required('context_length'),
-    ropeTheta: num('rope.freq_base') ?? 10000,
-    rmsNormEps: required('attention.layer_norm_rms_epsilon'),
-    hiddenAct: 'silu',
-    headDim: hd,
-    subLn: false,
-    attentionBias: hasBias,
-    qkNorm,
-    tiedHead: output === undefined,
-    ...(freqs === undefined ? {} : { ropeFreqFactors: Array.from(freqs) }),
-  });
+  const config = checkGgufConfig(
+    {
+      vocabSize: emb.dims[1] as number,
+      hiddenSize: required('embedding_length'),
+      intermediateSize: required('feed_forward_length'),
+      numLayers: required('block_count'),
+      numHeads,
+      numKvHeads,
+      contextLength: required('context_length'),
+      ropeTheta: num('rope.freq_base') ?? 10000,
+      rmsNormEps: required('attention.layer_norm_rms_epsilon'),
+      hiddenAct: 'silu',
+      headDim: hd,
+      subLn: false,
+      attentionBias: hasBias,
+      qkNorm,
+      tiedHead: output === undefined,
+      ...(freqs === undefined ? {} : { ropeFreqFactors: Array.from(freqs) }),
+    },
+    arch,
+    path,
+  );
   const layers: BitnetLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const b = `blk.${i}`;

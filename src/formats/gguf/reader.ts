@@ -1,8 +1,9 @@
 import { regularFileSize } from '../../util/confined-path.js';
+import { readExactly } from '../../util/read-exactly.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
 import { decodeGgml, GGML_TYPES, ggmlTensorBytes, ggmlTypeById, type GgmlTypeName } from './ggml-types.js';
-import { gguTypeName, type GgufScalarType, type GgufValue } from './values.js';
+import { gguTypeName, type GgufArrayValues, type GgufValue } from './values.js';
 
 /** Named limits so a hostile file cannot exhaust memory or time. */
 export const GGUF_LIMITS = {
@@ -37,9 +38,33 @@ function corrupt(message: string, offset: number): BitNetError {
   return new BitNetError('CORRUPT_FILE', `gguf: ${message}`, { offset, hint: 'the file is damaged, truncated or not GGUF' });
 }
 
-/** Reads the header sequentially through a growing buffer, never past the file's end. */
+const SCALAR_BYTES = { u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8 } as const;
+type FixedType = keyof typeof SCALAR_BYTES;
+
+const TYPED_ARRAYS = {
+  u8: Uint8Array,
+  i8: Int8Array,
+  bool: Uint8Array,
+  u16: Uint16Array,
+  i16: Int16Array,
+  u32: Uint32Array,
+  i32: Int32Array,
+  f32: Float32Array,
+  u64: BigUint64Array,
+  i64: BigInt64Array,
+  f64: Float64Array,
+} as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the header sequentially through a window of the file, never past its end. Values already
+ * in the window are read synchronously, so a long array costs no promise per item; numeric arrays
+ * are read in one piece into a typed array.
+ */
 class HeaderReader {
   private buf = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
   private start = 0;
   pos = 0;
 
@@ -48,69 +73,93 @@ class HeaderReader {
     private readonly size: number,
   ) {}
 
-  private async need(n: number): Promise<DataView> {
+  private check(n: number): void {
     if (this.pos + n > this.size) throw corrupt(`needs ${n} bytes at offset ${this.pos}, past the end of the ${this.size}-byte file`, this.pos);
     if (this.pos + n > GGUF_LIMITS.maxHeaderBytes) throw corrupt('header larger than the limit', this.pos);
-    if (this.pos < this.start || this.pos + n > this.start + this.buf.length) {
-      const len = Math.min(this.size - this.pos, Math.max(n, 1 << 16));
-      this.buf = new Uint8Array(len);
-      await this.file.read(this.buf, 0, len, this.pos);
-      this.start = this.pos;
-    }
-    const view = new DataView(this.buf.buffer, this.pos - this.start, n);
+  }
+
+  private buffered(n: number): boolean {
+    return this.pos >= this.start && this.pos + n <= this.start + this.buf.length;
+  }
+
+  /** Makes [pos, pos + n) readable synchronously. */
+  async ensure(n: number): Promise<void> {
+    this.check(n);
+    if (this.buffered(n)) return;
+    const len = Math.min(this.size - this.pos, Math.max(n, 1 << 16));
+    this.buf = new Uint8Array(len);
+    this.view = new DataView(this.buf.buffer);
+    await this.file.read(this.buf, 0, len, this.pos);
+    this.start = this.pos;
+  }
+
+  private skip(n: number): number {
+    const at = this.pos - this.start;
     this.pos += n;
-    return view;
+    return at;
   }
 
-  async u32(): Promise<number> {
-    return (await this.need(4)).getUint32(0, true);
+  /** A fixed-size value from the window (ensure() first). */
+  fixed(type: FixedType): number | bigint | boolean {
+    this.check(SCALAR_BYTES[type]);
+    const at = this.skip(SCALAR_BYTES[type]);
+    const v = this.view;
+    switch (type) {
+      case 'u8':
+        return v.getUint8(at);
+      case 'i8':
+        return v.getInt8(at);
+      case 'bool':
+        return v.getUint8(at) !== 0;
+      case 'u16':
+        return v.getUint16(at, true);
+      case 'i16':
+        return v.getInt16(at, true);
+      case 'u32':
+        return v.getUint32(at, true);
+      case 'i32':
+        return v.getInt32(at, true);
+      case 'f32':
+        return v.getFloat32(at, true);
+      case 'f64':
+        return v.getFloat64(at, true);
+      case 'u64':
+        return v.getBigUint64(at, true);
+      case 'i64':
+        return v.getBigInt64(at, true);
+    }
   }
 
-  async u64(): Promise<number> {
+  /** A u64 count from the window, refused beyond JavaScript's safe integers. */
+  count(): number {
     const at = this.pos;
-    const v = (await this.need(8)).getBigUint64(0, true);
+    const v = this.fixed('u64') as bigint;
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`a 64-bit count of ${v} is absurd`, at);
     return Number(v);
   }
 
-  async string(): Promise<string> {
-    const at = this.pos;
-    const len = await this.u64();
-    if (len > GGUF_LIMITS.maxStringBytes) throw corrupt(`a string of ${len} bytes exceeds the limit`, at);
-    const view = await this.need(len);
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(view.buffer, view.byteOffset, len));
-    } catch {
-      throw corrupt('a string is not valid UTF-8', at);
-    }
+  async u32(): Promise<number> {
+    await this.ensure(4);
+    return this.fixed('u32') as number;
   }
 
-  async scalar(type: GgufScalarType): Promise<number | bigint | boolean | string> {
-    switch (type) {
-      case 'u8':
-        return (await this.need(1)).getUint8(0);
-      case 'i8':
-        return (await this.need(1)).getInt8(0);
-      case 'bool':
-        return (await this.need(1)).getUint8(0) !== 0;
-      case 'u16':
-        return (await this.need(2)).getUint16(0, true);
-      case 'i16':
-        return (await this.need(2)).getInt16(0, true);
-      case 'u32':
-        return (await this.need(4)).getUint32(0, true);
-      case 'i32':
-        return (await this.need(4)).getInt32(0, true);
-      case 'f32':
-        return (await this.need(4)).getFloat32(0, true);
-      case 'f64':
-        return (await this.need(8)).getFloat64(0, true);
-      case 'u64':
-        return (await this.need(8)).getBigUint64(0, true);
-      case 'i64':
-        return (await this.need(8)).getBigInt64(0, true);
-      case 'string':
-        return this.string();
+  async u64(): Promise<number> {
+    await this.ensure(8);
+    return this.count();
+  }
+
+  async string(): Promise<string> {
+    if (!this.buffered(8)) await this.ensure(8);
+    const at = this.pos;
+    const len = this.count();
+    if (len > GGUF_LIMITS.maxStringBytes) throw corrupt(`a string of ${len} bytes exceeds the limit`, at);
+    if (!this.buffered(len)) await this.ensure(len);
+    this.check(len);
+    const from = this.skip(len);
+    try {
+      return utf8.decode(this.buf.subarray(from, from + len));
+    } catch {
+      throw corrupt('a string is not valid UTF-8', at);
     }
   }
 
@@ -118,15 +167,36 @@ class HeaderReader {
     const at = this.pos - 4;
     const type = gguTypeName(typeId);
     if (type === undefined) throw corrupt(`unknown metadata value type ${typeId}`, at);
-    if (type !== 'array') return { type, value: await this.scalar(type) } as GgufValue;
+    if (type === 'string') return { type, value: await this.string() };
+    if (type !== 'array') {
+      await this.ensure(SCALAR_BYTES[type]);
+      return { type, value: this.fixed(type) } as GgufValue;
+    }
     const itemAt = this.pos;
     const itemType = gguTypeName(await this.u32());
     if (itemType === undefined || itemType === 'array') throw corrupt('an array of an unknown or nested type', itemAt);
     const count = await this.u64();
+    const minBytes = count * (itemType === 'string' ? 8 : SCALAR_BYTES[itemType]);
     if (count > GGUF_LIMITS.maxArrayLength) throw corrupt(`an array of ${count} items exceeds the limit`, itemAt);
-    const values: (number | bigint | boolean | string)[] = [];
-    for (let i = 0; i < count; i++) values.push(await this.scalar(itemType));
-    return { type: 'array', itemType, values };
+    if (this.pos + minBytes > this.size)
+      throw corrupt(`an array of ${count} ${itemType} items needs at least ${minBytes} bytes, past the end of the file`, itemAt);
+    if (itemType === 'string') {
+      const values: string[] = [];
+      for (let i = 0; i < count; i++) values.push(await this.string());
+      return { type: 'array', itemType, values };
+    }
+    return { type: 'array', itemType, values: await this.typedArray(itemType, count) };
+  }
+
+  private async typedArray(type: FixedType, count: number): Promise<GgufArrayValues> {
+    const n = count * SCALAR_BYTES[type];
+    this.check(n);
+    const bytes = new Uint8Array(n);
+    if (this.buffered(n)) bytes.set(this.buf.subarray(this.pos - this.start, this.pos - this.start + n));
+    else await readExactly(this.file, bytes, this.pos);
+    this.pos += n;
+    if (type === 'bool') for (let i = 0; i < n; i++) bytes[i] = bytes[i] === 0 ? 0 : 1;
+    return new TYPED_ARRAYS[type](bytes.buffer, 0, count);
   }
 }
 
@@ -196,7 +266,7 @@ export async function readGgufTensorBytes(path: string, info: GgufTensorInfo): P
   const file = await open(path, 'r');
   try {
     const out = new Uint8Array(info.bytes);
-    const { bytesRead } = await file.read(out, 0, info.bytes, info.offset);
+    const bytesRead = await readExactly(file, out, info.offset);
     if (bytesRead !== info.bytes) throw corrupt(`tensor '${info.name}' is truncated`, info.offset + bytesRead);
     return out;
   } finally {

@@ -22,7 +22,24 @@ export type GgufValue =
   | { type: 'u64' | 'i64'; value: bigint }
   | { type: 'bool'; value: boolean }
   | { type: 'string'; value: string }
-  | { type: 'array'; itemType: GgufScalarType; values: (number | bigint | boolean | string)[] };
+  | { type: 'array'; itemType: GgufScalarType; values: GgufArrayValues };
+
+/**
+ * Items of a metadata array. The reader gives numeric and bool arrays as typed arrays (a bool as
+ * 0 or 1), so a file of large arrays costs about its own size in memory; strings come as a list.
+ */
+export type GgufArrayValues =
+  | readonly (number | bigint | boolean | string)[]
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigUint64Array
+  | BigInt64Array;
 
 export const gguf = {
   u8: (value: number): GgufValue => ({ type: 'u8', value }),
@@ -37,7 +54,7 @@ export const gguf = {
   i64: (value: bigint | number): GgufValue => ({ type: 'i64', value: BigInt(value) }),
   bool: (value: boolean): GgufValue => ({ type: 'bool', value }),
   str: (value: string): GgufValue => ({ type: 'string', value }),
-  array: (itemType: GgufScalarType, values: (number | bigint | boolean | string)[]): GgufValue => ({ type: 'array', itemType, values }),
+  array: (itemType: GgufScalarType, values: GgufArrayValues): GgufValue => ({ type: 'array', itemType, values }),
 };
 
 export function gguTypeName(id: number): keyof typeof GGUF_VALUE_TYPES | undefined {

@@ -1,4 +1,5 @@
 import { regularFileSize } from '../../util/confined-path.js';
+import { readExactly } from '../../util/read-exactly.js';
 import { open } from 'node:fs/promises';
 import { BitNetError } from '../../errors.js';
 import { halfToFloat } from '../../util/half.js';
@@ -8,7 +9,8 @@ import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype } from '.
 export const SAFETENSORS_LIMITS = {
   /** The reference implementation's limit on the JSON header. */
   maxHeaderBytes: 100_000_000,
-  maxTensors: 1_000_000,
+  /** As GGUF's; a header of many empty tensors costs about 11x its size to parse. */
+  maxTensors: 100_000,
   maxDims: 8,
 } as const;
 
@@ -26,6 +28,16 @@ export interface SafetensorsHeader {
   dataOffset: number;
   tensors: SafetensorsEntry[];
   metadata: Record<string, string>;
+}
+
+const DATA_OFFSETS_KEY = new TextEncoder().encode('"data_offsets"');
+
+/** How often `needle` occurs in `haystack`: an upper bound on the tensors a header declares, known before parsing it. */
+function countOccurrences(haystack: Uint8Array, needle: Uint8Array): number {
+  const buf = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength);
+  let count = 0;
+  for (let at = buf.indexOf(needle); at >= 0; at = buf.indexOf(needle, at + needle.length)) count++;
+  return count;
 }
 
 function corrupt(message: string, offset: number, hint?: string): BitNetError {
@@ -49,9 +61,12 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number): Sa
   const n = Number(headerLength);
   if (8 + n > fileSize) throw corrupt(`header length ${n} runs past the end of the ${fileSize}-byte file`, 0);
   if (prefix.length < 8 + n) throw corrupt('header is truncated', prefix.length);
+  const headerBytes = prefix.subarray(8, 8 + n);
+  const declared = countOccurrences(headerBytes, DATA_OFFSETS_KEY);
+  if (declared > SAFETENSORS_LIMITS.maxTensors) throw corrupt(`${declared} tensors exceed the limit of ${SAFETENSORS_LIMITS.maxTensors}`, 8);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + n)));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (cause) {
     throw corrupt(`header is not valid UTF-8 JSON (${(cause as Error).message})`, 8);
   }
@@ -60,9 +75,10 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number): Sa
   const dataSize = fileSize - dataOffset;
   const metadata: Record<string, string> = {};
   const tensors: SafetensorsEntry[] = [];
-  const entries = Object.entries(json as Record<string, unknown>);
-  if (entries.length > SAFETENSORS_LIMITS.maxTensors) throw corrupt(`${entries.length} entries exceed the limit`, 8);
-  for (const [name, raw] of entries) {
+  const names = Object.keys(json);
+  if (names.length > SAFETENSORS_LIMITS.maxTensors + 1) throw corrupt(`${names.length} entries exceed the limit`, 8);
+  for (const name of names) {
+    const raw = (json as Record<string, unknown>)[name];
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null) throw corrupt('__metadata__ must be an object of strings', 8);
       for (const [k, v] of Object.entries(raw)) {
@@ -171,16 +187,27 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   const size = await regularFileSize(path, 'safetensors');
   const handle = await open(path, 'r');
   try {
-    const lengthBytes = new Uint8Array(Math.min(8, size));
-    await handle.read(lengthBytes, 0, lengthBytes.length, 0);
-    const headerLength = lengthBytes.length === 8 ? new DataView(lengthBytes.buffer).getBigUint64(0, true) : 0n;
-    const prefixLength = headerLength <= BigInt(size - 8) ? 8 + Number(headerLength) : 8;
-    const prefix = new Uint8Array(Math.min(prefixLength, size));
-    await handle.read(prefix, 0, prefix.length, 0);
-    const header = parseSafetensorsHeader(prefix, size);
     const data = new Uint8Array(size);
-    await handle.read(data, 0, size, 0);
-    return new SafetensorsFile(header, data);
+    const bytesRead = await readExactly(handle, data, 0);
+    if (bytesRead !== size) throw corrupt(`the file shrank while it was read (${bytesRead} of ${size} bytes)`, bytesRead);
+    return new SafetensorsFile(parseSafetensorsHeader(data, size), data);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads and checks only the header of a safetensors file (names, dtypes, shapes), not its data. */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const size = await regularFileSize(path, 'safetensors');
+  const handle = await open(path, 'r');
+  try {
+    const lengthBytes = new Uint8Array(Math.min(8, size));
+    await readExactly(handle, lengthBytes, 0);
+    const headerLength = lengthBytes.length === 8 ? new DataView(lengthBytes.buffer).getBigUint64(0, true) : 0n;
+    const prefixLength = headerLength <= BigInt(Math.min(size - 8, SAFETENSORS_LIMITS.maxHeaderBytes)) ? 8 + Number(headerLength) : 8;
+    const prefix = new Uint8Array(Math.min(prefixLength, size));
+    await readExactly(handle, prefix, 0);
+    return parseSafetensorsHeader(prefix, size);
   } finally {
     await handle.close();
   }

@@ -43,6 +43,9 @@ const num = (json: Json, key: string, fallback?: number): number => {
  * Reads a HuggingFace config.json (transformers 4: top-level rope_theta and rope_scaling;
  * transformers 5: rope_parameters). Anything but the supported families is UNSUPPORTED.
  */
+/** Wider heads than any model has (the widest are 256): refused before anything is sized by it. */
+const MAX_HEAD_DIM = 4096;
+
 export function llamaConfigFromHf(json: Json): LlamaConfig {
   const family = json.model_type;
   if (typeof family !== 'string' || !(LLAMA_FAMILIES as readonly string[]).includes(family)) {
@@ -59,6 +62,9 @@ export function llamaConfigFromHf(json: Json): LlamaConfig {
   const hiddenSize = num(json, 'hidden_size');
   const numHeads = num(json, 'num_attention_heads');
   const headDim = num(json, 'head_dim', hiddenSize / numHeads);
+  if (!Number.isSafeInteger(headDim) || headDim <= 0 || headDim > MAX_HEAD_DIM) {
+    throw new BitNetError('INVALID_CONFIG', `config.json's head size ${headDim} is not a whole number from 1 to ${MAX_HEAD_DIM}`, { field: 'head_dim' });
+  }
   if (json.use_sliding_window === true) {
     throw new BitNetError('UNSUPPORTED', 'sliding-window attention is not supported', { field: 'use_sliding_window', hint: 'set use_sliding_window to false' });
   }
