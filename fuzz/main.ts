@@ -38,4 +38,27 @@ writeFileSync(
   values.out,
   `${JSON.stringify({ seed: Number(values.seed), seconds: Math.round((Date.now() - started) / 1000), cpu: cpus()[0]?.model, summaries, findings, amplification }, null, 2)}\n`,
 );
+const fuzzRows = summaries.map(
+  (t) =>
+    `| ${t.target} | ${t.cases.toLocaleString('en-US')} | ${t.ok.toLocaleString('en-US')} | ${t.typed.toLocaleString('en-US')} | ${t.crashes} | ${t.hangs} | ${t.slowestMs} ms | ${t.tensorGrowth} | ${(t.largestInput / 2 ** 20).toFixed(1)} MB | +${t.peakGrowthMb} MB |`,
+);
+const total = summaries.reduce((n, t) => n + t.cases, 0);
+const amplifyRows = amplification.map(
+  (r) => `| ${r.name} | ${r.before ?? ''} | ${r.outcome} | ${r.ms} ms | +${r.growthMb.toFixed(0)} MB | ${r.ratio.toFixed(2)}x |`,
+);
+writeFileSync(
+  values.out.replace(/\.json$/, '.md'),
+  [
+    `fuzz: seed ${values.seed}, ${total.toLocaleString('en-US')} cases, ${cpus()[0]?.model ?? ''}`,
+    '',
+    '| target | cases | loaded | typed errors | crashes | hangs | slowest | leaked tensors | largest input | worker peak memory |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...fuzzRows,
+    '',
+    '| hostile file | before | now | time | peak memory over a valid file | x its size |',
+    '|---|---|---|---:|---:|---:|',
+    ...amplifyRows,
+    '',
+  ].join('\n'),
+);
 process.exitCode = findings.length === 0 ? 0 : 1;

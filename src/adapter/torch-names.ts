@@ -44,7 +44,11 @@ export function readTorchTensor(file: SafetensorsFile, key: string, w: LayerVari
 
 /** Sets every weight of a layer from `<prefix><torch name>` tensors. */
 export function loadLayerStateDict(layer: tf.layers.Layer, file: SafetensorsFile, prefix: string): void {
-  const tensors = layer.weights.map((w) => readTorchTensor(file, `${prefix}${torchWeightName(w)}`, w));
-  layer.setWeights(tensors);
-  tf.dispose(tensors);
+  const tensors: tf.Tensor[] = [];
+  try {
+    for (const w of layer.weights) tensors.push(readTorchTensor(file, `${prefix}${torchWeightName(w)}`, w));
+    layer.setWeights(tensors);
+  } finally {
+    tf.dispose(tensors);
+  }
 }

@@ -9,7 +9,7 @@ import { serializeSafetensors, type SafetensorsInput } from '../formats/safetens
 import { weightShortName } from '../nn/weights.js';
 import type { LayerVariable } from '../nn/tfjs-types.js';
 import { readJsonObject } from '../util/json-file.js';
-import { writeFileSynced } from '../util/atomic-write.js';
+import { writeError, writeFileSynced } from '../util/atomic-write.js';
 import { crashWindow } from '../util/crash-window.js';
 
 export const CHECKPOINTS = 'checkpoints';
@@ -62,9 +62,15 @@ export async function writeCheckpoint(
   for (const [key, w] of modelVariables(model)) weights[key] = await f32(w.read());
   const slots: Record<string, SafetensorsInput> = {};
   for (const [key, t] of Object.entries(optimizerState)) slots[key] = await f32(t);
-  await writeFileSynced(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
-  await writeFileSynced(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
-  await writeFileSynced(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    await writeFileSynced(join(tmp, 'model.safetensors'), serializeSafetensors(weights, { format: 'bitnet-quantize' }));
+    await writeFileSynced(join(tmp, 'optimizer.safetensors'), serializeSafetensors(slots, { format: 'bitnet-quantize' }));
+    await writeFileSynced(join(tmp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  } catch (cause) {
+    // a full disk must not stay full of a checkpoint that will never be complete
+    await rm(tmp, { recursive: true, force: true });
+    throw writeError(final, cause);
+  }
   crashWindow('checkpoint:written');
   // a checkpoint of the same step is moved aside, not deleted, until the new one is in place
   const aside = join(root, `.${stepDirName(state.step)}.${randomBytes(4).toString('hex')}.old`);

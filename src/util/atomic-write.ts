@@ -58,10 +58,10 @@ export async function writeFileSynced(path: string, data: Uint8Array | string): 
   }
 }
 
-/** The file system refusing (full disk, permissions, read-only, a file in the way) is the user's to fix. */
+/** The file system refusing (full disk, permissions, read-only, a file in the way) is the user's to fix; other failures are I/O errors. */
 const USER_FS_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
 
-function writeError(path: string, cause: unknown): BitNetError {
+export function writeError(path: string, cause: unknown): BitNetError {
   const code = (cause as NodeJS.ErrnoException).code ?? '';
   return new BitNetError(USER_FS_ERRORS.has(code) ? 'INVALID_ARGUMENT' : 'IO_ERROR', `could not write ${path}: ${(cause as Error).message}`, {
     field: 'path',
