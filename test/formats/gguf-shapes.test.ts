@@ -42,6 +42,17 @@ describe('GGUF hyperparameters against tensor shapes', () => {
     expect(io.stderr.join('\n')).toContain(`[CORRUPT_FILE]`);
   });
 
+  it.each([
+    ['negative', -5],
+    ['NaN', Number.NaN],
+  ])('a %s rope.freq_base is CORRUPT_FILE naming the GGUF key, not an invalid model config', async (_name, theta) => {
+    const w = randomBitnetWeights(CONFIG, 5);
+    w.config = { ...w.config, ropeTheta: theta };
+    const path = join(work, `rope-${_name}.gguf`);
+    await writeBitnetGguf(path, w, vocab, { type: 'tq2_0' });
+    await expectBitNetErrorAsync(() => loadBitnetGguf(path), 'CORRUPT_FILE', 'bitnet.rope.freq_base');
+  });
+
   it('llama architecture: the same check', async () => {
     const w = randomBitnetWeights({ ...CONFIG, subLn: false }, 4);
     for (const l of w.layers) {
