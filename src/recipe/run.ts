@@ -1,7 +1,7 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName, type ConcreteBackend } from '../backend.js';
 import { BitNetError } from '../errors.js';
 import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';
@@ -10,19 +10,20 @@ import { layerStateDict } from '../adapter/torch-names.js';
 import { modelLayers } from '../nn/model-layers.js';
 import { BitLinear } from '../nn/bit-linear.js';
 import { silentReporter, type Reporter } from '../report/reporter.js';
-import { clipByGlobalNorm, Optimizer, type Param } from '../train/optimizer.js';
+import { Optimizer } from '../train/optimizer.js';
 import { Distiller, type RelationSite } from '../train/distill.js';
 import { fromPretrained } from '../formats/hf-pretrained.js';
 import { llamaProjectionPath } from '../models/llama/spec.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { buildRecipeModel, pretrainedExists, type BuiltModel } from './build.js';
-import { listCheckpoints, modelVariables, optimizerTensors, readCheckpoint, restoreModelWeights, writeCheckpoint } from './checkpoint.js';
+import { listCheckpoints, optimizerTensors, readCheckpoint, restoreModelWeights, writeCheckpoint } from './checkpoint.js';
 import { loadRecipe } from './load.js';
 import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
 import { runReport } from './report.js';
 import { clearRunFolder, isRunFolder, lockRunFolder, markRunFolder, removeStaleTemporaries } from './run-folder.js';
 import { createTask } from './tasks.js';
+import { trainableParams, trainStep } from './train-step.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { DistillConfig, Recipe } from './schema.js';
 import { readJsonObject } from '../util/json-file.js';
@@ -62,11 +63,6 @@ export interface RunSummary {
 }
 
 const DEFAULT_EPOCHS = 5;
-
-function trainableParams(model: tf.LayersModel): Param[] {
-  const byName = new Map([...modelVariables(model)].map(([key, w]) => [w.name, key]));
-  return model.trainableWeights.map((w) => ({ key: byName.get(w.name) as string, variable: w.read() as tf.Variable }));
-}
 
 /**
  * Creates or reopens the run folder and takes its lock. The returned close() releases the lock
@@ -236,21 +232,7 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
     for (const layer of bitLayers) layer.quantLambda = lambda;
     const lr = learningRate(t.schedule, t.lr, step, totalSteps);
     const wd = weightDecayAt(t.optimizer.weightDecay, t.optimizer.weightDecayOffAt, step, totalSteps);
-    const { x, labels } = batches.batch(step);
-    const taught = distiller?.teach(x) ?? [];
-    const { value, grads } = tf.variableGrads(
-      () =>
-        distiller === undefined
-          ? batches.loss(model.apply(x, { training: true }) as tf.Tensor, labels)
-          : distiller.loss(x, labels, taught, (logits, y) => batches.loss(logits, y)),
-      params.map((p) => p.variable),
-    );
-    tf.dispose(taught);
-    const gradMap = new Map(params.map((p) => [p.key, grads[p.variable.name] as tf.Tensor]));
-    if (t.gradClip !== undefined) await clipByGlobalNorm(gradMap, t.gradClip);
-    optimizer.step(params, gradMap, lr, wd);
-    const loss = (await value.data())[0] as number;
-    tf.dispose([x, labels, value, ...Object.values(grads), ...gradMap.values()]);
+    const loss = await trainStep(model, params, optimizer, batches, batches.batch(step), { lr, weightDecay: wd, gradClip: t.gradClip, distiller });
     step++;
     windowSamples += t.batchSize;
     trainedUnits += batches.unitsPerBatch;

@@ -24,10 +24,18 @@ export class Optimizer {
     return this.t;
   }
 
-  step(params: readonly Param[], grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number): void {
+  /**
+   * One update. `gradScale` (a scalar on the device, from clipScale) multiplies every gradient
+   * without a read back to the host: folded into Adam's moment coefficients, so it costs no kernel
+   * per parameter.
+   */
+  step(params: readonly Param[], grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number, gradScale?: tf.Scalar): void {
     this.t++;
     const { type, betas, eps, momentum } = this.config;
     const [b1, b2] = betas;
+    const coefficients = tf.tidy(() =>
+      gradScale === undefined ? undefined : { sgd: gradScale, m: tf.mul(gradScale, 1 - b1), v: tf.mul(tf.square(gradScale), 1 - b2) },
+    );
     for (const { key, variable } of params) {
       const grad = grads.get(key);
       if (grad === undefined) continue;
@@ -35,14 +43,16 @@ export class Optimizer {
       const previous = this.slots.get(key);
       const next = tf.tidy(() => {
         let g = grad;
+        if (coefficients !== undefined && (type === 'sgd' || type === 'adam')) g = tf.mul(g, coefficients.sgd);
         if (decay > 0 && type !== 'adamw') g = tf.add(g, tf.mul(variable, decay));
         if (type === 'sgd') {
           const buf = momentum > 0 ? tf.add(tf.mul(previous?.[0] ?? tf.zerosLike(g), momentum), g) : g;
           variable.assign(tf.sub(variable, tf.mul(buf, lr)));
           return momentum > 0 ? [buf] : [];
         }
-        const m = tf.add(tf.mul(previous?.[0] ?? tf.zerosLike(g), b1), tf.mul(g, 1 - b1));
-        const v = tf.add(tf.mul(previous?.[1] ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), 1 - b2));
+        const scaled = coefficients !== undefined && type === 'adamw';
+        const m = tf.add(tf.mul(previous?.[0] ?? tf.zerosLike(g), b1), tf.mul(g, scaled ? coefficients.m : 1 - b1));
+        const v = tf.add(tf.mul(previous?.[1] ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), scaled ? coefficients.v : 1 - b2));
         const mHat = tf.div(m, 1 - b1 ** this.t);
         const vHat = tf.div(v, 1 - b2 ** this.t);
         let update = tf.div(mHat, tf.add(tf.sqrt(vHat), eps));
@@ -53,6 +63,7 @@ export class Optimizer {
       if (previous !== undefined) tf.dispose(previous);
       this.slots.set(key, next);
     }
+    if (coefficients !== undefined) tf.dispose([coefficients.m, coefficients.v]);
   }
 
   /** State tensors keyed `slot<i>/<param key>` (the caller must not dispose them). */
@@ -80,6 +91,18 @@ export class Optimizer {
     for (const slots of this.slots.values()) tf.dispose(slots);
     this.slots.clear();
   }
+}
+
+/**
+ * The global norm of the gradients and the factor that clips it to maxNorm (1 when it is below),
+ * both left on the device: Optimizer.step takes the factor, so a step needs no read back.
+ */
+export function clipScale(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; scale: tf.Scalar } {
+  return tf.tidy(() => {
+    // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
+    const norm = tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
+    return { norm, scale: tf.div(maxNorm, tf.maximum(norm, maxNorm)) };
+  });
 }
 
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */

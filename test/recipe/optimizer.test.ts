@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clipByGlobalNorm, Optimizer } from '../../src/train/optimizer.js';
+import { clipByGlobalNorm, clipScale, Optimizer } from '../../src/train/optimizer.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
 
 function trainWith(step: (vars: tf.Variable[], grads: Record<string, tf.Tensor>) => void): Float32Array {
@@ -74,6 +74,41 @@ describe('Optimizer', () => {
     expect(again.stepCount).toBe(1);
     expect(Object.keys(again.stateTensors()).sort()).toEqual(['slot0/v', 'slot1/v']);
     expect([...(again.stateTensors()['slot1/v'] as tf.Tensor).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([0.05, 0.2, 0.45]);
+  });
+
+  it('clips on the device: clipScale gives the norm and the factor, and step() applies it as clipped gradients would', () => {
+    const run = (clip: 'none' | 'scale' | 'clipped', grad: number[]): number[] => {
+      const init = tf.tensor2d([1, -2, 0.5, 3], [2, 2]);
+      const v = tf.variable(init);
+      init.dispose();
+      const opt = new Optimizer({ type: 'adamw', betas: [0.9, 0.95], eps: 1e-8, momentum: 0, weightDecay: 0, weightDecayOffAt: 1 });
+      for (let i = 0; i < 3; i++) {
+        const grads = new Map([['v', tf.tensor2d(grad, [2, 2])]]);
+        const norm = Math.hypot(...grad);
+        if (clip === 'clipped' && norm > 1) {
+          const raw = grads.get('v') as tf.Tensor;
+          grads.set('v', tf.mul(raw, 1 / norm));
+          raw.dispose();
+        }
+        const c = clip === 'scale' ? clipScale(grads, 1) : undefined;
+        if (c !== undefined) expect(c.norm.dataSync()[0]).toBeCloseTo(norm, 5);
+        opt.step([{ key: 'v', variable: v }], grads, 0.1, 0.01, c?.scale);
+        tf.dispose([...grads.values(), ...(c === undefined ? [] : [c.norm, c.scale])]);
+      }
+      const out = [...v.dataSync()];
+      opt.dispose();
+      v.dispose();
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    // above the limit: the same update as gradients clipped first (to float rounding)
+    const big = [3, 0, 0, 4];
+    const scaled = run('scale', big);
+    run('clipped', big).forEach((x, i) => expect(scaled[i]).toBeCloseTo(x, 6));
+    // below it: bit for bit the unclipped update
+    const small = [0.3, 0, 0, 0.4];
+    expect(run('scale', small)).toEqual(run('none', small));
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('clips gradients to a global norm', async () => {

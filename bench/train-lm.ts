@@ -1,0 +1,173 @@
+// npm run bench:train -- [--backend webgpu|wasm|cpu] [--sizes small,90m,1b] [--steps N] [--profile] [--peer off]
+// The bitnet-lm training step as recipes run it (trainStep, shakespeare data), its per-kernel
+// profile, and the PyTorch twin (bench/peer/lm_train_peer.py) on the same machine when torch is
+// there: cuda beside webgpu, cpu (same thread count) beside wasm/cpu.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, type BackendName } from '../src/backend.js';
+import { buildRecipeModel } from '../src/recipe/build.js';
+import { loadRecipe } from '../src/recipe/load.js';
+import { createTask } from '../src/recipe/tasks.js';
+import { trainableParams, trainStep } from '../src/recipe/train-step.js';
+import { formatMarkdownTable, formatTable } from '../src/report/table.js';
+import { Optimizer } from '../src/train/optimizer.js';
+import { machine, writeResult } from './lib.js';
+
+interface Size {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  contextLength: number;
+  batchSize: number;
+}
+
+const SIZES: Record<string, Size> = {
+  small: { hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2, contextLength: 64, batchSize: 16 },
+  '90m': { hiddenSize: 1024, intermediateSize: 2816, numLayers: 8, numHeads: 16, numKvHeads: 4, contextLength: 256, batchSize: 16 },
+  '1b': { hiddenSize: 2048, intermediateSize: 5632, numLayers: 22, numHeads: 32, numKvHeads: 8, contextLength: 512, batchSize: 16 },
+};
+
+function recipeFor(s: Size, backend: BackendName): ReturnType<typeof loadRecipe> {
+  const { batchSize, contextLength, ...model } = s;
+  const set = [
+    ...Object.entries(model).map(([k, v]) => `model.${k}=${v}`),
+    `data.contextLength=${contextLength}`,
+    `train.batchSize=${batchSize}`,
+    `backend=${backend}`,
+  ];
+  return loadRecipe('recipes/shakespeare-lm-bitnet.json', { set });
+}
+
+interface KernelRow {
+  kernel: string;
+  calls: number;
+  ms: number;
+}
+
+/** Per-kernel time of one step (tf.profile: GPU timestamps on webgpu when the adapter has them). */
+async function profileStep(run: () => Promise<number>): Promise<{ rows: KernelRow[]; kernels: number }> {
+  const info = await tf.profile(async () => {
+    await run();
+    return [];
+  });
+  const by = new Map<string, KernelRow>();
+  for (const k of info.kernels) {
+    const row = by.get(k.name) ?? { kernel: k.name, calls: 0, ms: 0 };
+    row.calls++;
+    row.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    by.set(k.name, row);
+  }
+  return { rows: [...by.values()].sort((a, b) => b.ms - a.ms), kernels: info.kernels.length };
+}
+
+/** The PyTorch twin's JSON line, or undefined where python3 has no torch (or no CUDA for a GPU run). */
+function peer(s: Size, device: 'cuda' | 'cpu', threads: number): Record<string, unknown> | undefined {
+  const args = ['bench/peer/lm_train_peer.py', '--device', device, '--text', 'data/tinyshakespeare.txt'];
+  args.push('--hidden', String(s.hiddenSize), '--ffn', String(s.intermediateSize), '--layers', String(s.numLayers));
+  args.push('--heads', String(s.numHeads), '--kv', String(s.numKvHeads), '--ctx', String(s.contextLength), '--batch', String(s.batchSize));
+  if (device === 'cpu') args.push('--threads', String(threads));
+  try {
+    const out = execFileSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 });
+    return JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function benchTrainLm(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      backend: { type: 'string', default: 'wasm' },
+      sizes: { type: 'string', default: 'small' },
+      steps: { type: 'string', default: '20' },
+      profile: { type: 'boolean', default: false },
+      peer: { type: 'string', default: 'auto' },
+    },
+  });
+  const backend = await selectBackend(values.backend as BackendName);
+  const results: Record<string, unknown>[] = [];
+  const profiles: Record<string, KernelRow[]> = {};
+  for (const name of values.sizes.split(',')) {
+    const size = SIZES[name];
+    if (size === undefined) throw new Error(`no size ${name}: ${Object.keys(SIZES).join(', ')}`);
+    const recipe = recipeFor(size, backend);
+    const { model } = await buildRecipeModel(recipe, () => {});
+    const task = createTask(recipe, undefined);
+    const params = trainableParams(model);
+    const optimizer = new Optimizer(recipe.train.optimizer);
+    let step = 0;
+    const one = (): Promise<number> => trainStep(model, params, optimizer, task, task.batch(step++), { lr: 1e-3, weightDecay: 0.1, gradClip: 1 });
+    for (let i = 0; i < 3; i++) await one();
+    const times: number[] = [];
+    let loss = 0;
+    for (let i = 0; i < Number(values.steps); i++) {
+      const t0 = performance.now();
+      loss = await one();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const ms = times[Math.floor(times.length / 2)] as number;
+    if (values.profile) profiles[name] = (await profileStep(one)).rows;
+    const memory = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+    const params_ = params.reduce((n, p) => n + p.variable.size, 0);
+    const tokens = size.batchSize * size.contextLength;
+    const device = backend === 'webgpu' ? 'cuda' : 'cpu';
+    const threads = Math.min(cpus().length, 2);
+    const twin = values.peer === 'off' ? undefined : peer(size, device, threads);
+    const twinMs = typeof twin?.ms_per_step === 'number' ? twin.ms_per_step : undefined;
+    results.push({
+      size: name,
+      params: params_,
+      tokensPerStep: tokens,
+      msPerStep: ms,
+      tokensPerSecond: (tokens * 1000) / ms,
+      loss,
+      tensorBytes: memory.numBytes,
+      ...(twin === undefined ? {} : { peer: twin, peerMsPerStep: twinMs, ratio: twinMs === undefined ? undefined : ms / twinMs }),
+    });
+    optimizer.dispose();
+    model.dispose();
+  }
+  const header = ['size', 'params', 'tokens/step', `ours (${backend}) ms/step`, 'tokens/s', 'PyTorch ms/step', 'ours / PyTorch'];
+  const rows = results.map((r) => [
+    String(r.size),
+    `${((r.params as number) / 1e6).toFixed(2)} M`,
+    String(r.tokensPerStep),
+    (r.msPerStep as number).toFixed(1),
+    (r.tokensPerSecond as number).toFixed(0),
+    r.peerMsPerStep === undefined ? 'n/a' : (r.peerMsPerStep as number).toFixed(1),
+    r.ratio === undefined ? 'n/a' : `${(r.ratio as number).toFixed(2)}x`,
+  ]);
+  console.log(`\nbitnet-lm training step (trainStep: forward, STE backward, clip, AdamW), ${backend}, median of ${values.steps}`);
+  console.log(formatTable([header, ...rows]));
+  const profileMd: string[] = [];
+  for (const [name, list] of Object.entries(profiles)) {
+    const total = list.reduce((n, r) => n + r.ms, 0);
+    const calls = list.reduce((n, r) => n + r.calls, 0);
+    const top = list.slice(0, 15).map((r) => [r.kernel, String(r.calls), r.ms.toFixed(2), `${((100 * r.ms) / Math.max(total, 1e-9)).toFixed(1)}%`]);
+    console.log(`\nprofile of one ${name} step: ${calls} kernels, ${total.toFixed(1)} ms of kernel time`);
+    console.log(formatTable([['kernel', 'calls', 'ms', 'share'], ...top]));
+    profileMd.push(
+      `### One ${name} step: ${calls} kernels, ${total.toFixed(1)} ms kernel time\n`,
+      formatMarkdownTable([['kernel', 'calls', 'ms', 'share'], ...top]),
+      '',
+    );
+  }
+  const json = { bench: 'train', backend, machine: machine(), date: new Date().toISOString(), results, profiles };
+  const md = [`bitnet-lm training step, ${backend}`, '', formatMarkdownTable([header, ...rows]), '', ...profileMd].join('\n');
+  await writeResult(`train-${backend}.json`, `${JSON.stringify(json, null, 2)}\n`);
+  await writeResult(`train-${backend}.md`, `# ${md}\n`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  tf.enableProdMode();
+  await benchTrainLm(process.argv.slice(2));
+  // Dawn keeps the process alive
+  process.exit(0);
+}
