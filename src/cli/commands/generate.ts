@@ -14,6 +14,7 @@ import { HfTokenizer } from '../../tokenizer/hf-tokenizer.js';
 import { GpuProjections } from '../../inference/gpu-projections.js';
 import { loadLmWeights } from '../../inference/load-lm.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
+import { TextStream } from '../../inference/text-stream.js';
 import type { CliContext } from '../context.js';
 
 interface GenerateArgs {
@@ -137,14 +138,11 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
         return gpu;
       });
       // text streams as tokens come; a token that ends inside a character waits for the next
-      const stream = { tokens: [] as number[], printed: '' };
-      const onToken = (t: number): void => {
-        stream.tokens.push(t);
-        const sofar = codec.decode(stream.tokens);
-        if (sofar.endsWith('\uFFFD') || !sofar.startsWith(stream.printed)) return;
-        ctx.io.write(sofar.slice(stream.printed.length));
-        stream.printed = sofar;
-      };
+      const stream = new TextStream(
+        (ids) => codec.decode(ids),
+        (text) => ctx.io.write(text),
+      );
+      const onToken = (t: number): void => stream.push(t);
       if (!args.json) ctx.io.write(args.prompt);
       const options = { maxTokens: args.maxTokens, temperature: args.temperature, topK: args.topK, seed: args.seed, ...(args.json ? {} : { onToken }) };
       const result = await Promise.resolve()
