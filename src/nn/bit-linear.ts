@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseBitNetConfig, type BitNetConfig } from '../config.js';
 import { BitNetError } from '../errors.js';
-import { fakeQuantActivations, fakeQuantKernel, quantizeActivationsTensor, straightThrough } from '../quant/ste.js';
+import { quantizeActivationsTensor, straightThrough } from '../quant/ste.js';
+import { fakeQuantActivationsFused, fakeQuantKernelFused } from './fused-fake-quant.js';
 import { quantizeWeights, TernaryWeight, type GroupSize } from '../quant/weight.js';
 import { resolveInitializer, serializeInitializer, type Initializer, type InitializerSpec, type SerializedInitializer } from './initializers.js';
 import { kernelToTorch, torchToKernel } from './layout.js';
@@ -258,8 +259,8 @@ export class BitLinear extends tf.layers.Layer {
   private trainingMatMul(x: tf.Tensor2D): tf.Tensor2D {
     const { activationBits, activationScope, eps, groupSize } = this.quant;
     const kernel = this.requireKernel().read() as tf.Tensor2D;
-    const xq = straightThrough(x, (t) => fakeQuantActivations(t, activationBits, activationScope, eps), this.lambda);
-    const wq = straightThrough(kernel, (k) => fakeQuantKernel(k, groupSize, eps), this.lambda);
+    const xq = straightThrough(x, (t) => fakeQuantActivationsFused(t, activationBits, activationScope, eps), this.lambda);
+    const wq = straightThrough(kernel, (k) => fakeQuantKernelFused(k, groupSize, eps), this.lambda);
     return linearMatMul(xq, wq);
   }
 

@@ -88,19 +88,19 @@ export class Optimizer {
         const flat = (t: tf.Tensor): tf.Tensor => tf.reshape(t, [n]);
         const g = { G: flat(grad), ...(scaled ? { S: tf.reshape(gradScale, [1]) } : {}) };
         const sg = scaled ? 's * g' : 'g';
-        const m = fusedElementwise(
+        const m = fusedElementwise<tf.Rank.R1>(
           scaled ? 'adamw_m_scaled' : 'adamw_m',
           { M: previous === undefined ? tf.zeros([n]) : flat(previous[0] as tf.Tensor), ...g },
           { b1, c1: 1 - b1 },
           `uniforms.b1 * m + uniforms.c1 * (${sg})`,
         );
-        const v = fusedElementwise(
+        const v = fusedElementwise<tf.Rank.R1>(
           scaled ? 'adamw_v_scaled' : 'adamw_v',
           { V: previous === undefined ? tf.zeros([n]) : flat(previous[1] as tf.Tensor), ...g },
           { b2, c2: 1 - b2 },
           `uniforms.b2 * v + uniforms.c2 * (${sg}) * (${sg})`,
         );
-        const w = fusedElementwise(
+        const w = fusedElementwise<tf.Rank.R1>(
           'adamw_w',
           { W: flat(variable), M: m, V: v },
           { lr, decay: variable.rank >= 2 ? weightDecay : 0, bc1: 1 - b1 ** this.t, bc2: 1 - b2 ** this.t, eps: this.config.eps },

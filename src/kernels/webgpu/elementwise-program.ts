@@ -16,7 +16,7 @@ class ElementwiseProgram {
   readonly variableNames: string[];
   readonly outputShape: number[];
   readonly shaderKey: string;
-  readonly dispatchLayout = { x: [0] };
+  readonly dispatchLayout: { x: number[] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   readonly size = true;
@@ -27,11 +27,12 @@ class ElementwiseProgram {
     inputs: readonly string[],
     uniformNames: readonly string[],
     private readonly expression: string,
-    n: number,
+    shape: readonly number[],
   ) {
     this.variableNames = [...inputs];
-    this.outputShape = [n];
-    this.dispatch = [Math.ceil(n / WORKGROUP), 1, 1];
+    this.outputShape = [...shape];
+    this.dispatchLayout = { x: shape.map((_d, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, d) => a * d, 1) / WORKGROUP), 1, 1];
     this.uniforms = uniformNames.map((u) => `${u} : f32,`).join(' ');
     this.shaderKey = `bitnet_elementwise_${name}`;
   }
@@ -49,27 +50,28 @@ class ElementwiseProgram {
 }
 
 /**
- * Evaluates `expression` elementwise on the webgpu backend in one dispatch. `inputs` are flat
- * float32 tensors of one length, named by single upper-case words (read in the expression in lower
+ * Evaluates `expression` elementwise on the webgpu backend in one dispatch. The output has the
+ * first input's shape; the others have it too or broadcast to it (a [rows, 1] scale, a scalar).
+ * Inputs are float32 tensors named by single upper-case words (read in the expression in lower
  * case); `uniforms` are f32 scalars (`uniforms.<name>`). `name` keys the compiled pipeline, so one
  * name must always go with one expression.
  */
-export function fusedElementwise(
+export function fusedElementwise<R extends tf.Rank>(
   name: string,
   inputs: Readonly<Record<string, tf.Tensor>>,
   uniforms: Readonly<Record<string, number>>,
   expression: string,
-): tf.Tensor1D {
+): tf.Tensor<R> {
   const names = Object.keys(inputs);
   const tensors = Object.values(inputs);
-  const n = (tensors[0] as tf.Tensor).size;
-  const program = new ElementwiseProgram(name, names, Object.keys(uniforms), expression, n);
+  const shape = (tensors[0] as tf.Tensor).shape;
+  const program = new ElementwiseProgram(name, names, Object.keys(uniforms), expression, shape);
   const backend = tf.backend() as unknown as WebGpuProgramRunner;
   const info = backend.runWebGPUProgram(
     program,
-    tensors.map((t) => ({ dataId: t.dataId, shape: [t.size], dtype: t.dtype })),
+    tensors.map((t) => ({ dataId: t.dataId, shape: t.rank === 0 ? [1] : t.shape, dtype: t.dtype })),
     'float32',
     Object.values(uniforms).map((v) => ({ type: 'float32', data: [v] })),
   );
-  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor1D;
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }
