@@ -1,0 +1,55 @@
+// Issue #16: RMSNorm on tfjs-webgpu runs as fused WGSL programs with a closed-form gradient. The
+// forward must be the tfjs operations' on webgpu bit for bit; the value and both gradients must
+// match autograd through the tfjs operations on the cpu backend. On llvmpipe in CI.
+import { describe, expect, it } from 'vitest';
+import { rmsNorm } from '../../src/nn/rms-norm.js';
+import { seededArray, tf, useBackend } from '../helpers/tf.js';
+
+process.env.EGL_PLATFORM ??= 'surfaceless';
+process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
+const available = await useBackend('webgpu').then(
+  () => true,
+  (e: unknown) => {
+    if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
+    console.warn(`SKIPPED: fused RMSNorm on webgpu — ${(e as Error).message}`);
+    return false;
+  },
+);
+
+const SHAPE = [2, 5, 48];
+const EPS = 1e-5;
+
+/** The tfjs operations of rmsNorm, written out (the path every other backend takes). */
+const reference = (x: tf.Tensor, g: tf.Tensor): tf.Tensor => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), tf.scalar(EPS)))), g);
+
+/** y, and the gradients of sum(y · w) for a fixed w, with respect to x and gamma. */
+async function run(backend: 'cpu' | 'webgpu', f: (x: tf.Tensor, g: tf.Tensor) => tf.Tensor): Promise<Float32Array[]> {
+  await useBackend(backend);
+  const before = tf.memory().numTensors;
+  const x = tf.tensor(seededArray(2 * 5 * 48, 7, 1.5), SHAPE);
+  const g = tf.tidy(() => tf.add(tf.tensor(seededArray(48, 8, 0.3)), 1));
+  const w = tf.tensor(seededArray(2 * 5 * 48, 9, 1), SHAPE);
+  const y = tf.tidy(() => f(x, g));
+  const [dx, dg] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), w)))([x, g]);
+  const out = await Promise.all([y, dx, dg].map(async (t) => (await (t as tf.Tensor).data()) as Float32Array));
+  tf.dispose([x, g, w, y, dx, dg] as tf.Tensor[]);
+  expect(tf.memory().numTensors).toBe(before);
+  return out;
+}
+
+describe.runIf(available)('RMSNorm fused on webgpu', () => {
+  it('forward: bit for bit the tfjs operations on webgpu', async () => {
+    const [fused] = await run('webgpu', (x, g) => rmsNorm(x, g, EPS));
+    const [ops] = await run('webgpu', reference);
+    expect(fused).toEqual(ops);
+  });
+
+  it('value and gradients (x and gamma): those of autograd on cpu, within float rounding', async () => {
+    const gpu = await run('webgpu', (x, g) => rmsNorm(x, g, EPS));
+    const cpu = await run('cpu', reference);
+    cpu.forEach((values, t) => {
+      const scale = Math.max(...values.map(Math.abs));
+      values.forEach((v, i) => expect(Math.abs(((gpu[t] as Float32Array)[i] as number) - v)).toBeLessThanOrEqual(2e-5 * scale));
+    });
+  });
+});
