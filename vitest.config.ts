@@ -8,6 +8,7 @@ export const SLOW_TESTS = [
   'test/recipe/run.test.ts',
   'test/recipe/experiment.test.ts',
   'test/recipe/crash-windows.test.ts',
+  'test/recipe/loss-curve.test.ts',
   'test/models/mlp-train.test.ts',
   'test/interop/llama-cpp.test.ts',
   'test/interop/lm-parity.test.ts',

@@ -1,0 +1,49 @@
+// node dist/bench/loss-curve.js [--backends cpu,webgpu] [--steps 100]
+// The first steps of a tiny bitnet-lm recipe (shakespeare, the recipes' training step) from the same
+// seed on each backend; prints one JSON line { <backend>: [loss per step] }. The fused WGSL paths of
+// the webgpu backend must follow the cpu backend's curve (test/recipe/loss-curve.test.ts).
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, type BackendName } from '../src/backend.js';
+import { buildRecipeModel } from '../src/recipe/build.js';
+import { loadRecipe } from '../src/recipe/load.js';
+import { createTask } from '../src/recipe/tasks.js';
+import { trainableParams, trainStep } from '../src/recipe/train-step.js';
+import { Optimizer } from '../src/train/optimizer.js';
+
+const TINY = [
+  'model.hiddenSize=64',
+  'model.intermediateSize=128',
+  'model.numLayers=2',
+  'model.numHeads=4',
+  'model.numKvHeads=2',
+  'data.contextLength=32',
+  'train.batchSize=8',
+];
+
+export async function lossCurve(backend: BackendName, steps: number): Promise<number[]> {
+  await selectBackend(backend);
+  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...TINY, `backend=${backend}`] });
+  const { model } = await buildRecipeModel(recipe, () => {});
+  const task = createTask(recipe, undefined);
+  const params = trainableParams(model);
+  const optimizer = new Optimizer(recipe.train.optimizer);
+  const losses: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    losses.push(await trainStep(model, params, optimizer, task, task.batch(step), { lr: 3e-3, weightDecay: 0.1, gradClip: 1 }));
+  }
+  optimizer.dispose();
+  model.dispose();
+  return losses;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  tf.enableProdMode();
+  const { values } = parseArgs({ options: { backends: { type: 'string', default: 'cpu,webgpu' }, steps: { type: 'string', default: '100' } } });
+  const out: Record<string, number[]> = {};
+  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps));
+  console.log(JSON.stringify(out));
+  // Dawn keeps the process alive
+  process.exit(0);
+}
