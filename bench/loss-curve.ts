@@ -1,5 +1,5 @@
-// node dist/bench/loss-curve.js [--backends cpu,webgpu] [--steps 100]
-// The first steps of a tiny bitnet-lm recipe (shakespeare, the recipes' training step) from the same
+// node dist/bench/loss-curve.js [--backends cpu,webgpu] [--steps 100] [--model tiny|90m]
+// The first steps of a bitnet-lm recipe (tiny, or the 90 M shape) (shakespeare, the recipes' training step) from the same
 // seed on each backend; prints one JSON line { <backend>: [loss per step] }. The fused WGSL paths of
 // the webgpu backend must follow the cpu backend's curve (test/recipe/loss-curve.test.ts).
 import { parseArgs } from 'node:util';
@@ -12,19 +12,30 @@ import { createTask } from '../src/recipe/tasks.js';
 import { trainableParams, trainStep } from '../src/recipe/train-step.js';
 import { Optimizer } from '../src/train/optimizer.js';
 
-const TINY = [
-  'model.hiddenSize=64',
-  'model.intermediateSize=128',
-  'model.numLayers=2',
-  'model.numHeads=4',
-  'model.numKvHeads=2',
-  'data.contextLength=32',
-  'train.batchSize=8',
-];
+const MODELS: Record<string, string[]> = {
+  tiny: [
+    'model.hiddenSize=64',
+    'model.intermediateSize=128',
+    'model.numLayers=2',
+    'model.numHeads=4',
+    'model.numKvHeads=2',
+    'data.contextLength=32',
+    'train.batchSize=8',
+  ],
+  '90m': [
+    'model.hiddenSize=1024',
+    'model.intermediateSize=2816',
+    'model.numLayers=8',
+    'model.numHeads=16',
+    'model.numKvHeads=4',
+    'data.contextLength=256',
+    'train.batchSize=16',
+  ],
+};
 
-export async function lossCurve(backend: BackendName, steps: number): Promise<number[]> {
+export async function lossCurve(backend: BackendName, steps: number, size = 'tiny'): Promise<number[]> {
   await selectBackend(backend);
-  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...TINY, `backend=${backend}`] });
+  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...(MODELS[size] ?? []), `backend=${backend}`] });
   const { model } = await buildRecipeModel(recipe, () => {});
   const task = createTask(recipe, undefined);
   const params = trainableParams(model);
@@ -40,9 +51,11 @@ export async function lossCurve(backend: BackendName, steps: number): Promise<nu
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   tf.enableProdMode();
-  const { values } = parseArgs({ options: { backends: { type: 'string', default: 'cpu,webgpu' }, steps: { type: 'string', default: '100' } } });
+  const { values } = parseArgs({
+    options: { backends: { type: 'string', default: 'cpu,webgpu' }, steps: { type: 'string', default: '100' }, model: { type: 'string', default: 'tiny' } },
+  });
   const out: Record<string, number[]> = {};
-  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps));
+  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model);
   console.log(JSON.stringify(out));
   // Dawn keeps the process alive
   process.exit(0);
