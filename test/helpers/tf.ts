@@ -24,3 +24,21 @@ export function seededArray(n: number, seed: number, scale = 1): Float32Array {
   }
   return out;
 }
+
+/**
+ * Starts the webgpu backend for a test file: on machines without a GPU, Mesa's llvmpipe through
+ * Dawn's OpenGL backend. False (with a SKIPPED warning) when no adapter is found, unless
+ * BITNET_REQUIRE_WEBGPU=1 (CI), where that is a failure.
+ */
+export async function webgpuForTests(what: string): Promise<boolean> {
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
+  return useBackend('webgpu').then(
+    () => true,
+    (e: unknown) => {
+      if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
+      console.warn(`SKIPPED: ${what} — ${(e as Error).message}`);
+      return false;
+    },
+  );
+}

@@ -5,18 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { fakeQuantActivationsFused, fakeQuantKernelFused } from '../../src/nn/fused-fake-quant.js';
 import { fakeQuantActivations, fakeQuantKernel } from '../../src/quant/ste.js';
-import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { seededArray, tf, useBackend, webgpuForTests } from '../helpers/tf.js';
 
-process.env.EGL_PLATFORM ??= 'surfaceless';
-process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
-const available = await useBackend('webgpu').then(
-  () => true,
-  (e: unknown) => {
-    if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
-    console.warn(`SKIPPED: fused fake quantization on webgpu — ${(e as Error).message}`);
-    return false;
-  },
-);
+const available = await webgpuForTests('fused fake quantization on webgpu');
 
 async function on(backend: 'cpu' | 'webgpu', f: () => tf.Tensor): Promise<Float32Array> {
   await useBackend(backend);

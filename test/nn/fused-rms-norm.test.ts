@@ -3,18 +3,9 @@
 // match autograd through the tfjs operations on the cpu backend. On llvmpipe in CI.
 import { describe, expect, it } from 'vitest';
 import { rmsNorm } from '../../src/nn/rms-norm.js';
-import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { seededArray, tf, useBackend, webgpuForTests } from '../helpers/tf.js';
 
-process.env.EGL_PLATFORM ??= 'surfaceless';
-process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
-const available = await useBackend('webgpu').then(
-  () => true,
-  (e: unknown) => {
-    if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
-    console.warn(`SKIPPED: fused RMSNorm on webgpu — ${(e as Error).message}`);
-    return false;
-  },
-);
+const available = await webgpuForTests('fused RMSNorm on webgpu');
 
 const SHAPE = [2, 5, 48];
 const EPS = 1e-5;

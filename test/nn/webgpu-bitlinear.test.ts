@@ -6,19 +6,10 @@ import { BitLinear } from '../../src/nn/bit-linear.js';
 import { prepareInference } from '../../src/nn/prepare-inference.js';
 import { expectBitNetError } from '../helpers/errors.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { seededArray, tf, useBackend, webgpuForTests } from '../helpers/tf.js';
 import { tieRows } from '../helpers/ties.js';
 
-process.env.EGL_PLATFORM ??= 'surfaceless';
-process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
-const available = await useBackend('webgpu').then(
-  () => true,
-  (e: unknown) => {
-    if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
-    console.warn(`SKIPPED: BitLinear on webgpu — ${(e as Error).message}`);
-    return false;
-  },
-);
+const available = await webgpuForTests('BitLinear on webgpu');
 
 function layer(units: number, inDim: number, seed: number, extra: Partial<ConstructorParameters<typeof BitLinear>[0]> = {}): BitLinear {
   const l = new BitLinear({ units, inference: true, useBias: true, ...extra });

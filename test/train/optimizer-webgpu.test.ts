@@ -3,18 +3,9 @@
 // clip factor, with weight decay on matrices only; checked on Mesa's llvmpipe in CI.
 import { describe, expect, it } from 'vitest';
 import { Optimizer, clipScale } from '../../src/train/optimizer.js';
-import { seededArray, tf, useBackend } from '../helpers/tf.js';
+import { seededArray, tf, useBackend, webgpuForTests } from '../helpers/tf.js';
 
-process.env.EGL_PLATFORM ??= 'surfaceless';
-process.env.BITNET_WEBGPU_FLAGS ??= 'backend=opengl';
-const available = await useBackend('webgpu').then(
-  () => true,
-  (e: unknown) => {
-    if (process.env.BITNET_REQUIRE_WEBGPU === '1') throw e;
-    console.warn(`SKIPPED: AdamW on webgpu — ${(e as Error).message}`);
-    return false;
-  },
-);
+const available = await webgpuForTests('AdamW on webgpu');
 
 const SHAPES: number[][] = [[37, 21], [21], [5, 3, 4]];
 
