@@ -43,12 +43,22 @@ function ggufArrays(path: string, itemType: number, count: number, arrays: numbe
   writeFileSync(path, Buffer.concat(parts));
 }
 
-function safetensors(path: string, header: Record<string, unknown>, data: Buffer): void {
-  const json = Buffer.from(JSON.stringify(header));
+/** A safetensors file of a header's JSON text and no data. */
+function safetensors(path: string, headerJson: string): void {
+  const json = Buffer.from(headerJson);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path, Buffer.concat([len, json, data]));
+  writeFileSync(path, Buffer.concat([len, json]));
 }
+
+/** A copy of a seed folder with one file's text edited; returns the copy. */
+function editedCopy(seed: string, path: string, file: string, edit: (text: string) => string): string {
+  cpSync(seed, path, { recursive: true });
+  writeFileSync(join(path, file), edit(readFileSync(join(path, file), 'utf8')));
+  return path;
+}
+
+const withJson = (text: string, fields: Record<string, unknown>): string => JSON.stringify({ ...(JSON.parse(text) as Record<string, unknown>), ...fields });
 
 const BOOL = Buffer.from([1]);
 const ONE_CHAR = (i: number): Buffer => Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 97 + (i % 26)]);
@@ -80,7 +90,7 @@ export const AMPLIFY_CASES: readonly AmplifyCase[] = [
       const path = join(dir, 'many.safetensors');
       const header: Record<string, unknown> = {};
       for (let i = 0; i < 99_999; i++) header[`t${i}`] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
-      safetensors(path, header, Buffer.alloc(0));
+      safetensors(path, JSON.stringify(header));
       return path;
     },
   },
@@ -93,10 +103,7 @@ export const AMPLIFY_CASES: readonly AmplifyCase[] = [
       const parts = ['{'];
       for (let i = 0; i < 900_000; i++) parts.push(`${i === 0 ? '' : ','}"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
       parts.push('}');
-      const json = Buffer.from(parts.join(''));
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(json.length));
-      writeFileSync(path, Buffer.concat([len, json]));
+      safetensors(path, parts.join(''));
       return path;
     },
   },
@@ -104,35 +111,17 @@ export const AMPLIFY_CASES: readonly AmplifyCase[] = [
     name: 'adapter: r = 4,000,000 in adapter_config.json, rank-4 weights',
     before: '1.6 GB before the shape check',
     op: 'load-adapter',
-    write: (dir, corpus) => {
-      const path = join(dir, 'lora');
-      cpSync(join(corpus, 'adapter', 'lora'), path, { recursive: true });
-      const config = JSON.parse(readFileSync(join(path, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(path, 'adapter_config.json'), JSON.stringify({ ...config, r: 4_000_000 }));
-      return path;
-    },
+    write: (dir, corpus) => editedCopy(join(corpus, 'adapter', 'lora'), join(dir, 'lora'), 'adapter_config.json', (t) => withJson(t, { r: 4_000_000 })),
   },
   {
     name: 'model.json: a layer of 100 M units over a 2.6 MB weights.bin',
     op: 'generate',
-    write: (dir, corpus) => {
-      const path = join(dir, 'lm');
-      cpSync(join(corpus, 'model.json', 'lm'), path, { recursive: true });
-      const text = readFileSync(join(path, 'model.json'), 'utf8').replace('"units":512', '"units":100000000');
-      writeFileSync(join(path, 'model.json'), text);
-      return path;
-    },
+    write: (dir, corpus) => editedCopy(join(corpus, 'model.json', 'lm'), join(dir, 'lm'), 'model.json', (t) => t.replace('"units":512', '"units":100000000')),
   },
   {
     name: 'HF folder: vocab_size 1e9 in config.json',
     op: 'generate',
-    write: (dir, corpus) => {
-      const path = join(dir, 'hf');
-      cpSync(join(corpus, 'hf-folder', 'llama'), path, { recursive: true });
-      const config = JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(path, 'config.json'), JSON.stringify({ ...config, vocab_size: 1_000_000_000 }));
-      return path;
-    },
+    write: (dir, corpus) => editedCopy(join(corpus, 'hf-folder', 'llama'), join(dir, 'hf'), 'config.json', (t) => withJson(t, { vocab_size: 1_000_000_000 })),
   },
 ];
 

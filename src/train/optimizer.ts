@@ -141,22 +141,26 @@ export class Optimizer {
   }
 }
 
+/** The L2 norm of all gradients together. */
+function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
+  // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
+  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
+}
+
 /**
  * The global norm of the gradients and the factor that clips it to maxNorm (1 when it is below),
  * both left on the device: Optimizer.step takes the factor, so a step needs no read back.
  */
 export function clipScale(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; scale: tf.Scalar } {
   return tf.tidy(() => {
-    // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
-    const norm = tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
+    const norm = globalNorm(grads);
     return { norm, scale: tf.div(maxNorm, tf.maximum(norm, maxNorm)) };
   });
 }
 
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
 export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
-  // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
-  const normTensor = tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))));
+  const normTensor = globalNorm(grads);
   const norm = (await normTensor.data())[0] as number;
   normTensor.dispose();
   if (norm > maxNorm) {

@@ -11,13 +11,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await mkdir(dir, { recursive: true });
-    const file = await open(tmp, 'w');
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeFileSynced(tmp, data);
     crashWindow(`write:${basename(path)}`);
     await rename(tmp, path);
   } catch (cause) {
