@@ -30,7 +30,8 @@ export function buildMlp(opts: MlpOptions): tf.Sequential {
   model.add(tf.layers.inputLayer({ inputShape: [opts.inputSize], name: 'input' }));
   widths.forEach((units, i) => {
     const name = i === widths.length - 1 ? 'head' : `fc${i + 1}`;
-    const kernelInitializer = tf.initializers.glorotUniform({ seed: seed * 1000 + i });
+    // + 1: tfjs takes a seed of 0 as no seed (Math.random)
+    const kernelInitializer = tf.initializers.glorotUniform({ seed: seed * 1000 + i + 1 });
     if (opts.layer === 'dense') {
       model.add(tf.layers.dense({ units, name, kernelInitializer, useBias: true }));
     } else {

@@ -31,7 +31,8 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
   let n = 0;
   const name = (role: LayerTensor, i: number): string => tensorName('tfjs', role, i);
   const linear = (layerName: string, units: number): tf.layers.Layer => {
-    const kernelInitializer = tf.initializers.randomNormal({ stddev: 0.02, seed: seed * 1000 + n++ });
+    // + 1: tfjs takes a seed of 0 as no seed (Math.random)
+    const kernelInitializer = tf.initializers.randomNormal({ stddev: 0.02, seed: seed * 1000 + ++n });
     return bitLinear({ units, name: layerName, useBias: false, useRmsNorm: false, kernelInitializer, ...bitnet, fullPrecision: kind === 'dense' });
   };
   const norm = (normName: string): RMSNorm => new RMSNorm({ name: normName, epsilon: config.rmsNormEps });
