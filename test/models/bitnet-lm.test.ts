@@ -19,6 +19,21 @@ const CONFIG = {
 describe('BitNet LM (tfjs)', () => {
   beforeAll(() => useBackend('cpu'));
 
+  it('the same seed builds the same weights, every layer (tfjs takes a seed of 0 as none), and another seed others', () => {
+    const weights = (seed: number): Float32Array[] => {
+      const model = buildBitnetLm({ ...CONFIG, layer: 'bitlinear', seed });
+      const values = model.getWeights().map((w) => w.dataSync() as Float32Array);
+      model.dispose();
+      return values;
+    };
+    const [a, b, c] = [weights(0), weights(0), weights(1)];
+    a.forEach((w, i) => expect(w, `weight ${i}`).toEqual(b[i]));
+    const kernels = a.map((w, i) => i).filter((i) => (a[i] as Float32Array).length > 1 && (a[i] as Float32Array).some((v) => v !== 1));
+    expect(kernels.length).toBeGreaterThan(14);
+    // the embedding has its own fixed seed; every projection differs with the model seed
+    expect(kernels.filter((i) => (a[i] as Float32Array).some((v, j) => v !== (c[i] as Float32Array)[j])).length).toBe(kernels.length - 1);
+  });
+
   it.each(['silu', 'relu2'] as const)('has llama.cpp layer names and its logits equal the reference forward pass (BitNet numerics, %s)', (hiddenAct) => {
     const model = buildBitnetLm({ ...CONFIG, hiddenAct, layer: 'bitlinear', seed: 3 });
     expect(model.layers.map((l) => l.name)).toContain('blk.1.attn_output');
