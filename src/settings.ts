@@ -19,6 +19,10 @@ export type NativeIsa = (typeof NATIVE_ISAS)[number];
 export const INFERENCE_ENGINES = ['auto', 'tfjs', 'kernels'] as const;
 export type InferenceEngine = (typeof INFERENCE_ENGINES)[number];
 
+/** Fused WGSL training paths on tfjs-webgpu (each replaces tfjs operations; `BITNET_WEBGPU_UNFUSED` turns some off). */
+export const FUSED_PATHS = ['adamw', 'fake-quant', 'rms-norm', 'attention', 'reductions', 'matmul'] as const;
+export type FusedPath = (typeof FUSED_PATHS)[number];
+
 const positiveInteger = z.coerce.number().int().positive();
 
 const SettingsSchema = z
@@ -33,6 +37,8 @@ const SettingsSchema = z
     nativeIsa: z.enum(NATIVE_ISAS).optional(),
     /** BITNET_WEBGPU_FLAGS: Dawn toggles, comma-separated (`backend=opengl`). */
     webgpuFlags: z.array(z.string()).default([]),
+    /** BITNET_WEBGPU_UNFUSED: fused training paths to run as tfjs operations instead, comma-separated. */
+    unfused: z.array(z.enum(FUSED_PATHS)).default([]),
   })
   .strict();
 
@@ -45,6 +51,7 @@ const ENV_NAMES: Record<keyof BitnetSettings, string> = {
   inference: 'BITNET_INFERENCE',
   nativeIsa: 'BITNET_NATIVE_ISA',
   webgpuFlags: 'BITNET_WEBGPU_FLAGS',
+  unfused: 'BITNET_WEBGPU_UNFUSED',
 };
 
 function parse(input: Record<string, unknown>, what: string): BitnetSettings {
@@ -59,7 +66,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): BitnetSet
   for (const [key, name] of Object.entries(ENV_NAMES)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    input[key] = key === 'webgpuFlags' ? value.split(',').filter((f) => f !== '') : value;
+    input[key] = key === 'webgpuFlags' || key === 'unfused' ? value.split(',').filter((f) => f !== '') : value;
   }
   const result = SettingsSchema.safeParse(input);
   if (result.success) return result.data;

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
+import { causalAttentionFused } from './fused-attention.js';
 import { ropeTensor } from './rope.js';
 import type { Kwargs, LayerArgs, Shape } from './tfjs-types.js';
+import { useFused } from '../kernels/webgpu/fused.js';
 
 export interface CausalAttentionArgs extends LayerArgs {
   numHeads: number;
@@ -33,30 +35,9 @@ export class CausalAttention extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    return tf.tidy(() => {
-      const [q, k, v] = inputs as tf.Tensor3D[];
-      const [b, t, width] = (q as tf.Tensor3D).shape;
-      const d = width / this.numHeads;
-      const heads = (x: tf.Tensor3D, n: number): tf.Tensor4D => tf.transpose(tf.reshape(x, [b, t, n, d]), [0, 2, 1, 3]);
-      const repeat = (x: tf.Tensor4D): tf.Tensor4D => {
-        const group = this.numHeads / this.numKvHeads;
-        if (group === 1) return x;
-        // each key/value head serves `group` query heads (slices and concat: both differentiable on every backend)
-        const kvHeads = tf.split(x, this.numKvHeads, 1);
-        return tf.concat<tf.Tensor4D>(
-          kvHeads.flatMap((h) => new Array<tf.Tensor4D>(group).fill(h as tf.Tensor4D)),
-          1,
-        );
-      };
-      const qh = ropeTensor(heads(q as tf.Tensor3D, this.numHeads), this.ropeTheta, this.ropeFreqFactors);
-      const kh = repeat(ropeTensor(heads(k as tf.Tensor3D, this.numKvHeads), this.ropeTheta, this.ropeFreqFactors));
-      const vh = repeat(heads(v as tf.Tensor3D, this.numKvHeads));
-      const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
-      const allowed = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
-      const masked = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
-      const out = tf.matMul(tf.softmax(masked), vh);
-      return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, width]);
-    });
+    const [q, k, v] = inputs as tf.Tensor3D[];
+    const attend = useFused('attention') ? attentionOnWebGpu : causalAttentionOps;
+    return attend(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, this);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -72,4 +53,39 @@ export class CausalAttention extends tf.layers.Layer {
       ...(this.ropeFreqFactors === undefined ? {} : { ropeFreqFactors: this.ropeFreqFactors }),
     };
   }
+}
+
+type AttentionSettings = Pick<CausalAttention, 'numHeads' | 'numKvHeads' | 'ropeTheta' | 'ropeFreqFactors'>;
+
+function attentionOnWebGpu(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: AttentionSettings): tf.Tensor3D {
+  const headDim = q.shape[2] / a.numHeads;
+  return causalAttentionFused(q, k, v, { heads: a.numHeads, kvHeads: a.numKvHeads, headDim }, a.ropeTheta, a.ropeFreqFactors);
+}
+
+/** CausalAttention in tfjs operations (every backend but webgpu): scores [B, heads, T, T], masked softmax. */
+export function causalAttentionOps(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: AttentionSettings): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, t, width] = q.shape;
+    const d = width / a.numHeads;
+    const heads = (x: tf.Tensor3D, n: number): tf.Tensor4D => tf.transpose(tf.reshape(x, [b, t, n, d]), [0, 2, 1, 3]);
+    const repeat = (x: tf.Tensor4D): tf.Tensor4D => {
+      const group = a.numHeads / a.numKvHeads;
+      if (group === 1) return x;
+      // each key/value head serves `group` query heads (slices and concat: both differentiable on every
+      // backend; tfjs's gradient of a split into one piece fails, so one head is not split)
+      const kvHeads = a.numKvHeads === 1 ? [x] : tf.split(x, a.numKvHeads, 1);
+      return tf.concat<tf.Tensor4D>(
+        kvHeads.flatMap((h) => new Array<tf.Tensor4D>(group).fill(h as tf.Tensor4D)),
+        1,
+      );
+    };
+    const qh = ropeTensor(heads(q, a.numHeads), a.ropeTheta, a.ropeFreqFactors);
+    const kh = repeat(ropeTensor(heads(k, a.numKvHeads), a.ropeTheta, a.ropeFreqFactors));
+    const vh = repeat(heads(v, a.numKvHeads));
+    const scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
+    const allowed = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
+    const masked = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
+    const out = tf.matMul(tf.softmax(masked), vh);
+    return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, width]);
+  });
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedElementwise } from '../kernels/webgpu/elementwise-program.js';
+import { sumAll } from '../kernels/webgpu/reductions.js';
 import type { OptimizerConfig } from './optimizer-config.js';
+import { useFused } from '../kernels/webgpu/fused.js';
 
 /** A trainable variable with a stable key (the same across processes, for checkpoints). */
 export interface Param {
@@ -32,7 +34,7 @@ export class Optimizer {
    */
   step(params: readonly Param[], grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number, gradScale?: tf.Scalar): void {
     this.t++;
-    if (this.config.type === 'adamw' && tf.getBackend() === 'webgpu') {
+    if (this.config.type === 'adamw' && useFused('adamw')) {
       this.stepAdamWFused(params, grads, lr, weightDecay, gradScale);
       return;
     }
@@ -144,7 +146,8 @@ export class Optimizer {
 /** The L2 norm of all gradients together. */
 function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
   // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
-  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
+  const squares = useFused('reductions') ? (g: tf.Tensor): tf.Scalar => sumAll(g, 'square', 1) : (g: tf.Tensor): tf.Scalar => tf.sum(tf.square(g));
+  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map(squares)))) as tf.Scalar);
 }
 
 /**

@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import { f32Literal, runCustomProgram } from './custom-program.js';
+
+const WG = 256;
+const MAX_PARTIALS = 1024;
+
+/** Tree sum of each workgroup's `WG` values in `part`, left in part[0]. */
+const TREE = `
+      for (var stride = WG / 2; stride > 0; stride = stride / 2) {
+        workgroupBarrier();
+        if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
+      }
+      workgroupBarrier();
+`;
+
+const MAPS = { abs: 'abs(x)', square: 'x * x' } as const;
+
+/**
+ * scale · Σ map(x) over the whole tensor, on tfjs-webgpu, in two dispatches: up to 1,024
+ * workgroups each sum a strided share, then one workgroup sums their partials. tfjs reduces a
+ * whole tensor in a single workgroup (and applies the map as a kernel of its own).
+ */
+export function sumAll(x: tf.Tensor, map: keyof typeof MAPS, scale: number): tf.Scalar {
+  const n = x.size;
+  const partials = Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / (WG * 8))));
+  const first = runCustomProgram<tf.Rank.R1>({
+    name: `sum_${map}_${n}_${partials}`,
+    inputs: { X: x },
+    outputShape: [partials],
+    workgroups: partials,
+    workgroupSize: WG,
+    code: () => `
+      const WG = ${WG};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        var acc = 0.0;
+        for (var i = groupIndex() * WG + lid; i < ${n}; i = i + ${partials * WG}) {
+          let x = X[i];
+          acc = acc + ${MAPS[map]};
+        }
+        part[lid] = acc;
+        ${TREE}
+        if (lid == 0) { result[groupIndex()] = part[0]; }
+      }`,
+  });
+  const total = runCustomProgram<tf.Rank.R1>({
+    name: `sum_partials_${partials}_${scale}`,
+    inputs: { P: first },
+    outputShape: [1],
+    workgroups: 1,
+    workgroupSize: WG,
+    code: () => `
+      const WG = ${WG};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        var acc = 0.0;
+        for (var i = lid; i < ${partials}; i = i + WG) { acc = acc + P[i]; }
+        part[lid] = acc;
+        ${TREE}
+        if (lid == 0) { result[0] = part[0] * ${f32Literal(scale)}; }
+      }`,
+  });
+  first.dispose();
+  const scalar = tf.reshape<tf.Rank.R0>(total, []);
+  total.dispose();
+  return scalar;
+}
+
+/**
+ * Σ over rows of `expression` → [cols], on tfjs-webgpu, in two dispatches (chunks of rows, then
+ * the chunks), where tfjs transposes first and reduces each column in one workgroup. The first
+ * input is [rows, cols]; the others have its shape or are one value per row ([rows, 1]); the
+ * expression reads them in lower case, like fusedElementwise.
+ */
+export function sumRows(inputs: Readonly<Record<string, tf.Tensor>>, expression: string): tf.Tensor1D {
+  const tensors = Object.entries(inputs);
+  const first = tensors[0]?.[1] as tf.Tensor;
+  const cols = first.shape.at(-1) as number;
+  const rows = first.size / cols;
+  const perRow = (t: tf.Tensor): boolean => t !== first && t.size === rows && cols > 1;
+  const reads = tensors.map(([name, t]) => `let ${name.toLowerCase()} = ${name}[${perRow(t) ? 'r' : `r * ${cols} + c`}];`).join('\n            ');
+  const chunk = 64;
+  const chunks = Math.ceil(rows / chunk);
+  const threads = 64;
+  const first_ = runCustomProgram<tf.Rank.R2>({
+    name: `sum_rows_${rows}x${cols}_${tensors.map(([n, t]) => `${n}${perRow(t) ? 'r' : ''}`).join('')}_${expression}`,
+    inputs,
+    outputShape: [chunks, cols],
+    workgroups: chunks * Math.ceil(cols / threads),
+    workgroupSize: threads,
+    code: () => `
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let perChunk = ${Math.ceil(cols / threads)};
+        let c = (groupIndex() % perChunk) * ${threads} + i32(localId.x);
+        let k = groupIndex() / perChunk;
+        if (c < ${cols} && k < ${chunks}) {
+          var acc = 0.0;
+          for (var r = k * ${chunk}; r < min(k * ${chunk} + ${chunk}, ${rows}); r = r + 1) {
+            ${reads}
+            acc = acc + (${expression});
+          }
+          result[k * ${cols} + c] = acc;
+        }
+      }`,
+  });
+  const total = runCustomProgram<tf.Rank.R1>({
+    name: `sum_chunks_${chunks}x${cols}`,
+    inputs: { P: first_ },
+    outputShape: [cols],
+    workgroups: Math.ceil(cols / threads),
+    workgroupSize: threads,
+    code: () => `
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let c = groupIndex() * ${threads} + i32(localId.x);
+        if (c < ${cols}) {
+          var acc = 0.0;
+          for (var k = 0; k < ${chunks}; k = k + 1) { acc = acc + P[k * ${cols} + c]; }
+          result[c] = acc;
+        }
+      }`,
+  });
+  first_.dispose();
+  return total;
+}
+
+/**
+ * Per row of the first input ([..., cols]): scale · (Σ or max) of `expression` over the row, as
+ * [..., 1], in one dispatch (a workgroup per row). The other inputs have the first's shape or
+ * are vectors of `cols` (a gain); the expression reads them in lower case, like fusedElementwise.
+ * Where tfjs would run the elementwise map as a kernel of its own and write it out in full.
+ */
+export function reduceRows(inputs: Readonly<Record<string, tf.Tensor>>, expression: string, op: 'sum' | 'max', scale = 1): tf.Tensor {
+  const tensors = Object.entries(inputs);
+  const first = tensors[0]?.[1] as tf.Tensor;
+  const cols = first.shape.at(-1) as number;
+  const rows = first.size / cols;
+  const threads = cols >= 1024 ? 256 : 64;
+  const reads = tensors.map(([name, t]) => `let ${name.toLowerCase()} = ${name}[${t.size === cols && t !== first ? 'c' : 'base + c'}];`).join('\n          ');
+  const combine = op === 'sum' ? (a: string, b: string): string => `${a} + ${b}` : (a: string, b: string): string => `max(${a}, ${b})`;
+  return runCustomProgram({
+    name: `reduce_rows_${op}_${rows}x${cols}_${scale}_${tensors.map(([n, t]) => `${n}${t.size === cols && t !== first ? 'v' : ''}`).join('')}_${expression}`,
+    inputs,
+    outputShape: [...first.shape.slice(0, -1), 1],
+    workgroups: rows,
+    workgroupSize: threads,
+    code: () => `
+      const WG = ${threads};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        let row = min(groupIndex(), ${rows - 1});
+        let base = row * ${cols};
+        var acc = ${op === 'sum' ? '0.0' : '-3.0e38'};
+        for (var c = lid; c < ${cols}; c = c + WG) {
+          ${reads}
+          acc = ${combine('acc', `(${expression})`)};
+        }
+        part[lid] = acc;
+        for (var stride = WG / 2; stride > 0; stride = stride / 2) {
+          workgroupBarrier();
+          if (lid < stride) { part[lid] = ${combine('part[lid]', 'part[lid + stride]')}; }
+        }
+        workgroupBarrier();
+        if (lid == 0 && groupIndex() < ${rows}) { result[row] = part[0]${scale === 1 ? '' : ` * ${f32Literal(scale)}`}; }
+      }`,
+  });
+}
