@@ -33,9 +33,9 @@ const MODELS: Record<string, string[]> = {
   ],
 };
 
-export async function lossCurve(backend: BackendName, steps: number, size = 'tiny'): Promise<number[]> {
+export async function lossCurve(backend: BackendName, steps: number, size = 'tiny', set: readonly string[] = []): Promise<number[]> {
   await selectBackend(backend);
-  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...(MODELS[size] ?? []), `backend=${backend}`] });
+  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...(MODELS[size] ?? []), ...set, `backend=${backend}`] });
   const { model } = await buildRecipeModel(recipe, () => {});
   const task = createTask(recipe, undefined);
   const params = trainableParams(model);
@@ -52,10 +52,15 @@ export async function lossCurve(backend: BackendName, steps: number, size = 'tin
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   tf.enableProdMode();
   const { values } = parseArgs({
-    options: { backends: { type: 'string', default: 'cpu,webgpu' }, steps: { type: 'string', default: '100' }, model: { type: 'string', default: 'tiny' } },
+    options: {
+      backends: { type: 'string', default: 'cpu,webgpu' },
+      steps: { type: 'string', default: '100' },
+      model: { type: 'string', default: 'tiny' },
+      set: { type: 'string', multiple: true, default: [] },
+    },
   });
   const out: Record<string, number[]> = {};
-  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model);
+  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model, values.set);
   console.log(JSON.stringify(out));
   // Dawn keeps the process alive
   process.exit(0);
