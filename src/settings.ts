@@ -20,7 +20,7 @@ export const INFERENCE_ENGINES = ['auto', 'tfjs', 'kernels'] as const;
 export type InferenceEngine = (typeof INFERENCE_ENGINES)[number];
 
 /** Fused WGSL training paths on tfjs-webgpu (each replaces tfjs operations; `BITNET_WEBGPU_UNFUSED` turns some off). */
-export const FUSED_PATHS = ['adamw', 'fake-quant', 'rms-norm', 'attention', 'reductions', 'matmul'] as const;
+export const FUSED_PATHS = ['adamw', 'fake-quant', 'rms-norm', 'attention', 'reductions', 'matmul', 'swiglu'] as const;
 export type FusedPath = (typeof FUSED_PATHS)[number];
 
 const positiveInteger = z.coerce.number().int().positive();

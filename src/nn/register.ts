@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BitLinear } from './bit-linear.js';
 import { CausalAttention } from './causal-attention.js';
 import { RMSNorm } from './rms-norm.js';
+import { SwiGlu } from './swiglu.js';
 import { TiedEmbedding } from './tied-embedding.js';
 
 /** The serialization namespace of this package's layers in model.json (`BitNet>BitLinear`). */
@@ -16,6 +17,7 @@ export function registerLayers(): void {
   tf.serialization.registerClass(RMSNorm, LAYER_PACKAGE);
   tf.serialization.registerClass(TiedEmbedding, LAYER_PACKAGE);
   tf.serialization.registerClass(CausalAttention, LAYER_PACKAGE);
+  tf.serialization.registerClass(SwiGlu, LAYER_PACKAGE);
   registered = true;
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedElementwise } from '../kernels/webgpu/elementwise-program.js';
-import { sumAll } from '../kernels/webgpu/reductions.js';
+import { sumOfSquares } from '../kernels/webgpu/reductions.js';
 import type { OptimizerConfig } from './optimizer-config.js';
 import { useFused } from '../kernels/webgpu/fused.js';
 
@@ -145,9 +145,9 @@ export class Optimizer {
 
 /** The L2 norm of all gradients together. */
 function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
+  if (useFused('reductions')) return tf.tidy(() => tf.sqrt(sumOfSquares([...grads.values()])));
   // one stacked sum, not addN: tfjs-webgpu binds every addN input as a storage buffer, and WebGPU's default allows 8
-  const squares = useFused('reductions') ? (g: tf.Tensor): tf.Scalar => sumAll(g, 'square', 1) : (g: tf.Tensor): tf.Scalar => tf.sum(tf.square(g));
-  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map(squares)))) as tf.Scalar);
+  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
 }
 
 /**

@@ -2,7 +2,7 @@
 // rows (RMSNorm's gain gradient) in two WGSL stages on tfjs-webgpu. Checked against sums in double
 // precision on the host, for sizes below one workgroup, between, and above 1,024 partials.
 import { describe, expect, it } from 'vitest';
-import { reduceRows, sumAll, sumRows } from '../../src/kernels/webgpu/reductions.js';
+import { reduceRows, sumAll, sumOfSquares, sumRows } from '../../src/kernels/webgpu/reductions.js';
 import { seededArray, tf, useBackend, webgpuForTests } from '../helpers/tf.js';
 
 const available = await webgpuForTests('webgpu reductions');
@@ -100,4 +100,22 @@ describe.runIf(available)('row reductions on webgpu', () => {
       }
     });
   }
+});
+
+describe.runIf(available)('the squared global norm of many tensors on webgpu', () => {
+  // 20 tensors: three groups of partial sums (seven inputs a dispatch), then their sum
+  it('equals the double-precision sum of squares over every element of every tensor', async () => {
+    await useBackend('webgpu');
+    const sizes = [1, 3, 300_000, 64, 70_001, 2, 5, 4096, 1, 1, 9, 100_000, 7, 8, 513, 1, 2048, 33, 3, 65_536];
+    const arrays = sizes.map((n, i) => seededArray(n, 100 + i, 1 + (i % 3)));
+    const before = tf.memory().numTensors;
+    const tensors = arrays.map((a) => tf.tensor1d(a));
+    const total = sumOfSquares(tensors);
+    expect(total.shape).toEqual([]);
+    const got = (await total.data())[0] as number;
+    tf.dispose([...tensors, total]);
+    expect(tf.memory().numTensors).toBe(before);
+    const want = arrays.reduce((s, a) => s + a.reduce((t, v) => t + v * v, 0), 0);
+    expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-6 * want);
+  });
 });

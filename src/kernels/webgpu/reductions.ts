@@ -172,3 +172,82 @@ export function reduceRows(inputs: Readonly<Record<string, tf.Tensor>>, expressi
       }`,
   });
 }
+
+/** Storage buffers a dispatch may bind in WebGPU's default limits (8), less the output. */
+const MAX_INPUTS = 7;
+
+/** Per-workgroup partial sums of x² over up to MAX_INPUTS tensors, one dispatch: [Σ partials]. */
+function squarePartials(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+  const parts = tensors.map((t) => Math.max(1, Math.min(256, Math.ceil(t.size / (WG * 8)))));
+  const offsets = parts.map((_p, i) => parts.slice(0, i).reduce((a, b) => a + b, 0));
+  const total = parts.reduce((a, b) => a + b, 0);
+  const inputs = Object.fromEntries(tensors.map((t, i) => [`X${i}`, t]));
+  const branches = tensors
+    .map((t, i) => {
+      const loop = `for (var i = (wid - ${offsets[i]}) * WG + lid; i < ${t.size}; i = i + ${(parts[i] as number) * WG}) { let x = X${i}[i]; acc = acc + x * x; }`;
+      return i === tensors.length - 1 ? `{ ${loop} }` : `if (wid < ${(offsets[i] as number) + (parts[i] as number)}) { ${loop} }`;
+    })
+    .join(' else ');
+  return runCustomProgram<tf.Rank.R1>({
+    name: `square_partials_${tensors.map((t) => t.size).join('_')}`,
+    inputs,
+    outputShape: [total],
+    workgroups: total,
+    workgroupSize: WG,
+    code: () => `
+      const WG = ${WG};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        let wid = groupIndex();
+        var acc = 0.0;
+        ${branches}
+        part[lid] = acc;
+        ${TREE}
+        if (lid == 0 && wid < ${total}) { result[wid] = part[0]; }
+      }`,
+  });
+}
+
+/** Σ of every element of up to MAX_INPUTS tensors, one workgroup: [1]. */
+function sumOfAll(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+  const loops = tensors.map((t, i) => `for (var i = lid; i < ${t.size}; i = i + WG) { acc = acc + P${i}[i]; }`).join('\n        ');
+  return runCustomProgram<tf.Rank.R1>({
+    name: `sum_of_all_${tensors.map((t) => t.size).join('_')}`,
+    inputs: Object.fromEntries(tensors.map((t, i) => [`P${i}`, t])),
+    outputShape: [1],
+    workgroups: 1,
+    workgroupSize: WG,
+    code: () => `
+      const WG = ${WG};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        var acc = 0.0;
+        ${loops}
+        part[lid] = acc;
+        ${TREE}
+        if (lid == 0) { result[0] = part[0]; }
+      }`,
+  });
+}
+
+/**
+ * Σ x² over every element of many tensors (the squared global norm of a model's gradients) on
+ * tfjs-webgpu: one dispatch per seven tensors for the partial sums, then one per seven of those,
+ * where a sum per tensor takes two dispatches each. A scalar.
+ */
+export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => {
+    let level: tf.Tensor[] = [];
+    for (let i = 0; i < tensors.length; i += MAX_INPUTS) level.push(squarePartials(tensors.slice(i, i + MAX_INPUTS)));
+    do {
+      const next: tf.Tensor[] = [];
+      for (let i = 0; i < level.length; i += MAX_INPUTS) next.push(sumOfAll(level.slice(i, i + MAX_INPUTS)));
+      level = next;
+    } while (level.length > 1);
+    return tf.reshape<tf.Rank.R0>(level[0] as tf.Tensor, []);
+  });
+}

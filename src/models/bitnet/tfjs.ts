@@ -4,6 +4,7 @@ import { bitLinear, BitLinear, type BitLinearArgs } from '../../nn/bit-linear.js
 import { CausalAttention } from '../../nn/causal-attention.js';
 import { kernelToTorch } from '../../nn/layout.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
+import { SwiGlu } from '../../nn/swiglu.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
 import { weightsByName } from '../../nn/weights.js';
 import { quantizeWeights } from '../../quant/weight.js';
@@ -56,14 +57,14 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
     const [out] = project('attnSubNorm', attn) as [tf.SymbolicTensor];
     const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, out]);
     const [gateIn, up] = project('ffnNorm', h) as [tf.SymbolicTensor, tf.SymbolicTensor];
-    let gate: tf.SymbolicTensor;
+    let glu: tf.SymbolicTensor;
     if (config.hiddenAct === 'relu2') {
       const r = apply(tf.layers.reLU({ name: `${b}.ffn_act` }), gateIn);
-      gate = apply(tf.layers.multiply({ name: `${b}.ffn_act_sq` }), [r, r]);
+      const gate = apply(tf.layers.multiply({ name: `${b}.ffn_act_sq` }), [r, r]);
+      glu = apply(tf.layers.multiply({ name: `${b}.ffn_glu` }), [gate, up]);
     } else {
-      gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.ffn_act` }), gateIn);
+      glu = apply(new SwiGlu({ name: `${b}.ffn_glu` }), [gateIn, up]);
     }
-    const glu = apply(tf.layers.multiply({ name: `${b}.ffn_glu` }), [gate, up]);
     const [down] = project('ffnSubNorm', glu) as [tf.SymbolicTensor];
     x = apply(tf.layers.add({ name: `${b}.ffn_residual` }), [h, down]);
   }

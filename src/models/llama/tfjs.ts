@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CausalAttention } from '../../nn/causal-attention.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
+import { SwiGlu } from '../../nn/swiglu.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
 import { MODEL_METADATA_KEY } from '../bitnet/spec.js';
 import { LlamaConfigSchema, type LlamaConfigInput } from './config.js';
@@ -54,8 +55,7 @@ export function buildLlama(config: LlamaConfigInput): tf.LayersModel {
     const subLn = (name: string, input: tf.SymbolicTensor): tf.SymbolicTensor => (c.subLn ? apply(norm(`${b}.${name}`), input) : input);
     const h = apply(tf.layers.add({ name: `${b}.attn_residual` }), [x, linear(i, 'o_proj', subLn(SUBLN_NORMS.attention, attn))]);
     const m = apply(norm(`${b}.${LLAMA_NORMS.postAttention}`), h);
-    const gate = apply(tf.layers.activation({ activation: 'swish', name: `${b}.mlp.act_fn` }), linear(i, 'gate_proj', m));
-    const glu = apply(tf.layers.multiply({ name: `${b}.mlp.glu` }), [gate, linear(i, 'up_proj', m)]);
+    const glu = apply(new SwiGlu({ name: `${b}.mlp.glu` }), [linear(i, 'gate_proj', m), linear(i, 'up_proj', m)]);
     x = apply(tf.layers.add({ name: `${b}.mlp_residual` }), [h, linear(i, 'down_proj', subLn(SUBLN_NORMS.ffn, glu))]);
   }
   const normed = apply(norm(LLAMA_GLOBALS.norm), x);
