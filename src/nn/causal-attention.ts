@@ -3,7 +3,7 @@ import { BitNetError } from '../errors.js';
 import { causalAttentionFused } from './fused-attention.js';
 import { ropeTensor } from './rope.js';
 import type { Kwargs, LayerArgs, Shape } from './tfjs-types.js';
-import { useFused } from '../kernels/webgpu/fused.js';
+import { softwareAdapter, useFused } from '../kernels/webgpu/fused.js';
 
 export interface CausalAttentionArgs extends LayerArgs {
   numHeads: number;
@@ -57,8 +57,13 @@ export class CausalAttention extends tf.layers.Layer {
 
 type AttentionSettings = Pick<CausalAttention, 'numHeads' | 'numKvHeads' | 'ropeTheta' | 'ropeFreqFactors'>;
 
+/** Query heads × positions × head size above which the fused kernels' loops outrun llvmpipe's loop limit. */
+const SOFTWARE_LOOP_LIMIT = 16_384;
+
 function attentionOnWebGpu(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: AttentionSettings): tf.Tensor3D {
   const headDim = q.shape[2] / a.numHeads;
+  const group = a.numHeads / a.numKvHeads;
+  if (softwareAdapter() && group * q.shape[1] * headDim > SOFTWARE_LOOP_LIMIT) return causalAttentionOps(q, k, v, a);
   return causalAttentionFused(q, k, v, { heads: a.numHeads, kvHeads: a.numKvHeads, headDim }, a.ropeTheta, a.ropeFreqFactors);
 }
 
