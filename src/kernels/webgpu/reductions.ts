@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { f32Literal, runCustomProgram } from './custom-program.js';
 
 const WG = 256;
-const MAX_PARTIALS = 1024;
 
 /** Tree sum of each workgroup's `WG` values in `part`, left in part[0]. */
 const TREE = `
@@ -16,58 +15,12 @@ const TREE = `
 const MAPS = { abs: 'abs(x)', square: 'x * x' } as const;
 
 /**
- * scale · Σ map(x) over the whole tensor, on tfjs-webgpu, in two dispatches: up to 1,024
+ * scale · Σ map(x) over the whole tensor, on tfjs-webgpu, in two dispatches: up to 256
  * workgroups each sum a strided share, then one workgroup sums their partials. tfjs reduces a
  * whole tensor in a single workgroup (and applies the map as a kernel of its own).
  */
 export function sumAll(x: tf.Tensor, map: keyof typeof MAPS, scale: number): tf.Scalar {
-  const n = x.size;
-  const partials = Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / (WG * 8))));
-  const first = runCustomProgram<tf.Rank.R1>({
-    name: `sum_${map}_${n}_${partials}`,
-    inputs: { X: x },
-    outputShape: [partials],
-    workgroups: partials,
-    workgroupSize: WG,
-    code: () => `
-      const WG = ${WG};
-      var<workgroup> part : array<f32, WG>;
-      fn main(index : i32) {
-        _ = uniforms.outShape;
-        let lid = i32(localId.x);
-        var acc = 0.0;
-        for (var i = groupIndex() * WG + lid; i < ${n}; i = i + ${partials * WG}) {
-          let x = X[i];
-          acc = acc + ${MAPS[map]};
-        }
-        part[lid] = acc;
-        ${TREE}
-        if (lid == 0) { result[groupIndex()] = part[0]; }
-      }`,
-  });
-  const total = runCustomProgram<tf.Rank.R1>({
-    name: `sum_partials_${partials}_${scale}`,
-    inputs: { P: first },
-    outputShape: [1],
-    workgroups: 1,
-    workgroupSize: WG,
-    code: () => `
-      const WG = ${WG};
-      var<workgroup> part : array<f32, WG>;
-      fn main(index : i32) {
-        _ = uniforms.outShape;
-        let lid = i32(localId.x);
-        var acc = 0.0;
-        for (var i = lid; i < ${partials}; i = i + WG) { acc = acc + P[i]; }
-        part[lid] = acc;
-        ${TREE}
-        if (lid == 0) { result[0] = part[0] * ${f32Literal(scale)}; }
-      }`,
-  });
-  first.dispose();
-  const scalar = tf.reshape<tf.Rank.R0>(total, []);
-  total.dispose();
-  return scalar;
+  return tf.tidy(() => tf.reshape<tf.Rank.R0>(sumOfAll([partialSums([x], map)], scale), []));
 }
 
 /**
@@ -176,20 +129,20 @@ export function reduceRows(inputs: Readonly<Record<string, tf.Tensor>>, expressi
 /** Storage buffers a dispatch may bind in WebGPU's default limits (8), less the output. */
 const MAX_INPUTS = 7;
 
-/** Per-workgroup partial sums of x² over up to MAX_INPUTS tensors, one dispatch: [Σ partials]. */
-function squarePartials(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+/** Per-workgroup partial sums of map(x) over up to MAX_INPUTS tensors, one dispatch: [Σ partials]. */
+function partialSums(tensors: readonly tf.Tensor[], map: keyof typeof MAPS): tf.Tensor1D {
   const parts = tensors.map((t) => Math.max(1, Math.min(256, Math.ceil(t.size / (WG * 8)))));
   const offsets = parts.map((_p, i) => parts.slice(0, i).reduce((a, b) => a + b, 0));
   const total = parts.reduce((a, b) => a + b, 0);
   const inputs = Object.fromEntries(tensors.map((t, i) => [`X${i}`, t]));
   const branches = tensors
     .map((t, i) => {
-      const loop = `for (var i = (wid - ${offsets[i]}) * WG + lid; i < ${t.size}; i = i + ${(parts[i] as number) * WG}) { let x = X${i}[i]; acc = acc + x * x; }`;
+      const loop = `for (var i = (wid - ${offsets[i]}) * WG + lid; i < ${t.size}; i = i + ${(parts[i] as number) * WG}) { let x = X${i}[i]; acc = acc + ${MAPS[map]}; }`;
       return i === tensors.length - 1 ? `{ ${loop} }` : `if (wid < ${(offsets[i] as number) + (parts[i] as number)}) { ${loop} }`;
     })
     .join(' else ');
   return runCustomProgram<tf.Rank.R1>({
-    name: `square_partials_${tensors.map((t) => t.size).join('_')}`,
+    name: `partial_sums_${map}_${tensors.map((t) => t.size).join('_')}`,
     inputs,
     outputShape: [total],
     workgroups: total,
@@ -210,11 +163,11 @@ function squarePartials(tensors: readonly tf.Tensor[]): tf.Tensor1D {
   });
 }
 
-/** Σ of every element of up to MAX_INPUTS tensors, one workgroup: [1]. */
-function sumOfAll(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+/** scale · Σ of every element of up to MAX_INPUTS tensors, one workgroup: [1]. */
+function sumOfAll(tensors: readonly tf.Tensor[], scale = 1): tf.Tensor1D {
   const loops = tensors.map((t, i) => `for (var i = lid; i < ${t.size}; i = i + WG) { acc = acc + P${i}[i]; }`).join('\n        ');
   return runCustomProgram<tf.Rank.R1>({
-    name: `sum_of_all_${tensors.map((t) => t.size).join('_')}`,
+    name: `sum_of_all_${tensors.map((t) => t.size).join('_')}_${scale}`,
     inputs: Object.fromEntries(tensors.map((t, i) => [`P${i}`, t])),
     outputShape: [1],
     workgroups: 1,
@@ -229,7 +182,7 @@ function sumOfAll(tensors: readonly tf.Tensor[]): tf.Tensor1D {
         ${loops}
         part[lid] = acc;
         ${TREE}
-        if (lid == 0) { result[0] = part[0]; }
+        if (lid == 0) { result[0] = part[0]${scale === 1 ? '' : ` * ${f32Literal(scale)}`}; }
       }`,
   });
 }
@@ -242,7 +195,7 @@ function sumOfAll(tensors: readonly tf.Tensor[]): tf.Tensor1D {
 export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     let level: tf.Tensor[] = [];
-    for (let i = 0; i < tensors.length; i += MAX_INPUTS) level.push(squarePartials(tensors.slice(i, i + MAX_INPUTS)));
+    for (let i = 0; i < tensors.length; i += MAX_INPUTS) level.push(partialSums(tensors.slice(i, i + MAX_INPUTS), 'square'));
     do {
       const next: tf.Tensor[] = [];
       for (let i = 0; i < level.length; i += MAX_INPUTS) next.push(sumOfAll(level.slice(i, i + MAX_INPUTS)));
