@@ -35,7 +35,6 @@ function prelude(s: AttentionShape, heads: number): string {
     var<workgroup> workgroupIndex : i32;
     fn qAt(b : i32, t : i32, h : i32, c : i32) -> i32 { return ((b * T + t) * H + h) * D + c; }
     fn kAt(b : i32, t : i32, g : i32, c : i32) -> i32 { return ((b * T + t) * HKV + g) * D + c; }
-    fn rowAt(b : i32, t : i32, h : i32, c : i32) -> i32 { return ((b * T + t) * ROWHEADS + h) * D + c; }
     // rotated pair (c, c + HALF) of x at position t
     fn rope(a : f32, b : f32, t : i32, c : i32) -> vec2<f32> {
       let cs = C[t * HALF + c];
@@ -83,33 +82,60 @@ const loadKv = (values: boolean): string => `
       workgroupBarrier();
 `;
 
-/** This invocation's query row, rotated, into q. */
-const LOAD_Q = `
-    var q : array<f32, D>;
+/** Row `head` of `src` at this invocation's position (clamped), rotated, into a new array `name`. */
+const rotatedRow = (name: string, src: string, at: string, head: string): string => `
+    var ${name} : array<f32, D>;
     for (var c = 0; c < HALF; c = c + 1) {
-      let r = rope(Q[qAt(b, tr, h, c)], Q[qAt(b, tr, h, c + HALF)], tr, c);
-      q[c] = r.x;
-      q[c + HALF] = r.y;
+      let r = rope(${src}[${at}(b, tr, ${head}, c)], ${src}[${at}(b, tr, ${head}, c + HALF)], tr, c);
+      ${name}[c] = r.x;
+      ${name}[c + HALF] = r.y;
     }
 `;
 
-function forwardCode(s: AttentionShape): string {
+/** SCALE · `grad` rotated back (RoPE's transpose) into row `head` of result at this position. */
+const writeUnrotated = (grad: string, at: string, head: string): string => `
+      if (live) {
+        for (var c = 0; c < HALF; c = c + 1) {
+          let r = unrope(${grad}[c] * SCALE, ${grad}[c + HALF] * SCALE, t, c);
+          result[${at}(b, t, ${head}, c)] = r.x;
+          result[${at}(b, t, ${head}, c + HALF)] = r.y;
+        }
+      }
+`;
+
+/**
+ * A program with one query row per invocation (forward, statistics, dQ): its rotated row in q,
+ * then `before`, `tile` once per tile of KT keys (ks, and vs when `values`, loaded) up to the
+ * workgroup's last position, and `after`.
+ */
+function queryRowProgram(s: AttentionShape, values: boolean, before: string, tile: string, after: string): string {
   const kt = Math.max(1, Math.floor(SHARED_FLOATS / (2 * s.headDim)));
   return `${prelude(s, s.heads)}
     const KT = ${kt};
     var<workgroup> ks : array<f32, ${kt * s.headDim}>;
-    var<workgroup> vs : array<f32, ${kt * s.headDim}>;
+    ${values ? `var<workgroup> vs : array<f32, ${kt * s.headDim}>;` : ''}
     fn main(index : i32) {
       ${ROWS}
       let g = h / GROUP;
-      ${LOAD_Q}
-      var acc : array<f32, D>;
-      var m = -3.0e38;
-      var l = 0.0;
+      ${rotatedRow('q', 'Q', 'qAt', 'h')}
+      ${before}
       let last = min(blk * WG + WG, T);
       for (var j0 = 0; j0 < last; j0 = j0 + KT) {
-        ${loadKv(true)}
-        var sc : array<f32, KT>;
+        ${loadKv(values)}
+        ${tile}
+      }
+      ${after}
+    }`;
+}
+
+function forwardCode(s: AttentionShape): string {
+  return queryRowProgram(
+    s,
+    true,
+    `var acc : array<f32, D>;
+      var m = -3.0e38;
+      var l = 0.0;`,
+    `var sc : array<f32, KT>;
         var mt = m;
         for (var r = 0; r < KT; r = r + 1) {
           if (j0 + r <= t) {
@@ -129,30 +155,21 @@ function forwardCode(s: AttentionShape): string {
             for (var c = 0; c < D; c = c + 1) { acc[c] = acc[c] + p * vs[r * D + c]; }
           }
         }
-        m = mt;
-      }
-      if (live) {
+        m = mt;`,
+    `if (live) {
         for (var c = 0; c < D; c = c + 1) { result[qAt(b, t, h, c)] = acc[c] / l; }
-      }
-    }`;
+      }`,
+  );
 }
 
 /** Per query row: the softmax's log normalizer L and Δ = dO · O, as [B, H, T, 2]. */
 function statsCode(s: AttentionShape): string {
-  const kt = Math.max(1, Math.floor(SHARED_FLOATS / (2 * s.headDim)));
-  return `${prelude(s, s.heads)}
-    const KT = ${kt};
-    var<workgroup> ks : array<f32, ${kt * s.headDim}>;
-    fn main(index : i32) {
-      ${ROWS}
-      let g = h / GROUP;
-      ${LOAD_Q}
-      var m = -3.0e38;
-      var l = 0.0;
-      let last = min(blk * WG + WG, T);
-      for (var j0 = 0; j0 < last; j0 = j0 + KT) {
-        ${loadKv(false)}
-        for (var r = 0; r < KT; r = r + 1) {
+  return queryRowProgram(
+    s,
+    false,
+    `var m = -3.0e38;
+      var l = 0.0;`,
+    `for (var r = 0; r < KT; r = r + 1) {
           if (j0 + r <= t) {
             var dot = 0.0;
             for (var c = 0; c < D; c = c + 1) { dot = dot + q[c] * ks[r * D + c]; }
@@ -161,39 +178,29 @@ function statsCode(s: AttentionShape): string {
             l = l * exp(m - mt) + exp(sc - mt);
             m = mt;
           }
-        }
-      }
-      var delta = 0.0;
+        }`,
+    `var delta = 0.0;
       for (var c = 0; c < D; c = c + 1) { delta = delta + DO[qAt(b, tr, h, c)] * O[qAt(b, tr, h, c)]; }
       if (live) {
         let at = ((b * H + h) * T + t) * 2;
         result[at] = m + log(l);
         result[at + 1] = delta;
-      }
-    }`;
+      }`,
+  );
 }
 
 /** dQ: per query row, over the keys it saw, dS = P ⊙ (dO·Vᵀ − Δ), dQ = SCALE · dS·K, rotated back. */
 function dqCode(s: AttentionShape): string {
-  const kt = Math.max(1, Math.floor(SHARED_FLOATS / (2 * s.headDim)));
-  return `${prelude(s, s.heads)}
-    const KT = ${kt};
-    var<workgroup> ks : array<f32, ${kt * s.headDim}>;
-    var<workgroup> vs : array<f32, ${kt * s.headDim}>;
-    fn main(index : i32) {
-      ${ROWS}
-      let g = h / GROUP;
-      ${LOAD_Q}
-      var dO : array<f32, D>;
+  return queryRowProgram(
+    s,
+    true,
+    `var dO : array<f32, D>;
       for (var c = 0; c < D; c = c + 1) { dO[c] = DO[qAt(b, tr, h, c)]; }
       let st = ((b * H + h) * T + tr) * 2;
       let lse = ST[st];
       let delta = ST[st + 1];
-      var dq : array<f32, D>;
-      let last = min(blk * WG + WG, T);
-      for (var j0 = 0; j0 < last; j0 = j0 + KT) {
-        ${loadKv(true)}
-        for (var r = 0; r < KT; r = r + 1) {
+      var dq : array<f32, D>;`,
+    `for (var r = 0; r < KT; r = r + 1) {
           if (j0 + r <= t) {
             var dot = 0.0;
             var dp = 0.0;
@@ -204,16 +211,9 @@ function dqCode(s: AttentionShape): string {
             let ds = exp(dot * SCALE - lse) * (dp - delta);
             for (var c = 0; c < D; c = c + 1) { dq[c] = dq[c] + ds * ks[r * D + c]; }
           }
-        }
-      }
-      if (live) {
-        for (var c = 0; c < HALF; c = c + 1) {
-          let r = unrope(dq[c] * SCALE, dq[c + HALF] * SCALE, t, c);
-          result[qAt(b, t, h, c)] = r.x;
-          result[qAt(b, t, h, c + HALF)] = r.y;
-        }
-      }
-    }`;
+        }`,
+    writeUnrotated('dq', 'qAt', 'h'),
+  );
 }
 
 /**
@@ -232,12 +232,10 @@ function dkvCode(s: AttentionShape, which: 'k' | 'v'): string {
               for (var c = 0; c < D; c = c + 1) { acc[c] = acc[c] + ds * qs[r * D + c]; }`;
   const write =
     which === 'v'
-      ? `for (var c = 0; c < D; c = c + 1) { result[kAt(b, t, g, c)] = acc[c]; }`
-      : `for (var c = 0; c < HALF; c = c + 1) {
-          let r = unrope(acc[c] * SCALE, acc[c + HALF] * SCALE, t, c);
-          result[kAt(b, t, g, c)] = r.x;
-          result[kAt(b, t, g, c + HALF)] = r.y;
-        }`;
+      ? `if (live) {
+          for (var c = 0; c < D; c = c + 1) { result[kAt(b, t, g, c)] = acc[c]; }
+        }`
+      : writeUnrotated('acc', 'kAt', 'g');
   return `${prelude(s, s.kvHeads)}
     const QT = ${qt};
     var<workgroup> qs : array<f32, ${qt * s.headDim}>;
@@ -246,12 +244,7 @@ function dkvCode(s: AttentionShape, which: 'k' | 'v'): string {
     fn main(index : i32) {
       ${ROWS}
       let g = h;
-      var k : array<f32, D>;
-      for (var c = 0; c < HALF; c = c + 1) {
-        let r = rope(K[kAt(b, tr, g, c)], K[kAt(b, tr, g, c + HALF)], tr, c);
-        k[c] = r.x;
-        k[c + HALF] = r.y;
-      }
+      ${rotatedRow('k', 'K', 'kAt', 'g')}
       ${which === 'k' ? 'var v : array<f32, D>;\n      for (var c = 0; c < D; c = c + 1) { v[c] = V[kAt(b, tr, g, c)]; }' : ''}
       var acc : array<f32, D>;
       for (var hq = g * GROUP; hq < g * GROUP + GROUP; hq = hq + 1) {
@@ -281,9 +274,7 @@ function dkvCode(s: AttentionShape, which: 'k' | 'v'): string {
           }
         }
       }
-      if (live) {
-        ${write}
-      }
+      ${write}
     }`;
 }
 

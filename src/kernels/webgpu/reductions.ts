@@ -3,14 +3,34 @@ import { f32Literal, runCustomProgram } from './custom-program.js';
 
 const WG = 256;
 
-/** Tree sum of each workgroup's `WG` values in `part`, left in part[0]. */
-const TREE = `
-      for (var stride = WG / 2; stride > 0; stride = stride / 2) {
+/** `expression`, times scale unless it is 1 (as a float32 literal). */
+const scaled = (expression: string, scale: number): string => (scale === 1 ? expression : `${expression} * ${f32Literal(scale)}`);
+
+/**
+ * A workgroup reduction: each of `threads` invocations folds its share into `acc` (`accumulate`,
+ * with `lid` and `wid` = groupIndex() in scope), a tree combines the shares into part[0], and
+ * invocation 0 runs `write`.
+ */
+function reductionCode(threads: number, op: 'sum' | 'max', accumulate: string, write: string): string {
+  const combine = op === 'sum' ? 'part[lid] + part[lid + stride]' : 'max(part[lid], part[lid + stride])';
+  return `
+      const WG = ${threads};
+      var<workgroup> part : array<f32, WG>;
+      fn main(index : i32) {
+        _ = uniforms.outShape;
+        let lid = i32(localId.x);
+        let wid = groupIndex();
+        var acc = ${op === 'sum' ? '0.0' : '-3.0e38'};
+        ${accumulate}
+        part[lid] = acc;
+        for (var stride = WG / 2; stride > 0; stride = stride / 2) {
+          workgroupBarrier();
+          if (lid < stride) { part[lid] = ${combine}; }
+        }
         workgroupBarrier();
-        if (lid < stride) { part[lid] = part[lid] + part[lid + stride]; }
-      }
-      workgroupBarrier();
-`;
+        if (lid == 0) { ${write} }
+      }`;
+}
 
 const MAPS = { abs: 'abs(x)', square: 'x * x' } as const;
 
@@ -95,34 +115,24 @@ export function reduceRows(inputs: Readonly<Record<string, tf.Tensor>>, expressi
   const rows = first.size / cols;
   const threads = cols >= 1024 ? 256 : 64;
   const reads = tensors.map(([name, t]) => `let ${name.toLowerCase()} = ${name}[${t.size === cols && t !== first ? 'c' : 'base + c'}];`).join('\n          ');
-  const combine = op === 'sum' ? (a: string, b: string): string => `${a} + ${b}` : (a: string, b: string): string => `max(${a}, ${b})`;
   return runCustomProgram({
     name: `reduce_rows_${op}_${rows}x${cols}_${scale}_${tensors.map(([n, t]) => `${n}${t.size === cols && t !== first ? 'v' : ''}`).join('')}_${expression}`,
     inputs,
     outputShape: [...first.shape.slice(0, -1), 1],
     workgroups: rows,
     workgroupSize: threads,
-    code: () => `
-      const WG = ${threads};
-      var<workgroup> part : array<f32, WG>;
-      fn main(index : i32) {
-        _ = uniforms.outShape;
-        let lid = i32(localId.x);
-        let row = min(groupIndex(), ${rows - 1});
+    code: () =>
+      reductionCode(
+        threads,
+        op,
+        `let row = min(wid, ${rows - 1});
         let base = row * ${cols};
-        var acc = ${op === 'sum' ? '0.0' : '-3.0e38'};
         for (var c = lid; c < ${cols}; c = c + WG) {
           ${reads}
-          acc = ${combine('acc', `(${expression})`)};
-        }
-        part[lid] = acc;
-        for (var stride = WG / 2; stride > 0; stride = stride / 2) {
-          workgroupBarrier();
-          if (lid < stride) { part[lid] = ${combine('part[lid]', 'part[lid + stride]')}; }
-        }
-        workgroupBarrier();
-        if (lid == 0 && groupIndex() < ${rows}) { result[row] = part[0]${scale === 1 ? '' : ` * ${f32Literal(scale)}`}; }
-      }`,
+          acc = ${op === 'sum' ? `acc + (${expression})` : `max(acc, ${expression})`};
+        }`,
+        `if (wid < ${rows}) { result[row] = ${scaled('part[0]', scale)}; }`,
+      ),
   });
 }
 
@@ -147,19 +157,7 @@ function partialSums(tensors: readonly tf.Tensor[], map: keyof typeof MAPS): tf.
     outputShape: [total],
     workgroups: total,
     workgroupSize: WG,
-    code: () => `
-      const WG = ${WG};
-      var<workgroup> part : array<f32, WG>;
-      fn main(index : i32) {
-        _ = uniforms.outShape;
-        let lid = i32(localId.x);
-        let wid = groupIndex();
-        var acc = 0.0;
-        ${branches}
-        part[lid] = acc;
-        ${TREE}
-        if (lid == 0 && wid < ${total}) { result[wid] = part[0]; }
-      }`,
+    code: () => reductionCode(WG, 'sum', branches, `if (wid < ${total}) { result[wid] = part[0]; }`),
   });
 }
 
@@ -172,18 +170,7 @@ function sumOfAll(tensors: readonly tf.Tensor[], scale = 1): tf.Tensor1D {
     outputShape: [1],
     workgroups: 1,
     workgroupSize: WG,
-    code: () => `
-      const WG = ${WG};
-      var<workgroup> part : array<f32, WG>;
-      fn main(index : i32) {
-        _ = uniforms.outShape;
-        let lid = i32(localId.x);
-        var acc = 0.0;
-        ${loops}
-        part[lid] = acc;
-        ${TREE}
-        if (lid == 0) { result[0] = part[0]${scale === 1 ? '' : ` * ${f32Literal(scale)}`}; }
-      }`,
+    code: () => reductionCode(WG, 'sum', loops, `result[0] = ${scaled('part[0]', scale)};`),
   });
 }
 

@@ -6,6 +6,17 @@ const BN = 128;
 const BK = 8;
 const THREADS = 256;
 
+/** The start of main: this workgroup's output tile (m0, n0) and the invocation's place in it (tx, ty). */
+function tileOrigin(tilesN: number): string {
+  return `_ = uniforms.outShape;
+      let tid = i32(localId.x);
+      let wid = groupIndex();
+      let m0 = (wid / ${tilesN}) * ${BM};
+      let n0 = (wid % ${tilesN}) * ${BN};
+      let tx = tid % 16;
+      let ty = tid / 16;`;
+}
+
 /** WGSL reading element (row, col) of the logical operand from its stored layout, zero outside. */
 function operand(name: string, rows: string, cols: string, transposed: boolean): string {
   const at = transposed ? `${name}[col * ${rows} + row]` : `${name}[row * ${cols} + col]`;
@@ -36,13 +47,7 @@ export function tiledMatMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean,
     ${operand('A', 'M', 'K', transposeA)}
     ${operand('B', 'K', 'N', transposeB)}
     fn main(index : i32) {
-      _ = uniforms.outShape;
-      let tid = i32(localId.x);
-      let wid = groupIndex();
-      let m0 = (wid / ${tilesN}) * ${BM};
-      let n0 = (wid % ${tilesN}) * ${BN};
-      let tx = tid % 16;
-      let ty = tid / 16;
+      ${tileOrigin(tilesN)}
       var acc : array<vec4<f32>, 16>;
       for (var k0 = 0; k0 < K; k0 = k0 + ${BK}) {
         for (var i = 0; i < 4; i = i + 1) {
@@ -93,6 +98,35 @@ export function tiledMatMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean,
 
 const VK = 16;
 
+/*
+ * A K step's tile of one operand into workgroup memory `tile` (k-major, vec4 along the outer
+ * dimension): two vec4 per invocation, 512 in all. The operand is stored either with K as its rows
+ * ([K, outer]: a K row of the tile is 32 consecutive vec4) or with K along its rows ([outer, K]:
+ * each outer row gives 4 consecutive vec4 along K, spread over four k rows of the tile).
+ */
+function loadKRows(src: string, tile: string, outer: string, origin: string): string {
+  return `for (var i = 0; i < 2; i = i + 1) {
+            let e = tid + i * 256;
+            let kr = e / 32; let q = e % 32;
+            var v = vec4<f32>(0.0);
+            if (k0 + kr < K && ${origin} + q * 4 < ${outer}) { v = ${src}[((k0 + kr) * ${outer} + ${origin}) / 4 + q]; }
+            ${tile}[kr * 32 + q] = v;
+          }`;
+}
+
+function loadOuterRows(src: string, tile: string, outer: string, origin: string): string {
+  return `for (var i = 0; i < 2; i = i + 1) {
+            let e = tid + i * 256;
+            let row = e / 4; let kq = e % 4;
+            var v = vec4<f32>(0.0);
+            if (${origin} + row < ${outer} && k0 + kq * 4 < K) { v = ${src}[((${origin} + row) * K + k0) / 4 + kq]; }
+            ${tile}[(kq * 4) * 32 + row / 4][row % 4] = v.x;
+            ${tile}[(kq * 4 + 1) * 32 + row / 4][row % 4] = v.y;
+            ${tile}[(kq * 4 + 2) * 32 + row / 4][row % 4] = v.z;
+            ${tile}[(kq * 4 + 3) * 32 + row / 4][row % 4] = v.w;
+          }`;
+}
+
 /**
  * The same product where M, K and N are multiples of 4: operands read as vec4, K in steps of 16,
  * and the inner loop written out (straight-line code, every accumulator a named vec4 register).
@@ -112,46 +146,8 @@ function vec4MatMul(a: tf.Tensor2D, b: tf.Tensor2D, m: number, k: number, n: num
         step.push(`${acc(r, 0)} = fma(vec4<f32>(${av}), b0, ${acc(r, 0)}); ${acc(r, 1)} = fma(vec4<f32>(${av}), b1, ${acc(r, 1)});`);
       }
     }
-    // two vec4 of the A tile and two of the B tile per invocation and K step (512 of each)
-    const loadA = transposeA
-      ? // A = Xᵀ, X [K, M]: a K row of the tile is 32 consecutive vec4
-        `for (var i = 0; i < 2; i = i + 1) {
-            let e = tid + i * 256;
-            let kr = e / 32; let mq = e % 32;
-            var v = vec4<f32>(0.0);
-            if (k0 + kr < K && m0 + mq * 4 < M) { v = A[((k0 + kr) * M + m0) / 4 + mq]; }
-            As[kr * 32 + mq] = v;
-          }`
-      : // A [M, K]: a row of the tile is 4 consecutive vec4 along K
-        `for (var i = 0; i < 2; i = i + 1) {
-            let e = tid + i * 256;
-            let row = e / 4; let kq = e % 4;
-            var v = vec4<f32>(0.0);
-            if (m0 + row < M && k0 + kq * 4 < K) { v = A[((m0 + row) * K + k0) / 4 + kq]; }
-            As[(kq * 4) * 32 + row / 4][row % 4] = v.x;
-            As[(kq * 4 + 1) * 32 + row / 4][row % 4] = v.y;
-            As[(kq * 4 + 2) * 32 + row / 4][row % 4] = v.z;
-            As[(kq * 4 + 3) * 32 + row / 4][row % 4] = v.w;
-          }`;
-    const loadB = transposeB
-      ? // B = Wᵀ, W [N, K]: a column of the tile is 4 consecutive vec4 along K
-        `for (var i = 0; i < 2; i = i + 1) {
-            let e = tid + i * 256;
-            let col = e / 4; let kq = e % 4;
-            var v = vec4<f32>(0.0);
-            if (n0 + col < N && k0 + kq * 4 < K) { v = B[((n0 + col) * K + k0) / 4 + kq]; }
-            Bs[(kq * 4) * 32 + col / 4][col % 4] = v.x;
-            Bs[(kq * 4 + 1) * 32 + col / 4][col % 4] = v.y;
-            Bs[(kq * 4 + 2) * 32 + col / 4][col % 4] = v.z;
-            Bs[(kq * 4 + 3) * 32 + col / 4][col % 4] = v.w;
-          }`
-      : `for (var i = 0; i < 2; i = i + 1) {
-            let e = tid + i * 256;
-            let kr = e / 32; let nq = e % 32;
-            var v = vec4<f32>(0.0);
-            if (k0 + kr < K && n0 + nq * 4 < N) { v = B[((k0 + kr) * N + n0) / 4 + nq]; }
-            Bs[kr * 32 + nq] = v;
-          }`;
+    const loadA = transposeA ? loadKRows('A', 'As', 'M', 'm0') : loadOuterRows('A', 'As', 'M', 'm0');
+    const loadB = transposeB ? loadOuterRows('B', 'Bs', 'N', 'n0') : loadKRows('B', 'Bs', 'N', 'n0');
     const store: string[] = [];
     for (let r = 0; r < 8; r++) {
       const row = r < 4 ? `m0 + ty * 4 + ${r}` : `m0 + 64 + ty * 4 + ${r - 4}`;
@@ -167,13 +163,7 @@ function vec4MatMul(a: tf.Tensor2D, b: tf.Tensor2D, m: number, k: number, n: num
       var<workgroup> As : array<vec4<f32>, ${(VK * BM) / 4}>;
       var<workgroup> Bs : array<vec4<f32>, ${(VK * BN) / 4}>;
       fn main(index : i32) {
-        _ = uniforms.outShape;
-        let tid = i32(localId.x);
-        let wid = groupIndex();
-        let m0 = (wid / ${tilesN}) * ${BM};
-        let n0 = (wid % ${tilesN}) * ${BN};
-        let tx = tid % 16;
-        let ty = tid / 16;
+        ${tileOrigin(tilesN)}
         ${declare.join('\n      ')}
         var a0 : vec4<f32>;
         var a1 : vec4<f32>;
