@@ -12,7 +12,7 @@ import { createTask } from '../src/recipe/tasks.js';
 import { trainableParams, trainStep } from '../src/recipe/train-step.js';
 import { Optimizer } from '../src/train/optimizer.js';
 
-const MODELS: Record<string, string[]> = {
+export const MODEL_SETTINGS: Record<string, string[]> = {
   tiny: [
     'model.hiddenSize=64',
     'model.intermediateSize=128',
@@ -35,7 +35,7 @@ const MODELS: Record<string, string[]> = {
 
 export async function lossCurve(backend: BackendName, steps: number, size = 'tiny', set: readonly string[] = []): Promise<number[]> {
   await selectBackend(backend);
-  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...(MODELS[size] ?? []), ...set, `backend=${backend}`] });
+  const recipe = loadRecipe('recipes/shakespeare-lm-bitnet.json', { set: [...(MODEL_SETTINGS[size] ?? []), ...set, `backend=${backend}`] });
   const { model } = await buildRecipeModel(recipe, () => {});
   const task = createTask(recipe, undefined);
   const params = trainableParams(model);
