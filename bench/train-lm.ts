@@ -13,9 +13,11 @@ import { loadRecipe } from '../src/recipe/load.js';
 import { createTask } from '../src/recipe/tasks.js';
 import { trainableParams, trainStep } from '../src/recipe/train-step.js';
 import { formatMarkdownTable, formatTable } from '../src/report/table.js';
-import { settings } from '../src/settings.js';
+import { defaultThreads, settings } from '../src/settings.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { machine, writeResult } from './lib.js';
+import { nativeAdamWOnWasm } from '../src/kernels/native/wasm-adamw.js';
+import { nativeMatMulOnWasm, wasmMatMulPath } from '../src/kernels/native/wasm-matmul.js';
 
 interface Size {
   hiddenSize: number;
@@ -43,6 +45,9 @@ function recipeFor(s: Size, backend: BackendName): ReturnType<typeof loadRecipe>
   ];
   return loadRecipe('recipes/shakespeare-lm-bitnet.json', { set });
 }
+
+/** PyTorch's CPU threads: the 2 of the project's machines (ours use BITNET_THREADS, default every core). */
+const PEER_THREADS = Math.min(cpus().length, 2);
 
 interface KernelRow {
   kernel: string;
@@ -212,8 +217,7 @@ export async function benchTrainLm(argv: readonly string[]): Promise<void> {
     const params_ = params.reduce((n, p) => n + p.variable.size, 0);
     const tokens = size.batchSize * size.contextLength;
     const device = backend === 'webgpu' ? 'cuda' : 'cpu';
-    const threads = Math.min(cpus().length, 2);
-    const twin = values.peer === 'off' ? undefined : peer(size, device, threads);
+    const twin = values.peer === 'off' ? undefined : peer(size, device, PEER_THREADS);
     const twinMs = typeof twin?.ms_per_step === 'number' ? twin.ms_per_step : undefined;
     results.push({
       size: name,
@@ -259,9 +263,16 @@ export async function benchTrainLm(argv: readonly string[]): Promise<void> {
     adapter === undefined ? [] : [`Adapter: ${adapter.description}; features: ${adapter.features.join(', ')}; limits: ${JSON.stringify(adapter.limits)}`, ''];
   if (adapter !== undefined) console.log(`\n${adapterMd[0]}`);
   const unfused = settings().unfused;
-  const json = { bench: 'train', backend, machine: machine(), date: new Date().toISOString(), unfused, adapter, results, profiles };
+  const host = machine();
+  // on wasm: whether BatchMatMul and AdamW ran natively (src/kernels/native/wasm-*.ts), and on which instruction set
+  const nativePaths =
+    backend === 'wasm' ? { matmul: nativeMatMulOnWasm() ? wasmMatMulPath() : 'tfjs-wasm', adamw: nativeAdamWOnWasm() ? 'native' : 'tfjs-wasm' } : undefined;
+  const json = { bench: 'train', backend, machine: host, date: new Date().toISOString(), unfused, nativePaths, adapter, results, profiles };
   const md = [
     `bitnet-lm training step, ${backend}${unfused.length > 0 ? ` (unfused: ${unfused.join(', ')})` : ''}`,
+    '',
+    `${String(host.cpu)}, ${String(host.cores)} cores; PyTorch at ${PEER_THREADS} threads, ours at ${defaultThreads()}.` +
+      (nativePaths === undefined ? '' : ` BatchMatMul: ${nativePaths.matmul ?? 'n/a'}; AdamW: ${nativePaths.adamw}.`),
     '',
     formatMarkdownTable([header, ...rows]),
     '',

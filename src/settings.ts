@@ -37,7 +37,7 @@ const SettingsSchema = z
     nativeIsa: z.enum(NATIVE_ISAS).optional(),
     /** BITNET_WEBGPU_FLAGS: Dawn toggles, comma-separated (`backend=opengl`). */
     webgpuFlags: z.array(z.string()).default([]),
-    /** BITNET_WEBGPU_UNFUSED: fused training paths to run as tfjs operations instead, comma-separated. */
+    /** BITNET_WEBGPU_UNFUSED: fused training paths to run as tfjs operations instead, comma-separated (on wasm, `matmul` and `adamw` also switch the native ones off). */
     unfused: z.array(z.enum(FUSED_PATHS)).default([]),
   })
   .strict();

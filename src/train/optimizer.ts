@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedElementwise } from '../kernels/webgpu/elementwise-program.js';
 import { sumOfSquares } from '../kernels/webgpu/reductions.js';
 import type { OptimizerConfig } from './optimizer-config.js';
+import { adamWStepOnWasm, nativeAdamWOnWasm } from '../kernels/native/wasm-adamw.js';
 import { useFused } from '../kernels/webgpu/fused.js';
 
 /** A trainable variable with a stable key (the same across processes, for checkpoints). */
@@ -36,6 +37,10 @@ export class Optimizer {
     this.t++;
     if (this.config.type === 'adamw' && useFused('adamw')) {
       this.stepAdamWFused(params, grads, lr, weightDecay, gradScale);
+      return;
+    }
+    if (this.config.type === 'adamw' && nativeAdamWOnWasm()) {
+      this.stepAdamWNative(params, grads, lr, weightDecay, gradScale);
       return;
     }
     const { type, betas, eps, momentum } = this.config;
@@ -112,6 +117,27 @@ export class Optimizer {
         return [tf.reshape(m, variable.shape), tf.reshape(v, variable.shape)];
       });
       if (previous !== undefined) tf.dispose(previous);
+      this.slots.set(key, next);
+    }
+  }
+
+  /** AdamW on tfjs-wasm with the native addon: one pass per parameter (src/kernels/native/wasm-adamw.ts). */
+  private stepAdamWNative(params: readonly Param[], grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number, gradScale?: tf.Scalar): void {
+    const [b1, b2] = this.config.betas;
+    const scale = gradScale === undefined ? 1 : (gradScale.dataSync()[0] as number);
+    for (const { key, variable } of params) {
+      const grad = grads.get(key);
+      if (grad === undefined) continue;
+      const previous = this.slots.get(key) ?? [tf.zerosLike(variable), tf.zerosLike(variable)];
+      const next = adamWStepOnWasm(variable, grad, previous[0] as tf.Tensor, previous[1] as tf.Tensor, {
+        lr,
+        betas: [b1, b2],
+        eps: this.config.eps,
+        decay: variable.rank >= 2 ? weightDecay : 0,
+        biasCorrections: [1 - b1 ** this.t, 1 - b2 ** this.t],
+        gradScale: scale,
+      });
+      tf.dispose(previous);
       this.slots.set(key, next);
     }
   }

@@ -58,6 +58,54 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value sgemm_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "sgemm(a, b, c: Float32Array, batch, batchA, batchB, m, n, k, transposeA, transposeB, threads)";
+  if (argc < 12) return throw_error(env, usage);
+  void *a, *b, *c;
+  size_t na, nb, nc;
+  if (!typed(env, argv[0], napi_float32_array, &a, &na) || !typed(env, argv[1], napi_float32_array, &b, &nb) || !typed(env, argv[2], napi_float32_array, &c, &nc))
+    return throw_error(env, usage);
+  int32_t v[9];
+  for (int i = 0; i < 9; i++) napi_get_value_int32(env, argv[3 + i], &v[i]);
+  const int batch = v[0], batch_a = v[1], batch_b = v[2], m = v[3], n = v[4], k = v[5];
+  if (batch <= 0 || m <= 0 || n <= 0 || k < 0 || (batch_a != 1 && batch_a != batch) || (batch_b != 1 && batch_b != batch))
+    return throw_error(env, "sgemm: bad shape (batchA and batchB must be 1 or batch)");
+  if (na != (size_t)batch_a * m * k || nb != (size_t)batch_b * k * n || nc != (size_t)batch * m * n) return throw_error(env, "sgemm: array lengths do not match the shape");
+  if (!sgemm(a, b, c, batch, batch_a, batch_b, m, n, k, v[6] != 0, v[7] != 0, v[8])) return throw_error(env, "sgemm: out of memory");
+  return NULL;
+}
+
+static napi_value adamw_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "adamw(w, g, m, v, wOut, mOut, vOut: Float32Array, [lr, b1, b2, bc1, bc2, eps, decay, scale]: Float64Array)";
+  if (argc < 8) return throw_error(env, usage);
+  void *p[7];
+  size_t len[7];
+  for (int i = 0; i < 7; i++)
+    if (!typed(env, argv[i], napi_float32_array, &p[i], &len[i])) return throw_error(env, usage);
+  void *h;
+  size_t nh;
+  if (!typed(env, argv[7], napi_float64_array, &h, &nh) || nh != 8) return throw_error(env, usage);
+  for (int i = 1; i < 7; i++)
+    if (len[i] != len[0]) return throw_error(env, "adamw: the seven arrays must have one length");
+  const double *x = h;
+  const adamw_args_t a = {(float)x[0], (float)x[1], (float)x[2], (float)(1 - x[1]), (float)(1 - x[2]), (float)x[3], (float)x[4], (float)x[5], (float)x[6], (float)x[7]};
+  adamw_update(p[0], p[1], p[2], p[3], p[4], p[5], p[6], len[0], &a);
+  return NULL;
+}
+
+static napi_value sgemm_path_binding(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_string_utf8(env, sgemm_path(), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 /* The arguments both F16 GEMVs share: weights (rows * cols halves), rows, cols, x (cols floats), out (rows floats). */
 static int gemv_args(napi_env env, napi_value *argv, void **w, void **x, void **y, int32_t *rows, int32_t *cols) {
   size_t nw, nx, ny;
@@ -178,6 +226,9 @@ static napi_value init(napi_env env, napi_value exports) {
   choose_kernels();
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"sgemm", NULL, sgemm_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, adamw_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"sgemmPath", NULL, sgemm_path_binding, NULL, NULL, NULL, napi_default, NULL},
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
@@ -185,7 +236,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"cosSinF", NULL, cos_sin_f, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalfGgml", NULL, gemv_half_ggml, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 7, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 

@@ -21,6 +21,8 @@ typedef struct job {
   const float *xf;
   float *yf;
   int variant;           /* ggml head: whose summation order to follow (0 AVX-512, 1 AVX2, 2 the AMX buffer's kernel) */
+  const void *ctx;       /* other kernels' arguments (sgemm.c) */
+  int align;             /* rows per thread round to this (0: the ternary kernel's rule) */
 } job_t;
 
 typedef void (*kernel_fn)(const job_t *);
@@ -57,5 +59,16 @@ void attention_decode(const float *q, const float *k, const float *v, int pos, i
 
 /* pool.c: a persistent thread pool splitting base->rows across threads */
 void run_jobs(const job_t *base, int threads);
+
+/* adamw.c: one AdamW update (c1 = 1 - b1, c2 = 1 - b2, bc = bias corrections, scale multiplies the gradient) */
+typedef struct {
+  float lr, b1, b2, c1, c2, bc1, bc2, eps, decay, scale;
+} adamw_args_t;
+void adamw_update(const float *w, const float *g, const float *m, const float *v, float *w_out, float *m_out, float *v_out, size_t n, const adamw_args_t *a);
+
+/* sgemm.c: float32 GEMM (training on the CPU) */
+void choose_sgemm(int avx512, int avx2);
+const char *sgemm_path(void);
+int sgemm(const float *a, const float *b, float *c, int batch, int batch_a, int batch_b, int m, int n, int k, int ta, int tb, int threads);
 
 #endif

@@ -52,7 +52,8 @@ void run_jobs(const job_t *base, int threads) {
   }
   if (threads - 1 > started_workers) threads = started_workers + 1;
   int per = (base->rows + threads - 1) / threads;
-  if (kernels.vertical) per = (per + 15) / 16 * 16;
+  const int align = base->align > 0 ? base->align : kernels.vertical ? 16 : 1;
+  per = (per + align - 1) / align * align;
   job_t own = *base;
   own.r0 = 0;
   own.r1 = per < base->rows ? per : base->rows;

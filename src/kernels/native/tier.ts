@@ -16,6 +16,25 @@ interface NativeAddon {
   /** cosf and sinf of the C library (llama.cpp's RoPE takes its cos and sin from them). */
   cosSinF(theta: Float32Array, cos: Float32Array, sin: Float32Array): void;
   features(): string;
+  /** C = op(A) op(B), row-major float32, batched (batchA / batchB of 1 broadcast); sgemm.c. */
+  sgemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: number,
+    transposeB: number,
+    threads: number,
+  ): void;
+  /** One AdamW update into wOut, mOut, vOut; h = [lr, b1, b2, bias correction 1, bias correction 2, eps, decay, gradient scale]; adamw.c. */
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, h: Float64Array): void;
+  /** The instruction set sgemm runs: avx512, avx2 or scalar. */
+  sgemmPath(): string;
 }
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
@@ -45,6 +64,18 @@ let cosSin: NativeAddon['cosSinF'] | undefined;
 export function libmCosSin(): NativeAddon['cosSinF'] | undefined {
   if (cosSin === undefined && loadNativeTier() !== null && typeof addonLoaded?.cosSinF === 'function') cosSin = addonLoaded.cosSinF.bind(addonLoaded);
   return cosSin;
+}
+
+/** The addon's float32 GEMM and the path it runs, when the addon is built; undefined otherwise. */
+export function nativeSgemm(): { sgemm: NativeAddon['sgemm']; path: string } | undefined {
+  if (loadNativeTier() === null || typeof addonLoaded?.sgemm !== 'function') return undefined;
+  return { sgemm: addonLoaded.sgemm.bind(addonLoaded), path: addonLoaded.sgemmPath() };
+}
+
+/** The addon's one-pass AdamW update, when the addon is built; undefined otherwise. */
+export function nativeAdamW(): NativeAddon['adamw'] | undefined {
+  if (loadNativeTier() === null || typeof addonLoaded?.adamw !== 'function') return undefined;
+  return addonLoaded.adamw.bind(addonLoaded);
 }
 
 /**
