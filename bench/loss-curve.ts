@@ -1,4 +1,4 @@
-// node dist/bench/loss-curve.js [--backends cpu,webgpu] [--steps 100] [--model tiny|90m]
+// node dist/bench/loss-curve.js [--backends cpu,webgpu] [--steps 100] [--model tiny|90m] [--wasm-native on|off]
 // The first steps of a bitnet-lm recipe (tiny, or the 90 M shape) (shakespeare, the recipes' training step) from the same
 // seed on each backend; prints one JSON line { <backend>: [loss per step] }. The fused WGSL paths of
 // the webgpu backend must follow the cpu backend's curve (test/recipe/loss-curve.test.ts).
@@ -10,6 +10,7 @@ import { buildRecipeModel } from '../src/recipe/build.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import { createTask } from '../src/recipe/tasks.js';
 import { trainableParams, trainStep } from '../src/recipe/train-step.js';
+import { configure } from '../src/settings.js';
 import { Optimizer } from '../src/train/optimizer.js';
 
 export const MODEL_SETTINGS: Record<string, string[]> = {
@@ -57,10 +58,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       steps: { type: 'string', default: '100' },
       model: { type: 'string', default: 'tiny' },
       set: { type: 'string', multiple: true, default: [] },
+      // off: wasm runs tfjs-wasm's own BatchMatMul and AdamW, not the native addon's (src/kernels/native/wasm-*.ts)
+      'wasm-native': { type: 'string', default: 'on' },
     },
   });
   const out: Record<string, number[]> = {};
-  for (const backend of values.backends.split(',')) out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model, values.set);
+  for (const backend of values.backends.split(',')) {
+    configure({ unfused: backend === 'wasm' && values['wasm-native'] === 'off' ? ['matmul', 'adamw'] : [] });
+    out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model, values.set);
+  }
   console.log(JSON.stringify(out));
   // Dawn keeps the process alive
   process.exit(0);

