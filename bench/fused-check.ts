@@ -5,12 +5,11 @@
 // this runs it at the 90 M shape on the real card, where races that llvmpipe hides would show.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName } from '../src/backend.js';
 import { buildRecipeModel } from '../src/recipe/build.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import { createTask } from '../src/recipe/tasks.js';
-import { trainableParams } from '../src/recipe/train-step.js';
+import { batchGradients, trainableParams } from '../src/recipe/train-step.js';
 import { FUSED_PATHS, configure, type FusedPath } from '../src/settings.js';
 import { MODEL_SETTINGS } from './loss-curve.js';
 
@@ -37,16 +36,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { x, labels } = task.batch(Number(values.batch));
   const run = async (unfused: FusedPath[]): Promise<Pass> => {
     configure({ unfused });
-    const { value, grads } = tf.variableGrads(
-      () => task.loss(model.apply(x, { training: true }) as tf.Tensor, labels),
-      params.map((p) => p.variable),
-    );
-    const out = {
-      loss: (await value.data())[0] as number,
-      grads: await Promise.all(params.map(async (p) => (await (grads[p.variable.name] as tf.Tensor).data()) as Float32Array)),
-    };
-    tf.dispose([value, ...Object.values(grads)]);
-    return out;
+    return batchGradients(model, params, task, { x, labels });
   };
   const fused = await run([]);
   const again = await run([]);

@@ -15,7 +15,7 @@ import { writeSafetensors, type SafetensorsInput } from '../src/formats/safetens
 import { buildRecipeModel } from '../src/recipe/build.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import { createTask } from '../src/recipe/tasks.js';
-import { trainableParams, trainStep } from '../src/recipe/train-step.js';
+import { batchGradients, trainableParams, trainStep } from '../src/recipe/train-step.js';
 import type { Param } from '../src/train/optimizer.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { MODEL_SETTINGS } from './loss-curve.js';
@@ -48,18 +48,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await writeSafetensors(join(dir, 'init.safetensors'), await weights(params));
   {
     // the gradient of the first batch at the initial weights (before any step)
-    const { x, labels } = task.batch(0);
-    const { value, grads } = tf.variableGrads(
-      () => task.loss(model.apply(x, { training: true }) as tf.Tensor, labels),
-      params.map((p) => p.variable),
-    );
+    const batch = task.batch(0);
+    const { grads } = await batchGradients(model, params, task, batch);
     const out: Record<string, SafetensorsInput> = {};
-    for (const p of params) {
-      const g = grads[p.variable.name] as tf.Tensor;
-      out[p.key] = { dtype: 'F32', shape: g.shape, data: await g.data() };
-    }
+    params.forEach((p, i) => (out[p.key] = { dtype: 'F32', shape: p.variable.shape, data: grads[i] as Float32Array }));
     await writeSafetensors(join(dir, 'grads0.safetensors'), out);
-    tf.dispose([value, x, labels, ...Object.values(grads)]);
+    tf.dispose([batch.x, batch.labels]);
   }
   const step = { lr: 3e-3, weightDecay: 0.1, gradClip: 1 };
   const steps: { tokens: number[]; labels: number[]; loss: number }[] = [];

@@ -49,3 +49,22 @@ export async function trainStep(
   value.dispose();
   return loss;
 }
+
+/** One batch's loss and every parameter's gradient (in `params` order), read back; nothing is updated or left allocated. */
+export async function batchGradients(
+  model: tf.LayersModel,
+  params: readonly Param[],
+  task: Pick<TrainTask, 'loss'>,
+  batch: { x: tf.Tensor; labels: tf.Tensor },
+): Promise<{ loss: number; grads: Float32Array[] }> {
+  const { value, grads } = tf.variableGrads(
+    () => task.loss(model.apply(batch.x, { training: true }) as tf.Tensor, batch.labels),
+    params.map((p) => p.variable),
+  );
+  const out = {
+    loss: (await value.data())[0] as number,
+    grads: await Promise.all(params.map(async (p) => (await (grads[p.variable.name] as tf.Tensor).data()) as Float32Array)),
+  };
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}

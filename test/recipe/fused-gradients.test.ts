@@ -11,7 +11,7 @@ import { FUSED_PATHS, configure } from '../../src/settings.js';
 import { buildRecipeModel } from '../../src/recipe/build.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { createTask } from '../../src/recipe/tasks.js';
-import { trainableParams } from '../../src/recipe/train-step.js';
+import { batchGradients, trainableParams } from '../../src/recipe/train-step.js';
 import { tf, webgpuForTests } from '../helpers/tf.js';
 
 const available = await webgpuForTests('fused training gradients on webgpu');
@@ -29,16 +29,7 @@ describe.runIf(available)('one step on webgpu: fused paths against tfjs operatio
     const before = tf.memory().numTensors;
     const run = async (unfused: (typeof FUSED_PATHS)[number][]): Promise<{ loss: number; grads: Float32Array[] }> => {
       configure({ unfused });
-      const { value, grads } = tf.variableGrads(
-        () => task.loss(model.apply(x, { training: true }) as tf.Tensor, labels),
-        params.map((p) => p.variable),
-      );
-      const out = {
-        loss: (await value.data())[0] as number,
-        grads: await Promise.all(params.map(async (p) => (await (grads[p.variable.name] as tf.Tensor).data()) as Float32Array)),
-      };
-      tf.dispose([value, ...Object.values(grads)]);
-      return out;
+      return batchGradients(model, params, task, { x, labels });
     };
     const fused = await run([]);
     const ops = await run([...FUSED_PATHS]);
