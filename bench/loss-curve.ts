@@ -10,7 +10,7 @@ import { buildRecipeModel } from '../src/recipe/build.js';
 import { loadRecipe } from '../src/recipe/load.js';
 import { createTask } from '../src/recipe/tasks.js';
 import { trainableParams, trainStep } from '../src/recipe/train-step.js';
-import { configure } from '../src/settings.js';
+import { configure, FUSED_PATHS } from '../src/settings.js';
 import { Optimizer } from '../src/train/optimizer.js';
 
 export const MODEL_SETTINGS: Record<string, string[]> = {
@@ -64,7 +64,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   const out: Record<string, number[]> = {};
   for (const backend of values.backends.split(',')) {
-    configure({ unfused: backend === 'wasm' && values['wasm-native'] === 'off' ? ['matmul', 'adamw'] : [] });
+    configure({ unfused: backend === 'wasm' && values['wasm-native'] === 'off' ? [...FUSED_PATHS] : [] });
     out[backend] = await lossCurve(backend as BackendName, Number(values.steps), values.model, values.set);
   }
   console.log(JSON.stringify(out));

@@ -18,6 +18,10 @@ import { Optimizer } from '../src/train/optimizer.js';
 import { machine, writeResult } from './lib.js';
 import { nativeAdamWOnWasm } from '../src/kernels/native/wasm-adamw.js';
 import { nativeMatMulOnWasm, wasmMatMulPath } from '../src/kernels/native/wasm-matmul.js';
+import { nativeTrainingOnWasm, wasmTrainingPath } from '../src/kernels/native/wasm-training.js';
+
+/** The training paths train.c runs natively on tfjs-wasm. */
+const WASM_FUSED = ['fake-quant', 'rms-norm', 'swiglu', 'attention'] as const;
 
 interface Size {
   hiddenSize: number;
@@ -266,13 +270,23 @@ export async function benchTrainLm(argv: readonly string[]): Promise<void> {
   const host = machine();
   // on wasm: whether BatchMatMul and AdamW ran natively (src/kernels/native/wasm-*.ts), and on which instruction set
   const nativePaths =
-    backend === 'wasm' ? { matmul: nativeMatMulOnWasm() ? wasmMatMulPath() : 'tfjs-wasm', adamw: nativeAdamWOnWasm() ? 'native' : 'tfjs-wasm' } : undefined;
+    backend === 'wasm'
+      ? {
+          matmul: nativeMatMulOnWasm() ? wasmMatMulPath() : 'tfjs-wasm',
+          adamw: nativeAdamWOnWasm() ? 'native' : 'tfjs-wasm',
+          fused: Object.fromEntries(WASM_FUSED.map((p) => [p, nativeTrainingOnWasm(p) ? wasmTrainingPath() : 'tfjs-wasm'])),
+        }
+      : undefined;
   const json = { bench: 'train', backend, machine: host, date: new Date().toISOString(), unfused, nativePaths, adapter, results, profiles };
   const md = [
     `bitnet-lm training step, ${backend}${unfused.length > 0 ? ` (unfused: ${unfused.join(', ')})` : ''}`,
     '',
-    `${String(host.cpu)}, ${String(host.cores)} cores; PyTorch at ${PEER_THREADS} threads, ours at ${defaultThreads()}.` +
-      (nativePaths === undefined ? '' : ` BatchMatMul: ${nativePaths.matmul ?? 'n/a'}; AdamW: ${nativePaths.adamw}.`),
+    `${String(host.cpu)}, ${String(host.cores)} cores; PyTorch at ${PEER_THREADS} threads${process.env.ATEN_CPU_CAPABILITY === undefined ? '' : ` (ATEN_CPU_CAPABILITY=${process.env.ATEN_CPU_CAPABILITY})`}, ours at ${defaultThreads()}.` +
+      (nativePaths === undefined
+        ? ''
+        : ` BatchMatMul: ${nativePaths.matmul ?? 'n/a'}; AdamW: ${nativePaths.adamw}; ${Object.entries(nativePaths.fused)
+            .map(([p, path]) => `${p}: ${path ?? 'n/a'}`)
+            .join(', ')}.`),
     '',
     formatMarkdownTable([header, ...rows]),
     '',

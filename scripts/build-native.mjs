@@ -27,7 +27,7 @@ try {
   include = '/usr/include/node';
 }
 const cc = process.env.CC ?? 'cc';
-const SOURCES = ['addon.c', 'ternary.c', 'half.c', 'ggml.c', 'attention.c', 'pool.c', 'sgemm.c', 'adamw.c'];
+const SOURCES = ['addon.c', 'ternary.c', 'half.c', 'ggml.c', 'attention.c', 'pool.c', 'sgemm.c', 'adamw.c', 'train.c'];
 mkdirSync(join(root, 'build'), { recursive: true });
 const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
 try {
@@ -40,6 +40,7 @@ try {
       '-fPIC',
       '-pthread',
       '-ffp-contract=off',
+      '-fno-trapping-math',
       '-Wall',
       `-I${include}`,
       '-DNODE_GYP_MODULE_NAME=ternary',

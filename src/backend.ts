@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { installNativeMatMul } from './kernels/native/wasm-matmul.js';
+import { installSharedCopies } from './kernels/wasm/shared-copies.js';
 import type * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { BitNetError } from './errors.js';
 import { dawnGpu, defaultImporter, type ModuleImporter } from './kernels/webgpu/dawn.js';
@@ -106,7 +107,10 @@ async function activate(name: ConcreteBackend, importer: ModuleImporter): Promis
   if (!ok || tf.getBackend() !== name) {
     throw unavailable(name, loader.packages, 'tfjs could not initialise it', INIT_HINTS[name]);
   }
-  if (name === 'wasm') installNativeMatMul();
+  if (name === 'wasm') {
+    installSharedCopies();
+    installNativeMatMul();
+  }
 }
 
 /**

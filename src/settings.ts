@@ -19,7 +19,7 @@ export type NativeIsa = (typeof NATIVE_ISAS)[number];
 export const INFERENCE_ENGINES = ['auto', 'tfjs', 'kernels'] as const;
 export type InferenceEngine = (typeof INFERENCE_ENGINES)[number];
 
-/** Fused WGSL training paths on tfjs-webgpu (each replaces tfjs operations; `BITNET_WEBGPU_UNFUSED` turns some off). */
+/** Fused training paths: WGSL on tfjs-webgpu, native on tfjs-wasm (each replaces tfjs operations; `BITNET_WEBGPU_UNFUSED` turns some off). */
 export const FUSED_PATHS = ['adamw', 'fake-quant', 'rms-norm', 'attention', 'reductions', 'matmul', 'swiglu'] as const;
 export type FusedPath = (typeof FUSED_PATHS)[number];
 

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 import { causalAttentionFused } from './fused-attention.js';
-import { ropeTensor } from './rope.js';
+import { ropeTableArrays, ropeTensor } from './rope.js';
 import type { Kwargs, LayerArgs, Shape } from './tfjs-types.js';
 import { softwareAdapter, useFused } from '../kernels/webgpu/fused.js';
+import { causalAttentionOnWasm, nativeTrainingOnWasm } from '../kernels/native/wasm-training.js';
 
 export interface CausalAttentionArgs extends LayerArgs {
   numHeads: number;
@@ -36,7 +37,7 @@ export class CausalAttention extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     const [q, k, v] = inputs as tf.Tensor3D[];
-    const attend = useFused('attention') ? attentionOnWebGpu : causalAttentionOps;
+    const attend = useFused('attention') ? attentionOnWebGpu : nativeTrainingOnWasm('attention') ? attentionOnWasm : causalAttentionOps;
     return attend(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, this);
   }
 
@@ -65,6 +66,12 @@ function attentionOnWebGpu(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: At
   const group = a.numHeads / a.numKvHeads;
   if (softwareAdapter() && group * q.shape[1] * headDim > SOFTWARE_LOOP_LIMIT) return causalAttentionOps(q, k, v, a);
   return causalAttentionFused(q, k, v, { heads: a.numHeads, kvHeads: a.numKvHeads, headDim }, a.ropeTheta, a.ropeFreqFactors);
+}
+
+function attentionOnWasm(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: AttentionSettings): tf.Tensor3D {
+  const headDim = q.shape[2] / a.numHeads;
+  const rope = ropeTableArrays(q.shape[1], headDim, a.ropeTheta, a.ropeFreqFactors);
+  return causalAttentionOnWasm(q, k, v, { heads: a.numHeads, kvHeads: a.numKvHeads, headDim, rope });
 }
 
 /** CausalAttention in tfjs operations (every backend but webgpu): scores [B, heads, T, T], masked softmax. */

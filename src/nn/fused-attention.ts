@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { f32Literal, runCustomProgram } from '../kernels/webgpu/custom-program.js';
-import { ropeAngles } from './rope.js';
+import { ropeTables } from './rope.js';
 
 export interface AttentionShape {
   batch: number;
@@ -276,20 +276,6 @@ function dkvCode(s: AttentionShape, which: 'k' | 'v'): string {
       }
       ${write}
     }`;
-}
-
-const tables = new Map<string, [Float32Array, Float32Array]>();
-
-/** cos and sin of ropeAngles as [T, D/2] float32 (as the tfjs operations compute them), kept per shape. */
-function ropeTables(time: number, headDim: number, base: number, freqFactors: ArrayLike<number> | undefined): [tf.Tensor2D, tf.Tensor2D] {
-  const key = `${time}/${headDim}/${base}/${freqFactors === undefined ? '' : Array.from(freqFactors).join(',')}`;
-  let host = tables.get(key);
-  if (host === undefined) {
-    const angles = ropeAngles(0, time, headDim, base, freqFactors);
-    host = [angles.map((a) => Math.cos(a)), angles.map((a) => Math.sin(a))];
-    tables.set(key, host);
-  }
-  return [tf.tensor2d(host[0], [time, headDim / 2]), tf.tensor2d(host[1], [time, headDim / 2])];
 }
 
 /**

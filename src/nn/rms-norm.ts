@@ -3,10 +3,12 @@ import { BitNetError } from '../errors.js';
 import { rmsNormFused } from './fused-rms-norm.js';
 import { singleInput, singleShape, type Kwargs, type LayerArgs, type LayerVariable, type Shape } from './tfjs-types.js';
 import { useFused } from '../kernels/webgpu/fused.js';
+import { nativeTrainingOnWasm, rmsNormOnWasm } from '../kernels/native/wasm-training.js';
 
 /** `x * rsqrt(mean(x^2, last axis) + eps) * gamma`, in float32. */
 export function rmsNorm(x: tf.Tensor, gamma: tf.Tensor | undefined, eps: number): tf.Tensor {
   if (gamma !== undefined && useFused('rms-norm')) return rmsNormFused(x, gamma, eps);
+  if (gamma !== undefined && nativeTrainingOnWasm('rms-norm')) return rmsNormOnWasm(x, gamma, eps);
   return tf.tidy(() => {
     const normed = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), tf.scalar(eps))));
     return gamma === undefined ? normed : tf.mul(normed, gamma);

@@ -20,6 +20,26 @@ export function ropeAngles(pos0: number, count: number, headDim: number, base: n
   return out;
 }
 
+const tables = new Map<string, [Float32Array, Float32Array]>();
+
+/** cos and sin of ropeAngles, [T, D/2] row-major each (as the tfjs operations compute them), kept per shape. */
+export function ropeTableArrays(time: number, headDim: number, base: number, freqFactors: ArrayLike<number> | undefined): [Float32Array, Float32Array] {
+  const key = `${time}/${headDim}/${base}/${freqFactors === undefined ? '' : Array.from(freqFactors).join(',')}`;
+  let host = tables.get(key);
+  if (host === undefined) {
+    const angles = ropeAngles(0, time, headDim, base, freqFactors);
+    host = [angles.map((a) => Math.cos(a)), angles.map((a) => Math.sin(a))];
+    tables.set(key, host);
+  }
+  return host;
+}
+
+/** ropeTableArrays as two [T, D/2] tensors. */
+export function ropeTables(time: number, headDim: number, base: number, freqFactors: ArrayLike<number> | undefined): [tf.Tensor2D, tf.Tensor2D] {
+  const [cos, sin] = ropeTableArrays(time, headDim, base, freqFactors);
+  return [tf.tensor2d(cos, [time, headDim / 2]), tf.tensor2d(sin, [time, headDim / 2])];
+}
+
 /** Rotates `heads` heads of x (one position, [heads * headDim]) in place by that position's ropeAngles; cos and sin in double, results rounded to float32. */
 export function ropeRow(x: Float32Array, heads: number, headDim: number, angles: Float32Array): void {
   const half = headDim / 2;

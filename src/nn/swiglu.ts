@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedElementwise } from '../kernels/webgpu/elementwise-program.js';
 import { useFused } from '../kernels/webgpu/fused.js';
+import { nativeTrainingOnWasm, swiGluOnWasm } from '../kernels/native/wasm-training.js';
 import type { Kwargs, LayerArgs, Shape } from './tfjs-types.js';
 
 const SIGMOID = '(1.0 / (1.0 + exp(-g)))';
@@ -35,7 +36,7 @@ export function swiGluOps(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 /**
  * The gated FFN's activation: [gate, up] → silu(gate) · up, the SwiGLU of Llama and BitNet.
  * One layer where a swish activation and a multiply layer did the same (models saved that way
- * still load); fused on tfjs-webgpu.
+ * still load); fused on tfjs-webgpu, native on tfjs-wasm with the addon.
  */
 export class SwiGlu extends tf.layers.Layer {
   static className = 'SwiGlu';
@@ -46,7 +47,8 @@ export class SwiGlu extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     const [gate, up] = inputs as tf.Tensor[];
-    return (useFused('swiglu') ? swiGluFused : swiGluOps)(gate as tf.Tensor, up as tf.Tensor);
+    const swiGlu = useFused('swiglu') ? swiGluFused : nativeTrainingOnWasm('swiglu') ? swiGluOnWasm : swiGluOps;
+    return swiGlu(gate as tf.Tensor, up as tf.Tensor);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {

@@ -99,6 +99,41 @@ static napi_value adamw_binding(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* train(op, arrays: Float32Array[], dims: Int32Array, params: Float64Array, threads): a fused training kernel (train.c). */
+static napi_value train_binding(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "train(op, arrays: Float32Array[], dims: Int32Array, params: Float64Array, threads)";
+  bool is_array;
+  uint32_t narrays;
+  if (argc < 5 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &narrays) != napi_ok || narrays > 16)
+    return throw_error(env, usage);
+  int32_t op, threads;
+  napi_get_value_int32(env, argv[0], &op);
+  napi_get_value_int32(env, argv[4], &threads);
+  float *arrays[16];
+  size_t len[16];
+  for (uint32_t i = 0; i < narrays; i++) {
+    napi_value item;
+    void *data;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok || !typed(env, item, napi_float32_array, &data, &len[i])) return throw_error(env, usage);
+    arrays[i] = data;
+  }
+  void *dims, *params;
+  size_t ndims, nparams;
+  if (!typed(env, argv[2], napi_int32_array, &dims, &ndims) || !typed(env, argv[3], napi_float64_array, &params, &nparams)) return throw_error(env, usage);
+  const char *error = train_run(op, arrays, len, (int)narrays, dims, (int)ndims, params, (int)nparams, threads);
+  return error == NULL ? NULL : throw_error(env, error);
+}
+
+static napi_value train_path_binding(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_string_utf8(env, train_path(), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 static napi_value sgemm_path_binding(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -229,6 +264,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, sgemm_binding, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, adamw_binding, NULL, NULL, NULL, napi_default, NULL},
       {"sgemmPath", NULL, sgemm_path_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"train", NULL, train_binding, NULL, NULL, NULL, napi_default, NULL},
+      {"trainPath", NULL, train_path_binding, NULL, NULL, NULL, napi_default, NULL},
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},

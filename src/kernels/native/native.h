@@ -71,4 +71,11 @@ void choose_sgemm(int avx512, int avx2);
 const char *sgemm_path(void);
 int sgemm(const float *a, const float *b, float *c, int batch, int batch_a, int batch_b, int m, int n, int k, int ta, int tb, int threads);
 
+/* train.c: fused training kernels on float32 arrays (the arrays, dims and params of each op: train.c) */
+enum { TRAIN_FAKE_QUANT_ROWS, TRAIN_FAKE_QUANT_TERNARY, TRAIN_RMS_NORM, TRAIN_RMS_NORM_BACK, TRAIN_SWIGLU, TRAIN_SWIGLU_BACK, TRAIN_ATTENTION, TRAIN_ATTENTION_BACK };
+void choose_train(int avx512, int avx2);
+const char *train_path(void);
+const char *train_run(int op, float *const *arrays, const size_t *len, int narrays, const int *dims, int ndims, const double *params, int nparams,
+                      int threads);
+
 #endif

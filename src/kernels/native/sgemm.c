@@ -43,34 +43,39 @@ static void micro_scalar(int kc, const float *ap, const float *bp, float *c, int
 }
 
 #ifdef BITNET_X86
+/* Twelve named accumulators: as an array, GCC kept them in memory too and stored each one on
+   every step of k, which halved the kernel's speed. */
 __attribute__((target("avx2,fma"))) static void micro_avx2(int kc, const float *ap, const float *bp, float *c, int ldc, int rows, int cols,
                                                           int accumulate) {
-  __m256 acc[6][2];
-  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int p = 0; p < kc; p++) {
     const __m256 b0 = _mm256_loadu_ps(bp + p * 16), b1 = _mm256_loadu_ps(bp + p * 16 + 8);
-    for (int i = 0; i < 6; i++) {
-      const __m256 a = _mm256_broadcast_ss(ap + p * 6 + i);
-      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-    }
+    const float *a = ap + p * 6;
+#define ROW(i)                                          \
+  {                                                     \
+    const __m256 ai = _mm256_broadcast_ss(a + i);       \
+    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);         \
+    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);         \
   }
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+  }
+  float t[6 * 16];
+  const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  for (int i = 0; i < 12; i++) _mm256_storeu_ps(t + i * 8, acc[i]);
   if (rows == 6 && cols == 16) {
     for (int i = 0; i < 6; i++) {
       float *ci = c + (size_t)i * ldc;
+      __m256 lo = _mm256_loadu_ps(t + i * 16), hi = _mm256_loadu_ps(t + i * 16 + 8);
       if (accumulate) {
-        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(ci));
-        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(ci + 8));
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(ci));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(ci + 8));
       }
-      _mm256_storeu_ps(ci, acc[i][0]);
-      _mm256_storeu_ps(ci + 8, acc[i][1]);
+      _mm256_storeu_ps(ci, lo);
+      _mm256_storeu_ps(ci + 8, hi);
     }
     return;
-  }
-  float t[6 * 16];
-  for (int i = 0; i < 6; i++) {
-    _mm256_storeu_ps(t + i * 16, acc[i][0]);
-    _mm256_storeu_ps(t + i * 16 + 8, acc[i][1]);
   }
   store_tile(t, 16, c, ldc, rows, cols, accumulate);
 }
@@ -172,6 +177,19 @@ static void sgemm_job(const job_t *job) {
   free(ap);
 }
 
+/* The packed B of the calling thread, kept between calls: a fresh one of a megabyte comes from
+   mmap, and faulting its pages in cost a third of a small product's time in a training step. */
+static float *packing_buffer(size_t floats) {
+  static __thread float *buffer;
+  static __thread size_t capacity;
+  if (floats > capacity) {
+    free(buffer);
+    buffer = malloc(sizeof(float) * floats);
+    capacity = buffer == NULL ? 0 : floats;
+  }
+  return buffer;
+}
+
 /* C = op(A) op(B) for `batch` products; batch_a / batch_b of 1 broadcast. Returns 0 on out-of-memory. */
 int sgemm(const float *a, const float *b, float *c, int batch, int batch_a, int batch_b, int m, int n, int k, int ta, int tb, int threads) {
   const sgemm_kernel_t *kern = &sgemm_kernel;
@@ -181,7 +199,7 @@ int sgemm(const float *a, const float *b, float *c, int batch, int batch_a, int 
   }
   const int npanels = (n + kern->nr - 1) / kern->nr;
   const size_t panel_floats = (size_t)npanels * kern->nr * k;
-  float *bpack = malloc(sizeof(float) * panel_floats * batch_b);
+  float *bpack = packing_buffer(panel_floats * batch_b);
   if (bpack == NULL) return 0;
   for (int bi = 0; bi < batch_b; bi++) pack_b(b + (size_t)bi * k * n, k, n, tb, kern->nr, bpack + bi * panel_floats);
   sgemm_ctx_t ctx = {a, bpack, c, m, n, k, ta, batch_a == 1 ? 0 : (size_t)m * k, batch_b == 1 ? 0 : panel_floats, (size_t)m * n, (m + kern->mr - 1) / kern->mr,
@@ -193,6 +211,5 @@ int sgemm(const float *a, const float *b, float *c, int batch, int batch_a, int 
   job.ctx = &ctx;
   job.align = 1;
   run_jobs(&job, threads);
-  free(bpack);
   return 1;
 }

@@ -35,6 +35,10 @@ interface NativeAddon {
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, h: Float64Array): void;
   /** The instruction set sgemm runs: avx512, avx2 or scalar. */
   sgemmPath(): string;
+  /** One fused training kernel (train.c: op codes, arrays, dims and params per op). */
+  train(op: number, arrays: Float32Array[], dims: Int32Array, params: Float64Array, threads: number): void;
+  /** The instruction set the training kernels run: avx512, avx2 or scalar. */
+  trainPath(): string;
 }
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
@@ -76,6 +80,12 @@ export function nativeSgemm(): { sgemm: NativeAddon['sgemm']; path: string } | u
 export function nativeAdamW(): NativeAddon['adamw'] | undefined {
   if (loadNativeTier() === null || typeof addonLoaded?.adamw !== 'function') return undefined;
   return addonLoaded.adamw.bind(addonLoaded);
+}
+
+/** The addon's fused training kernels and the path they run, when the addon is built; undefined otherwise. */
+export function nativeTraining(): { train: NativeAddon['train']; path: string } | undefined {
+  if (loadNativeTier() === null || typeof addonLoaded?.train !== 'function') return undefined;
+  return { train: addonLoaded.train.bind(addonLoaded), path: addonLoaded.trainPath() };
 }
 
 /**
