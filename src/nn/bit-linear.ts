@@ -64,6 +64,8 @@ interface InferenceWeights {
   q: tf.Tensor2D;
   /** per tensor: a scalar; per group: [in/groupSize, 1, out]. */
   beta: tf.Tensor;
+  /** q * beta [in, out], made when a gradient first passes through the integer product. */
+  dequantized?: tf.Tensor2D;
 }
 
 function checkLambda(lambda: number): number {
@@ -252,6 +254,7 @@ export class BitLinear extends tf.layers.Layer {
     this.cache.kernel?.dispose();
     this.cache.gpu?.codes.destroy();
     tf.dispose([this.cache.q, this.cache.beta]);
+    this.cache.dequantized?.dispose();
     this.cache = undefined;
   }
 
@@ -262,6 +265,35 @@ export class BitLinear extends tf.layers.Layer {
     const xq = straightThrough(x, (t) => fakeQuantActivationsFused(t, activationBits, activationScope, eps), this.lambda);
     const wq = straightThrough(kernel, (k) => fakeQuantKernelFused(k, groupSize, eps), this.lambda);
     return linearMatMul(xq, wq);
+  }
+
+  /**
+   * The integer product with a gradient to its input: dX = dY · (beta · q)ᵀ, straight through the
+   * activation quantization, so adapters (LoRA) train on a merged or loaded ternary model. The
+   * weights themselves take no gradient (they are integers).
+   */
+  private integerProduct(x: tf.Tensor2D): tf.Tensor2D {
+    const product = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: this.integerMatMul(args[0] as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(dy, this.dequantizedKernel(), false, true),
+    }));
+    return product(x) as tf.Tensor2D;
+  }
+
+  private dequantizedKernel(): tf.Tensor2D {
+    const weights = this.inferenceWeights();
+    if (weights.dequantized !== undefined) return weights.dequantized;
+    const { q, beta } = weights;
+    const [inDim, outDim] = q.shape;
+    const { groupSize } = this.quant;
+    weights.dequantized = tf.keep(
+      tf.tidy(() =>
+        groupSize === 'tensor'
+          ? tf.mul<tf.Tensor2D>(q, beta)
+          : tf.reshape<tf.Rank.R2>(tf.mul(tf.reshape(q, [inDim / groupSize, groupSize, outDim]), beta), [inDim, outDim]),
+      ),
+    );
+    return weights.dequantized;
   }
 
   /**
@@ -341,7 +373,7 @@ export class BitLinear extends tf.layers.Layer {
         y = linearMatMul(x, this.requireKernel().read() as tf.Tensor2D);
       } else {
         if (this.normGamma !== undefined) x = rmsNorm(x, this.normGamma.read(), this.quant.rmsNormEps) as tf.Tensor2D;
-        y = this.inferenceMode ? this.integerMatMul(x) : this.trainingMatMul(x);
+        y = this.inferenceMode ? this.integerProduct(x) : this.trainingMatMul(x);
       }
       if (this.bias !== undefined) y = tf.add(y, this.bias.read());
       y = applyActivation(this.activation, y);
