@@ -7,6 +7,7 @@ import type { BitnetLmWeights } from '../models/bitnet/weights.js';
 import { ropeAngles, ropeRow } from '../nn/rope.js';
 import { quantizeActivations } from '../quant/activation.js';
 import { hostGgmlAmx, hostGgmlIsa, siluf, type GgmlIsa } from '../kernels/ggml-float.js';
+import { LowRankTerm } from './low-rank-term.js';
 import { ggmlAttention, ggmlRopeRow } from './ggml-attention.js';
 import { type Numerics, Projector } from './projector.js';
 import { threadsFor } from '../settings.js';
@@ -57,6 +58,8 @@ export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Fl
 /** The reference forward pass of a BitNet LM (llama.cpp `bitnet` architecture), one token at a time with a KV cache. */
 export class BitnetRunner {
   private readonly proj: Record<Projection, Projector>[];
+  /** Unmerged LoRA updates per layer (weights.layers[i].lora), added to the projections' outputs. */
+  private readonly lora: Partial<Record<Projection, LowRankTerm>>[];
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
   private readonly embedding: Float32Array;
@@ -92,6 +95,9 @@ export class BitnetRunner {
     const scaled = options.scaleTensors === true && numerics === 'llama.cpp';
     this.proj = weights.layers.map(
       (l) => Object.fromEntries(PROJECTIONS.map((p) => [p, new Projector(l.proj[p], numerics, scaled, this.kernels)])) as Record<Projection, Projector>,
+    );
+    this.lora = weights.layers.map((l) =>
+      Object.fromEntries(Object.entries(l.lora ?? {}).map(([p, delta]) => [p, new LowRankTerm(delta, numerics, this.ggmlIsa)])),
     );
     const kvDim = headDim(c) * c.numKvHeads;
     this.kCache = weights.layers.map(() => new Float32Array(c.contextLength * kvDim));
@@ -218,15 +224,26 @@ export class BitnetRunner {
         this.numerics === 'bitnet' && projections.length > 1
           ? quantizeActivations(x, [rows, x.length / rows], { bits: 8, scope: 'token', eps: 1e-5 })
           : undefined;
-      r = it.next(projections.map((p) => (q === undefined ? undefined : proj[p].applyQuantized(q, rows)) ?? proj[p].apply(x, rows)));
+      const outs = projections.map((p) => (q === undefined ? undefined : proj[p].applyQuantized(q, rows)) ?? proj[p].apply(x, rows));
+      r = it.next(this.addLora(layer, projections, x, rows, outs));
     }
     return this.head(r.value);
+  }
+
+  /** The projections' outputs with their layer's LoRA updates added (in place). */
+  private addLora(layer: number, projections: readonly Projection[], x: Float32Array, rows: number, outs: Float32Array[]): Float32Array[] {
+    const terms = this.lora[layer] as Partial<Record<Projection, LowRankTerm>>;
+    projections.forEach((p, j) => terms[p]?.addTo(outs[j] as Float32Array, x, rows));
+    return outs;
   }
 
   private async runOnGpu(tokens: readonly number[], gpu: ProjectionDevice): Promise<Float32Array> {
     const it = this.steps(tokens);
     let r = it.next();
-    while (r.done !== true) r = it.next(await gpu.project(r.value.layer, r.value.projections, r.value.x, r.value.rows));
+    while (r.done !== true) {
+      const { layer, projections, x, rows } = r.value;
+      r = it.next(this.addLora(layer, projections, x, rows, await gpu.project(layer, projections, x, rows)));
+    }
     return this.head(r.value);
   }
 

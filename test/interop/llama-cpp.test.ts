@@ -9,7 +9,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { byteVocabulary, writeBitnetGguf } from '../../src/formats/gguf/bitnet-write.js';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
 import { type BitnetLmConfig } from '../../src/models/bitnet/config.js';
-import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
+import { randomBitnetWeights, type BitnetLmWeights } from '../../src/models/bitnet/weights.js';
+import { withLoraGguf, writeLoraGguf } from '../../src/formats/gguf/lora-gguf.js';
+import type { LowRankDelta } from '../../src/nn/low-rank.js';
+import { seededArray } from '../helpers/tf.js';
 import { TINY_LM_CONFIG } from '../helpers/tiny-lm.js';
 
 const installed = existsSync(fileURLToPath(new URL('./node_modules/node-llama-cpp/package.json', import.meta.url)));
@@ -86,6 +89,65 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
       expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
     }
     await context.dispose();
+    await model.dispose();
+  });
+
+  it('a LoRA adapter GGUF beside the base (issue #17): llama.cpp with it gives the greedy tokens of our llama.cpp numerics', async () => {
+    const base = randomBitnetWeights(CONFIG, 5, { weightStd: 1, embeddingStd: 0.02 });
+    const random = (n: number, seed: number, std: number): Float32Array => Float32Array.from(seededArray(n, seed, std * Math.sqrt(3)));
+    // ranks 8 and 16: with AVX-512 a batch's B product of rank 8 is not a multiple of tinyBLAS's 16 lanes (ggml_vec_dot_f16 instead)
+    const delta = (inF: number, out: number, rank: number, seed: number): LowRankDelta => ({
+      a: random(rank * inF, seed, 0.05),
+      b: random(out * rank, seed + 1, 0.5),
+      rank,
+      alpha: 16,
+    });
+    const weights: BitnetLmWeights = {
+      ...base,
+      layers: base.layers.map((l, i) => ({
+        ...l,
+        lora: {
+          q: delta(CONFIG.hiddenSize, CONFIG.hiddenSize, 8, 10 + i),
+          down: delta(CONFIG.intermediateSize, CONFIG.hiddenSize, 16, 20 + i),
+          up: delta(CONFIG.hiddenSize, CONFIG.intermediateSize, 16, 30 + i),
+        },
+      })),
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'bitnet-interop-lora-'));
+    const basePath = join(dir, 'base.gguf');
+    const adapterPath = join(dir, 'base.lora.gguf');
+    await expect(writeBitnetGguf(basePath, weights, byteVocabulary(PIECES), { type: 'tq2_0' })).rejects.toThrow(/unmerged LoRA/);
+    await writeBitnetGguf(basePath, weights, byteVocabulary(PIECES), { type: 'tq2_0', loraSeparate: true });
+    await writeLoraGguf(adapterPath, weights);
+    const ours = await withLoraGguf(base, adapterPath);
+    expect(ours.layers[1]?.lora?.down?.rank).toBe(16);
+    const model = await (await loadLlama()).loadModel({ modelPath: basePath });
+    const greedy = async (lora: boolean): Promise<number[][]> => {
+      const context = await model.createContext({
+        contextSize: 64,
+        flashAttention: false,
+        ...(lora ? { lora: { adapters: [{ filePath: adapterPath }] } } : {}),
+      });
+      const out: number[][] = [];
+      for (const prompt of PROMPTS) {
+        const sequence = context.getSequence();
+        const tokens: number[] = [];
+        for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+          tokens.push(token);
+          if (tokens.length === 12) break;
+        }
+        sequence.dispose();
+        out.push(tokens);
+      }
+      await context.dispose();
+      return out;
+    };
+    const theirs = await greedy(true);
+    PROMPTS.forEach((prompt, i) => expect(theirs[i], `prompt ${prompt.join(',')}`).toEqual(new BitnetRunner(ours, 'llama.cpp').greedy(prompt, 12)));
+    // the adapter matters: without it llama.cpp continues otherwise
+    const plain = await greedy(false);
+    expect(plain).not.toEqual(theirs);
+    PROMPTS.forEach((prompt, i) => expect(plain[i]).toEqual(new BitnetRunner(base, 'llama.cpp').greedy(prompt, 12)));
     await model.dispose();
   });
 

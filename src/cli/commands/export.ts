@@ -14,6 +14,9 @@ import { exportGguf, GGUF_EXPORT_TYPES, type GgufExportType } from '../../format
 import { loadModel } from '../../formats/tfjs-fs.js';
 import { writeBitnetGguf } from '../../formats/gguf/bitnet-write.js';
 import { lmMetadataOf, lmWeightsOf } from '../../models/bitnet/tfjs.js';
+import { mergeLowRank, type LowRankMergeReport } from '../../models/bitnet/merge-low-rank.js';
+import type { BitnetLmWeights } from '../../models/bitnet/weights.js';
+import { hasLowRank, writeLoraGguf } from '../../formats/gguf/lora-gguf.js';
 import { ByteTokenizer } from '../../tokenizer/byte-tokenizer.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../../report/table.js';
@@ -26,6 +29,8 @@ interface ExportArgs {
   type: GgufExportType;
   out: string;
   scaleTensors: boolean;
+  adapter?: 'merge' | 'separate';
+  adapterOut?: string;
   json: boolean;
 }
 
@@ -64,8 +69,16 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
         .option('type', { type: 'string', choices: GGUF_EXPORT_TYPES, default: 'tq2_0', describe: 'ternary weights as TQ2_0/TQ1_0, or everything as F16/F32' })
         .option('out', { type: 'string', demandOption: true, describe: 'output .gguf file (or folder, --format hf)' })
         .option('scale-tensors', { type: 'boolean', default: false, describe: 'd = 1 in the blocks and the exact f32 beta in <name>.scale tensors' })
+        .option('adapter', {
+          type: 'string',
+          choices: ['merge', 'separate'],
+          describe:
+            'a model with an unmerged LoRA adapter: merge it into the ternary weights (re-quantized), or write it as a llama.cpp LoRA GGUF beside the base',
+        })
+        .option('adapter-out', { type: 'string', describe: '--adapter separate: the adapter file (default: <out>.lora.gguf)' })
         .option('json', { type: 'boolean', default: false })
         .example('$0 export runs/mnist-mlp-bitnet --type tq2_0 --out mlp.gguf', 'ternary layers as TQ2_0')
+        .example('$0 export runs/lm-lora --out base.gguf --adapter separate', 'the base GGUF and base.lora.gguf (llama.cpp --lora)')
         .example('$0 export runs/hf-to-bitnet --out model.gguf', "a converted HF model in llama.cpp's own architecture")
         .example(
           '$0 export runs/hf-to-bitnet --format hf --out model-bitnet',
@@ -89,12 +102,7 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
           throw new BitNetError('UNSUPPORTED', 'a BitNet LM exports as tq2_0 or tq1_0 (llama.cpp bitnet architecture)', { field: 'type' });
         const weights = lmWeightsOf(model);
         model.dispose();
-        await writeBitnetGguf(args.out, weights, new ByteTokenizer().ggufVocabulary(), { type: args.type, scaleTensors: args.scaleTensors, name: model.name });
-        ctx.io.out(
-          args.json
-            ? JSON.stringify({ path: args.out, architecture: 'bitnet', config: weights.config })
-            : `wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`,
-        );
+        await exportBitnetLm(ctx, { ...args, type: args.type }, weights, model.name);
         return;
       }
       const report = await exportGguf(model, args.out, { type: args.type, scaleTensors: args.scaleTensors, warn: (m) => ctx.io.err(`bitnet: warning: ${m}`) });
@@ -105,6 +113,50 @@ export function exportCommand(ctx: CliContext): CommandModule<object, ExportArgs
       }
     },
   };
+}
+
+/** A BitNet LM of this toolkit as llama.cpp's bitnet GGUF; an unmerged LoRA adapter merged or written beside it, as --adapter says. */
+async function exportBitnetLm(ctx: CliContext, args: ExportArgs & { type: 'tq2_0' | 'tq1_0' }, lm: BitnetLmWeights, name: string): Promise<void> {
+  let weights = lm;
+  let merge: LowRankMergeReport | undefined;
+  let adapter: string | undefined;
+  if (hasLowRank(lm)) {
+    if (args.adapter === undefined) {
+      throw new BitNetError('UNSUPPORTED', 'the model has an unmerged LoRA adapter; say what to do with it', {
+        field: 'adapter',
+        hint: '--adapter merge (folded into the ternary weights, re-quantized) or --adapter separate (a llama.cpp LoRA GGUF beside the base)',
+      });
+    }
+    if (args.adapter === 'merge') ({ weights, report: merge } = mergeLowRank(lm));
+    else adapter = args.adapterOut ?? `${args.out.replace(/\.gguf$/, '')}.lora.gguf`;
+  }
+  await writeBitnetGguf(args.out, weights, new ByteTokenizer().ggufVocabulary(), {
+    type: args.type,
+    scaleTensors: args.scaleTensors,
+    name,
+    loraSeparate: adapter !== undefined,
+  });
+  if (adapter !== undefined) await writeLoraGguf(adapter, weights, { name: `${name} LoRA` });
+  if (args.json) {
+    ctx.io.out(
+      JSON.stringify({
+        path: args.out,
+        architecture: 'bitnet',
+        config: weights.config,
+        ...(adapter === undefined ? {} : { adapter }),
+        ...(merge === undefined ? {} : { merge }),
+      }),
+    );
+    return;
+  }
+  ctx.io.out(`wrote ${args.out} (llama.cpp bitnet architecture, ${args.type.toUpperCase()})`);
+  if (adapter !== undefined) ctx.io.out(`wrote ${adapter} (llama.cpp LoRA adapter: llama-cli -m ${args.out} --lora ${adapter})`);
+  if (merge !== undefined) {
+    const share = ((100 * merge.changedCodes) / merge.codes).toFixed(2);
+    ctx.io.out(
+      `merged the LoRA adapter into ${merge.merged} projections: re-quantizing changed ${merge.changedCodes} of ${merge.codes} ternary codes (${share} %)`,
+    );
+  }
 }
 
 /** A run of an hf recipe, or an HF folder (converted here with the bitnet adapter on every projection). */

@@ -4,6 +4,7 @@ import { BitnetRunner, type Numerics } from '../../inference/bitnet-forward.js';
 import { BitNetError } from '../../errors.js';
 import { generate, type TokenRunner } from '../../inference/generate.js';
 import { loadLlamaGguf } from '../../formats/gguf/llama-gguf.js';
+import { withLoraGguf } from '../../formats/gguf/lora-gguf.js';
 import { readGgufHeader } from '../../formats/gguf/reader.js';
 import { hfRunSource, isHfDir, loadHfLanguageModel } from '../../inference/hf-lm.js';
 import { TfjsLmRunner } from '../../inference/tfjs-runner.js';
@@ -27,6 +28,7 @@ interface GenerateArgs {
   numerics: Numerics;
   backend: 'cpu' | 'webgpu';
   tokenizer?: string;
+  lora?: string;
   json: boolean;
 }
 
@@ -45,7 +47,11 @@ async function openSource(
   gpuFor: (w: BitnetLmWeights) => Promise<GpuProjections | undefined>,
 ): Promise<{ runner: TokenRunner; codec: TextCodec; dispose: () => void }> {
   const hfCodec = (t: HfTokenizer): TextCodec => ({ encode: (text) => t.encode(text), decode: (ids) => t.decode(ids) });
-  if (isHfDir(args.source) || hfRunSource(args.source) !== undefined) {
+  const converted = isHfDir(args.source) || hfRunSource(args.source) !== undefined;
+  if (args.lora !== undefined && (converted || (args.source.endsWith('.gguf') && (await ggufArchitecture(args.source)) !== BITNET_ARCHITECTURE))) {
+    throw new BitNetError('UNSUPPORTED', '--lora applies a LoRA GGUF to a bitnet-architecture model (a run folder or a bitnet .gguf)', { field: 'lora' });
+  }
+  if (converted) {
     const lm = await loadHfLanguageModel(args.source);
     if (lm.origin === 'hf') {
       return { runner: new TfjsLmRunner(lm.model, lm.config.contextLength), codec: hfCodec(lm.tokenizer), dispose: () => lm.model.dispose() };
@@ -69,7 +75,8 @@ async function openSource(
       dispose: () => {},
     };
   }
-  const weights = await loadLmWeights(args.source);
+  const base = await loadLmWeights(args.source);
+  const weights = args.lora === undefined ? base : await withLoraGguf(base, args.lora);
   const gpu = await gpuFor(weights);
   const bytes = new ByteTokenizer();
   return {
@@ -118,8 +125,10 @@ export function generateCommand(ctx: CliContext): CommandModule<object, Generate
           default: 'cpu',
           describe: 'where the ternary projections run: the CPU kernels, or the WGSL kernels on a WebGPU device (BitNet numerics)',
         })
+        .option('lora', { type: 'string', describe: 'a llama.cpp LoRA adapter GGUF to apply (bitnet export --adapter separate writes one)' })
         .option('json', { type: 'boolean', default: false })
         .example('$0 generate runs/shakespeare-lm-bitnet --prompt "ROMEO:"', 'sample from a trained run')
+        .example('$0 generate base.gguf --lora base.lora.gguf --numerics llama.cpp --temperature 0', 'what llama.cpp gives with the adapter')
         .example('$0 generate lm.gguf --temperature 0 --numerics llama.cpp', 'what llama.cpp would generate, greedily')
         .example('$0 generate lm.gguf --backend webgpu', 'projections on the GPU (WGSL kernels)')
         .example('$0 generate runs/hf-to-bitnet --prompt "ROMEO:"', 'a converted HF model (its tokenizer.json)')

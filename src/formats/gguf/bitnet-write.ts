@@ -6,6 +6,7 @@ import type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
 
 export type { GgufVocabulary } from '../../tokenizer/gguf-vocabulary.js';
 import { encodeGgml, encodeTernaryBlocks } from './ggml-types.js';
+import { hasLowRank } from './lora-gguf.js';
 import { gguf, type GgufValue } from './values.js';
 import { writeGguf, type GgufTensorSpec } from './writer.js';
 
@@ -14,6 +15,8 @@ export interface BitnetGgufOptions {
   /** d = 1 in the blocks and the exact f32 beta in `.scale` tensors. */
   scaleTensors?: boolean;
   name?: string;
+  /** Unmerged LoRA updates go to their own file (writeLoraGguf); without this a model that has them is refused, not written without them. */
+  loraSeparate?: boolean;
 }
 
 /** general.* keys of a ternary GGUF (file type 37 = TQ2_0, 36 = TQ1_0). */
@@ -69,6 +72,12 @@ export async function writeBitnetGguf(path: string, w: BitnetLmWeights, vocab: G
         hint: 'export it as a HuggingFace checkpoint (exportHfBitnet), or train with hiddenAct silu',
       },
     );
+  }
+  if (hasLowRank(w) && options.loraSeparate !== true) {
+    throw new BitNetError('UNSUPPORTED', 'the model has an unmerged LoRA adapter: a GGUF of the base alone would drop it', {
+      field: 'adapter',
+      hint: 'merge it into the ternary weights (bitnet export --adapter merge; mergeLowRank), or write it as a llama.cpp LoRA file beside the base (--adapter separate; writeLoraGguf)',
+    });
   }
   const ternaryType = options.type === 'tq2_0' ? 'TQ2_0' : 'TQ1_0';
   const metadata = bitnetGgufMetadata(c, vocab, options);

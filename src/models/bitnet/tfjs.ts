@@ -3,6 +3,7 @@ import { BitNetError } from '../../errors.js';
 import { bitLinear, BitLinear, type BitLinearArgs } from '../../nn/bit-linear.js';
 import { CausalAttention } from '../../nn/causal-attention.js';
 import { kernelToTorch } from '../../nn/layout.js';
+import { linearWithDelta } from '../../nn/low-rank.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
 import { SwiGlu } from '../../nn/swiglu.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
@@ -100,6 +101,8 @@ export function lmConfigOf(model: tf.LayersModel): BitnetLmConfig {
 /**
  * The weights of a trained LM as plain arrays (what the GGUF exporter and BitnetRunner read):
  * BitLinear layers give their ternary weights; Dense layers (the fp32 twin) are ternarized here.
+ * A LoRA adapter that is not merged stays beside them (`lora` of each layer): consumers apply it
+ * or refuse, never drop it.
  */
 export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
   const config = lmConfigOf(model);
@@ -107,8 +110,10 @@ export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
   const layers: BitnetLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const proj = {} as BitnetLayerWeights['proj'];
+    const lora: NonNullable<BitnetLayerWeights['lora']> = {};
     for (const p of PROJECTIONS) {
-      const layer = model.getLayer(tensorName('tfjs', p, i));
+      const { base: layer, delta } = linearWithDelta(model.getLayer(tensorName('tfjs', p, i)));
+      if (delta !== undefined) lora[p] = delta;
       if (layer instanceof BitLinear) {
         proj[p] = layer.ternaryWeight();
         if (proj[p].groupSize !== 'tensor')
@@ -120,7 +125,7 @@ export function lmWeightsOf(model: tf.LayersModel): BitnetLmWeights {
       }
     }
     const norms = Object.fromEntries(LAYER_NORMS.map((role) => [role, gain(tensorName('tfjs', role, i))])) as unknown as Omit<BitnetLayerWeights, 'proj'>;
-    layers.push({ ...norms, proj });
+    layers.push({ ...norms, proj, ...(Object.keys(lora).length > 0 ? { lora } : {}) });
   }
   const tokenEmbedding = Float32Array.from((weightsByName(model.getLayer(tensorName('tfjs', 'tokenEmbedding'))).embeddings as tf.Tensor).dataSync());
   return { config, tokenEmbedding, outputNorm: gain(tensorName('tfjs', 'outputNorm')), layers };

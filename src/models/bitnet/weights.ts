@@ -1,4 +1,5 @@
 import { BitNetError } from '../../errors.js';
+import type { LowRankDelta } from '../../nn/low-rank.js';
 import { quantizeWeights, type TernaryWeight } from '../../quant/weight.js';
 import { SeededRandom } from '../../util/random.js';
 import { checkBitnetConfig, headDim, PROJECTIONS, projectionShape, type BitnetLmConfig, type Projection } from './config.js';
@@ -16,6 +17,8 @@ export interface BitnetLayerWeights {
   /** Per-head RMSNorm gains of q and k, [headDim] each (Qwen3). */
   qNorm?: Float32Array;
   kNorm?: Float32Array;
+  /** Unmerged LoRA updates of projections (a model trained with a LoRA adapter), applied beside the ternary product. */
+  lora?: Partial<Record<Projection, LowRankDelta>>;
 }
 
 /** Weights of a BitNet LM in plain arrays: what the GGUF exporter writes and the reference forward reads. */

@@ -1,0 +1,46 @@
+import { quantizeWeights } from '../../quant/weight.js';
+import { PROJECTIONS } from './config.js';
+import type { BitnetLmWeights } from './weights.js';
+
+export interface LowRankMergeReport {
+  /** Projections that took an update. */
+  merged: number;
+  /** Ternary codes that the re-quantization changed, of `codes` in those projections. */
+  changedCodes: number;
+  codes: number;
+}
+
+/**
+ * Folds unmerged LoRA updates into the ternary weights: W = beta · q + (alpha / r) · B A, then
+ * absmean-ternarized again (per tensor). The result is not base + adapter exactly (a ternary
+ * matrix cannot hold a low-rank update): the report says how many codes moved.
+ */
+export function mergeLowRank(w: BitnetLmWeights): { weights: BitnetLmWeights; report: LowRankMergeReport } {
+  const report: LowRankMergeReport = { merged: 0, changedCodes: 0, codes: 0 };
+  const layers = w.layers.map((layer) => {
+    if (layer.lora === undefined) return layer;
+    const proj = { ...layer.proj };
+    for (const p of PROJECTIONS) {
+      const delta = layer.lora[p];
+      if (delta === undefined) continue;
+      const t = layer.proj[p];
+      const [out, inF] = t.shape;
+      const beta = t.scales[0] as number;
+      const scale = Math.fround(delta.alpha / delta.rank);
+      const dense = new Float32Array(out * inF);
+      for (let o = 0; o < out; o++)
+        for (let i = 0; i < inF; i++) {
+          let sum = 0;
+          for (let j = 0; j < delta.rank; j++) sum += (delta.b[o * delta.rank + j] as number) * (delta.a[j * inF + i] as number);
+          dense[o * inF + i] = beta * (t.values[o * inF + i] as number) + scale * sum;
+        }
+      proj[p] = quantizeWeights(dense, [out, inF], { groupSize: 'tensor' });
+      report.merged++;
+      report.codes += t.values.length;
+      proj[p].values.forEach((v, k) => (report.changedCodes += v === t.values[k] ? 0 : 1));
+    }
+    const { lora: _merged, ...rest } = layer;
+    return { ...rest, proj };
+  });
+  return { weights: { ...w, layers }, report };
+}
