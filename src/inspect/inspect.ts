@@ -281,5 +281,7 @@ function describeRecipeModel(m: Recipe['model']): string {
       return `bitnet-lm ${m.layer} ${m.numLayers}x${m.hiddenSize}`;
     case 'hf':
       return `hf ${m.path} (${m.weights}${m.subLn ? ', SubLN' : ''})`;
+    case 'gguf':
+      return `gguf ${m.path} (frozen ternary)`;
   }
 }

@@ -6,7 +6,8 @@ import type { PeftModel } from '../adapter/peft-model.js';
 import { BitNetError } from '../errors.js';
 import { guardedBuild } from '../nn/guarded-build.js';
 import { loadModel } from '../formats/tfjs-fs.js';
-import { buildBitnetLm } from '../models/bitnet/tfjs.js';
+import { buildBitnetLm, lmModelFromWeights } from '../models/bitnet/tfjs.js';
+import { loadBitnetGguf } from '../formats/gguf/bitnet-read.js';
 import { buildMlp } from '../models/mlp.js';
 import { fromPretrained } from '../formats/hf-pretrained.js';
 import type { HfTokenizer } from '../tokenizer/hf-tokenizer.js';
@@ -76,6 +77,11 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
         hint: "data.tokenizer 'model' reads the text with the model folder's tokenizer.json",
       });
     }
+  } else if (recipe.model.type === 'gguf') {
+    if (recipe.data.type !== 'text') {
+      throw new BitNetError('INVALID_CONFIG', 'a GGUF language model trains on text data', { field: 'data.type', hint: 'use data.type "text"' });
+    }
+    model = lmModelFromWeights(await loadBitnetGguf(recipe.model.path));
   } else {
     model = await loadModel(modelDir(recipe.model.path));
   }

@@ -133,6 +133,9 @@ function fileProblems(recipe: Recipe): ConfigProblem[] {
       problems.push({ path: 'model.fallbackRecipe', message: `no recipe at ${recipe.model.fallbackRecipe}` });
     }
   }
+  if (recipe.model.type === 'gguf' && !existsSync(recipe.model.path)) {
+    problems.push({ path: 'model.path', message: `no GGUF at ${recipe.model.path}` });
+  }
   if (recipe.model.type === 'hf' && !existsSync(resolve(recipe.model.path, 'config.json'))) {
     problems.push({ path: 'model.path', message: `no HuggingFace model folder (config.json) at ${recipe.model.path}` });
   }

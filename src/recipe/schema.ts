@@ -63,7 +63,15 @@ export const HfModelSchema = z
   })
   .strict();
 
-export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema, BitnetLmModelSchema, HfModelSchema]);
+export const GgufModelSchema = z
+  .object({
+    type: z.literal('gguf'),
+    /** A bitnet-architecture GGUF (this toolkit's export, llama.cpp's bitnet): its ternary weights stay frozen integers; adapters train on top. */
+    path: z.string().min(1),
+  })
+  .strict();
+
+export const ModelSchema = z.discriminatedUnion('type', [MlpModelSchema, TfjsModelSchema, BitnetLmModelSchema, HfModelSchema, GgufModelSchema]);
 
 export const MnistDataSchema = z
   .object({

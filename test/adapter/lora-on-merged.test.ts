@@ -6,7 +6,16 @@
 // merge, LoRA on the merged model, fit) must lower the loss.
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../adapters/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getPeftModel } from '../../src/adapter/peft.js';
+import { loadBitnetGguf } from '../../src/formats/gguf/bitnet-read.js';
+import { byteVocabulary, writeBitnetGguf } from '../../src/formats/gguf/bitnet-write.js';
+import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
+import { lmModelFromWeights } from '../../src/models/bitnet/tfjs.js';
+import { randomBitnetWeights } from '../../src/models/bitnet/weights.js';
+import { TINY_LM_CONFIG } from '../helpers/tiny-lm.js';
 import { BitLinear } from '../../src/nn/bit-linear.js';
 import { seededArray, tf, useBackend } from '../helpers/tf.js';
 import { denseMlp, inputs } from './models.js';
@@ -68,5 +77,40 @@ describe('LoRA on a merged ternary model', () => {
     tf.dispose([x, y]);
     lora.dispose();
     bitnet.dispose();
+  });
+
+  it('LoRA on a model loaded from a GGUF trains (the loaded model computes what the runner computes)', async () => {
+    const weights = randomBitnetWeights({ ...TINY_LM_CONFIG, numLayers: 1 }, 8, { weightStd: 1, embeddingStd: 0.1 });
+    const path = join(mkdtempSync(join(tmpdir(), 'bitnet-gguf-lora-')), 'base.gguf');
+    await writeBitnetGguf(path, weights, byteVocabulary(Array.from({ length: 41 }, (_, i) => `p${i}`)), { type: 'tq2_0' });
+    const loaded = await loadBitnetGguf(path);
+    const model = lmModelFromWeights(loaded);
+    const tokens = [5, 77, 120, 260, 33, 9, 41, 200];
+    const logits = tf.tidy(() => (model.predict(tf.tensor2d([tokens], [1, 8], 'int32')) as tf.Tensor).arraySync() as number[][][]);
+    const runner = new BitnetRunner(loaded, 'bitnet');
+    tokens.forEach((t, pos) => {
+      const ours = runner.forward(t);
+      const theirs = logits[0]?.[pos] as number[];
+      const scale = Math.max(...theirs.map(Math.abs));
+      expect(theirs.reduce((m, v, i) => Math.max(m, Math.abs(v - (ours[i] as number))), 0) / scale, `position ${pos}`).toBeLessThan(1e-4);
+    });
+
+    const lora = getPeftModel(model, { peftType: 'LORA', targetModules: ['attn_q', 'attn_v', 'ffn_down'], r: 4, loraAlpha: 8 });
+    model.dispose();
+    const seq = Array.from({ length: 33 }, (_, i) => (i * 7) % 13);
+    const x = tf.tensor2d([seq.slice(0, 32)], [1, 32], 'int32');
+    const y = tf.oneHot(tf.tensor1d(seq.slice(1), 'int32'), TINY_LM_CONFIG.vocabSize);
+    const loss = (): tf.Scalar =>
+      tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, tf.reshape(lora.model.apply(x, { training: true }) as tf.Tensor, [32, -1]));
+    const opt = tf.train.adam(1e-2);
+    const first = tf.tidy(() => loss().dataSync()[0] as number);
+    const trainable = lora.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    expect(trainable.length).toBe(6);
+    for (let i = 0; i < 20; i++) tf.dispose(opt.minimize(loss, true, trainable) ?? []);
+    const last = tf.tidy(() => loss().dataSync()[0] as number);
+    expect(last).toBeLessThan(0.8 * first);
+    tf.dispose([x, y]);
+    opt.dispose();
+    lora.dispose();
   });
 });

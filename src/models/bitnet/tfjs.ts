@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../../errors.js';
 import { bitLinear, BitLinear, type BitLinearArgs } from '../../nn/bit-linear.js';
 import { CausalAttention } from '../../nn/causal-attention.js';
-import { kernelToTorch } from '../../nn/layout.js';
+import { kernelToTorch, torchToKernel } from '../../nn/layout.js';
 import { linearWithDelta } from '../../nn/low-rank.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
 import { SwiGlu } from '../../nn/swiglu.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
-import { weightsByName } from '../../nn/weights.js';
+import { setWeightsByName, weightsByName } from '../../nn/weights.js';
 import { quantizeWeights } from '../../quant/weight.js';
 import { checkBitnetConfig, PROJECTIONS, projectionShape, type BitnetLmConfig } from './config.js';
 import { BITNET_ARCHITECTURE, LAYER_NORMS, MODEL_METADATA_KEY, NORM_FEEDS, tensorName, type LayerNorm, type LayerTensor, type ModelMetadata } from './spec.js';
-import type { BitnetLayerWeights, BitnetLmWeights } from './weights.js';
+import { layerNorm, type BitnetLayerWeights, type BitnetLmWeights } from './weights.js';
 
 export interface BitnetLmOptions extends BitnetLmConfig {
   /** 'bitlinear' for BitNet, 'dense' for the fp32 twin (the same layers with quantization off). */
@@ -73,6 +73,37 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
   const model = tf.model({ inputs: tokens, outputs: logits, name: 'bitnet_lm' });
   const metadata: ModelMetadata = { architecture: BITNET_ARCHITECTURE, config };
   model.setUserDefinedMetadata({ [MODEL_METADATA_KEY]: metadata });
+  return model;
+}
+
+/**
+ * The tfjs model of ternary weights (a GGUF, a merged run, an HF BitNet checkpoint read as
+ * BitnetLmWeights): merged BitLinear layers holding the codes and betas, the norms and the
+ * embedding as given. It computes what BitnetRunner computes (BitNet numerics), trains adapters
+ * on top (a merged BitLinear passes gradients to its input), and exports back.
+ */
+export function lmModelFromWeights(w: BitnetLmWeights): tf.LayersModel {
+  if (w.layers.some((l) => l.lora !== undefined || l.bias !== undefined || l.qNorm !== undefined) || w.output !== undefined) {
+    throw new BitNetError('UNSUPPORTED', 'lmModelFromWeights builds the bitnet architecture: no LoRA updates, q/k/v bias, q/k norms or untied head', {
+      field: 'weights',
+    });
+  }
+  const model = buildBitnetLm({ ...w.config, layer: 'bitlinear', bitnet: { merged: true } });
+  const set = (layerName: string, values: Record<string, tf.Tensor>): void => {
+    setWeightsByName(model.getLayer(layerName), values);
+    tf.dispose(Object.values(values));
+  };
+  set(tensorName('tfjs', 'tokenEmbedding'), { embeddings: tf.tensor2d(w.tokenEmbedding, [w.config.vocabSize, w.config.hiddenSize]) });
+  set(tensorName('tfjs', 'outputNorm'), { gamma: tf.tensor1d(w.outputNorm) });
+  w.layers.forEach((layer, i) => {
+    for (const norm of LAYER_NORMS) set(tensorName('tfjs', norm, i), { gamma: tf.tensor1d(layerNorm(layer, norm, i)) });
+    for (const p of PROJECTIONS) {
+      const t = layer.proj[p];
+      if (t.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `layer ${i} ${p}: per-group scales`, { field: 'groupSize' });
+      const [out, inF] = t.shape;
+      set(tensorName('tfjs', p, i), { qkernel: tf.tensor2d(torchToKernel(Float32Array.from(t.values), out, inF), [inF, out]), scales: tf.tensor1d(t.scales) });
+    }
+  });
   return model;
 }
 
