@@ -6,6 +6,7 @@ import { transpose2d } from '../../src/nn/layout.js';
 import { setWeightsByName, weightsByName } from '../../src/nn/weights.js';
 import { LORA_PEFT_TYPE, LoraConfigSchema, loraFromPeftJson, loraToPeftJson, type LoraConfig } from './config.js';
 import { type LoraLinear } from './layer.js';
+import { combineLora } from './weighted.js';
 
 function torchLayout(t: tf.Tensor): SafetensorsInput {
   const [rows, cols] = t.shape as [number, number];
@@ -65,6 +66,19 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
     weights.kernel = tf.tidy(() => tf.add(kernel, tf.mul(tf.matMul(values.lora_A as tf.Tensor2D, values.lora_B as tf.Tensor2D), lora.scaling)));
     const config = { ...lora.base.getConfig(), activation: lora.activation };
     return { entry: { className: lora.baseClassName, config }, weights, requantized: lora.baseClassName === 'BitLinear' };
+  },
+
+  combine(inputs, combination, paths) {
+    if (combination !== 'linear' && combination !== 'cat') {
+      throw new BitNetError('UNSUPPORTED', `combination '${combination}': this toolkit combines LoRA adapters 'linear' or 'cat'`, { field: 'combinationType' });
+    }
+    return combineLora(inputs, combination, paths);
+  },
+
+  unwrap(layer) {
+    const lora = layer as LoraLinear;
+    const weights = Object.fromEntries(Object.entries(weightsByName(lora.base)).map(([name, value]) => [name, tf.clone(value)]));
+    return { entry: { className: lora.baseClassName, config: { ...lora.base.getConfig(), activation: lora.activation } }, weights };
   },
 
   stateDict(layer) {

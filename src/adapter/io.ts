@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
-import { readSafetensors, toFloat32 } from '../formats/safetensors/reader.js';
+import { parseSafetensors, toFloat32, type SafetensorsFile } from '../formats/safetensors/reader.js';
 import { serializeSafetensors, type SafetensorsInput } from '../formats/safetensors/writer.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { findLayer } from './topology.js';
@@ -60,15 +60,14 @@ export function adapterTensors<C extends AdapterConfigBase>(
   return tensors;
 }
 
-export async function saveAdapter<C extends AdapterConfigBase>(
-  dir: string,
-  method: AdapterMethod<C>,
-  config: C,
-  report: InjectionReport,
-  model: tf.LayersModel,
-): Promise<void> {
+/** adapter_model.safetensors of an injected adapter, in memory (what save writes; what a PeftModel keeps of an inactive named adapter). */
+export function adapterBytes<C extends AdapterConfigBase>(method: AdapterMethod<C>, config: C, report: InjectionReport, model: tf.LayersModel): Uint8Array {
+  return serializeSafetensors(adapterTensors(method, config, report, model), { format: 'pt' });
+}
+
+/** Writes adapter_config.json and adapter_model.safetensors (the bytes adapterBytes made) to `dir`. */
+export async function writeAdapterFolder<C extends AdapterConfigBase>(dir: string, method: AdapterMethod<C>, config: C, bytes: Uint8Array): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const bytes = serializeSafetensors(adapterTensors(method, config, report, model), { format: 'pt' });
   await writeFileAtomic(join(dir, ADAPTER_WEIGHTS), bytes);
   await writeFileAtomic(join(dir, ADAPTER_CONFIG), adapterConfigJson(method, config));
 }
@@ -94,25 +93,42 @@ export async function readAdapterConfig(dir: string): Promise<Record<string, unk
   return json as Record<string, unknown>;
 }
 
-export async function loadAdapterWeights<C extends AdapterConfigBase>(
-  dir: string,
-  method: AdapterMethod<C>,
-  config: C,
-  report: InjectionReport,
-  model: tf.LayersModel,
-): Promise<void> {
-  const file = await readSafetensors(join(dir, ADAPTER_WEIGHTS));
+/** Refuses an adapter file with a tensor that is not a finite number (a diverged run, a damaged file). */
+export function checkFinite(file: SafetensorsFile, label: string): void {
   for (const name of file.names) {
     const t = file.tensor(name);
     if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') continue;
     const bad = toFloat32(t).findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
-      throw new BitNetError('CORRUPT_FILE', `${join(dir, ADAPTER_WEIGHTS)}: ${name}[${bad}] is not a finite number`, {
+      throw new BitNetError('CORRUPT_FILE', `${label}: ${name}[${bad}] is not a finite number`, {
         field: name,
         hint: 'the adapter was saved from a run that diverged, or the file is damaged',
       });
     }
   }
+}
+
+/** Loads an adapter's tensors (peft layout) into the injected model. */
+export function loadAdapterFile<C extends AdapterConfigBase>(
+  file: SafetensorsFile,
+  method: AdapterMethod<C>,
+  config: C,
+  report: InjectionReport,
+  model: tf.LayersModel,
+): void {
   for (const path of report.matched) method.loadStateDict(findLayer(model, path), file, `${KEY_PREFIX}${path}.`, config);
   for (const path of report.modulesToSave) loadLayerStateDict(findLayer(model, path), file, `${KEY_PREFIX}${path}.`);
+}
+
+/** The bytes of a folder's adapter_model.safetensors, checked to parse and to hold finite numbers. */
+export async function readAdapterBytes(dir: string): Promise<Uint8Array> {
+  const path = join(dir, ADAPTER_WEIGHTS);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    throw new BitNetError('FILE_NOT_FOUND', `no ${ADAPTER_WEIGHTS} in ${dir}`, { field: 'path', cause, hint: 'point at a folder written by PeftModel.save()' });
+  }
+  checkFinite(parseSafetensors(bytes), path);
+  return bytes;
 }

@@ -25,7 +25,11 @@ export function getPeftModel(model: tf.LayersModel, config: PeftConfigInput, opt
   return peft;
 }
 
-/** Loads an adapter folder (adapter_config.json + adapter_model.safetensors) onto a base model. */
+/**
+ * Loads an adapter folder (adapter_config.json + adapter_model.safetensors) onto a base model, as
+ * peft's PeftModel.from_pretrained (the folder's root adapter; `options.adapterName` names it).
+ * Others of a multi-adapter save live in subfolders: `peft.loadAdapter(join(dir, name), name)`.
+ */
 export async function loadPeftModel(baseModel: tf.LayersModel, dir: string, options: PeftModelOptions = {}): Promise<PeftModel> {
   const json = await readAdapterConfig(dir);
   const { method, config } = parseConfig(getAdapterMethod(json.peft_type as string).fromPeftJson(json) as PeftConfigInput);

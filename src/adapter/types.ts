@@ -44,6 +44,10 @@ export interface AdapterMethod<C extends AdapterConfigBase = AdapterConfigBase> 
   setEnabled(layer: tf.layers.Layer, enabled: boolean): void;
   /** The merged form of an adapted layer; `null` keeps the layer as it is. */
   merge(layer: tf.layers.Layer, config: C, options: MergeOptions): MergedLayer | null;
+  /** A new adapter combining saved ones (peft's add_weighted_adapter), its tensors in peft's layout for the layers at `paths`. */
+  combine?(inputs: readonly WeightedInput<C>[], combination: string, paths: readonly string[]): { config: C; tensors: Record<string, SafetensorsInput> };
+  /** The layer the adapted one wraps, with its weights (what switching between named adapters rebuilds from); methods without it take one adapter per model. */
+  unwrap?(layer: tf.layers.Layer): { entry: LayerEntry; weights: Record<string, tf.Tensor> };
   /** The method's tensors of one adapted layer, keyed by PEFT names relative to the layer path (`lora_A.weight`). */
   stateDict(layer: tf.layers.Layer, config: C): Record<string, SafetensorsInput>;
   /** Loads what stateDict wrote; `prefix` is `base_model.model.<path>.`. */
@@ -54,6 +58,13 @@ export interface AdapterMethod<C extends AdapterConfigBase = AdapterConfigBase> 
   toPeftJson(config: C): Record<string, unknown>;
   /** The config from adapter_config.json. */
   fromPeftJson(json: Record<string, unknown>): unknown;
+}
+
+/** One adapter of a weighted combination: its config, its tensors (peft layout) and its weight. */
+export interface WeightedInput<C extends AdapterConfigBase = AdapterConfigBase> {
+  config: C;
+  file: SafetensorsFile;
+  weight: number;
 }
 
 export interface MergeOptions {
