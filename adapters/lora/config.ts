@@ -14,6 +14,8 @@ export const LoraConfigSchema = z
     useRslora: z.boolean().default(false),
     /** Seed of lora_A's initialization (each layer adds its index). */
     seed: z.number().int().nonnegative().default(0),
+    /** DoRA: weight-decomposed LoRA, a trained magnitude per output (peft's use_dora). */
+    useDora: z.boolean().default(false),
   })
   .strict();
 
@@ -31,7 +33,7 @@ export function loraToPeftJson(c: LoraConfig): Record<string, unknown> {
     lora_dropout: c.loraDropout,
     r: c.r,
     rank_pattern: {},
-    use_dora: false,
+    use_dora: c.useDora,
     use_rslora: c.useRslora,
   };
 }
@@ -44,5 +46,6 @@ export function loraFromPeftJson(json: Record<string, unknown>): Record<string, 
     loraAlpha: json.lora_alpha,
     loraDropout: json.lora_dropout,
     useRslora: json.use_rslora ?? false,
+    useDora: json.use_dora ?? false,
   };
 }

@@ -13,6 +13,17 @@ export interface LoraLinearArgs extends LayerArgs {
   useRslora?: boolean;
   /** Seed of lora_A's kaiming-uniform initialization. */
   seed?: number;
+  /** DoRA: a trained magnitude per output times the direction of W + scaling · A·B (peft's use_dora). */
+  useDora?: boolean;
+}
+
+/** The value of x with no gradient (DoRA's weight norm is a constant to backpropagation, as in peft and the paper's §4.3). */
+function detached(x: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.clone(args[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  }));
+  return f(x);
 }
 
 function createLayer(className: string, config: tf.serialization.ConfigDict): tf.layers.Layer {
@@ -36,12 +47,14 @@ export class LoraLinear extends tf.layers.Layer {
   readonly loraDropout: number;
   readonly useRslora: boolean;
   readonly seed: number;
+  readonly useDora: boolean;
   /** The base layer's activation, applied after the LoRA update is added. */
   readonly activation: ActivationName;
   /** False skips the LoRA branch (the base model's behaviour). */
   loraEnabled = true;
   private loraA: LayerVariable | undefined;
   private loraB: LayerVariable | undefined;
+  private magnitude: LayerVariable | undefined;
 
   constructor(args: LoraLinearArgs) {
     super(args);
@@ -53,6 +66,7 @@ export class LoraLinear extends tf.layers.Layer {
     this.loraDropout = dropout;
     this.useRslora = args.useRslora ?? false;
     this.seed = args.seed ?? 0;
+    this.useDora = args.useDora ?? false;
     this.baseClassName = args.baseLayer.className;
     this.activation = resolveActivation(args.baseLayer.config.activation as string | undefined);
     this.base = createLayer(this.baseClassName, { ...args.baseLayer.config, activation: 'linear', name: 'base' });
@@ -80,12 +94,38 @@ export class LoraLinear extends tf.layers.Layer {
     const bound = 1 / Math.sqrt(inDim);
     this.loraA = this.addWeight('lora_A', [inDim, this.r], 'float32', tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: this.seed }));
     this.loraB = this.addWeight('lora_B', [this.r, this.units], 'float32', tf.initializers.zeros());
+    if (this.useDora) this.magnitude = this.addWeight('lora_magnitude_vector', [this.units], 'float32', tf.initializers.ones());
     this.built = true;
+  }
+
+  /** The base layer's float kernel [in, out] as its forward uses it (a BitLinear: beta · q or the fake-quantized latent). */
+  baseKernel(): tf.Tensor2D {
+    const base = this.base as tf.layers.Layer & { effectiveKernel?: () => tf.Tensor2D };
+    if (typeof base.effectiveKernel === 'function') return base.effectiveKernel();
+    const kernel = base.weights.find((w) => /(^|\/)kernel(_\d+)?$/.test(w.originalName));
+    if (kernel === undefined) throw new BitNetError('UNSUPPORTED', `${this.name}: the base layer has no kernel`, { field: 'baseLayer' });
+    return tf.clone(kernel.read() as tf.Tensor2D);
+  }
+
+  /** || W + scaling · A·B || per output (column norms of the [in, out] kernel). */
+  weightNorm(): tf.Tensor1D {
+    return tf.tidy(() => {
+      const delta = tf.mul(tf.matMul(this.loraA?.read() as tf.Tensor2D, this.loraB?.read() as tf.Tensor2D), this.scaling);
+      return tf.norm(tf.add(this.baseKernel(), delta), 'euclidean', 0) as tf.Tensor1D;
+    });
+  }
+
+  /** DoRA's magnitude starts at the norm of the base weight per output (lora_B is zero then), as peft's update_layer. */
+  initializeMagnitude(): void {
+    if (this.magnitude === undefined) return;
+    const norm = this.weightNorm();
+    this.magnitude.write(norm);
+    norm.dispose();
   }
 
   /** Every variable: the base's, then lora_A and lora_B. */
   private allVariables(): LayerVariable[] {
-    const own = [this.loraA, this.loraB].filter((v): v is LayerVariable => v !== undefined);
+    const own = [this.loraA, this.loraB, this.magnitude].filter((v): v is LayerVariable => v !== undefined);
     const base = [...this.base.trainableWeights, ...this.base.nonTrainableWeights];
     return [...base, ...own];
   }
@@ -108,9 +148,19 @@ export class LoraLinear extends tf.layers.Layer {
       let y = this.base.call(x, kwargs) as tf.Tensor;
       if (this.loraEnabled && this.loraA !== undefined && this.loraB !== undefined) {
         const inDim = x.shape[x.rank - 1] as number;
-        let h = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D;
-        if (this.loraDropout > 0 && kwargs.training === true) h = tf.dropout(h, this.loraDropout) as tf.Tensor2D;
-        const update = tf.mul(tf.matMul(tf.matMul(h, this.loraA.read() as tf.Tensor2D), this.loraB.read() as tf.Tensor2D), this.scaling);
+        const h = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D;
+        const dropped = this.loraDropout > 0 && kwargs.training === true;
+        const hd = dropped ? (tf.dropout(h, this.loraDropout) as tf.Tensor2D) : h;
+        const lora = tf.matMul(tf.matMul(hd, this.loraA.read() as tf.Tensor2D), this.loraB.read());
+        let update: tf.Tensor = tf.mul(lora, this.scaling);
+        if (this.magnitude !== undefined) {
+          // peft's DoraLinearLayer: (m / ||W + s·BA|| - 1) · base(x) without bias + m / ||W + s·BA|| · s · B(A x)
+          const scale = tf.div(this.magnitude.read(), detached(this.weightNorm()));
+          const flat = tf.reshape(y, [-1, this.units]);
+          const bias = this.base.weights.find((w) => /(^|\/)bias(_\d+)?$/.test(w.originalName));
+          const baseOut = dropped ? tf.matMul(hd, this.baseKernel()) : bias === undefined ? flat : tf.sub(flat, bias.read());
+          update = tf.add(tf.mul(tf.sub(scale, 1), baseOut), tf.mul(scale, update));
+        }
         y = tf.add(y, x.rank === 2 ? update : tf.reshape(update, y.shape));
       }
       return applyActivation(this.activation, y);
@@ -132,6 +182,7 @@ export class LoraLinear extends tf.layers.Layer {
       loraDropout: this.loraDropout,
       useRslora: this.useRslora,
       seed: this.seed,
+      useDora: this.useDora,
     };
   }
 }

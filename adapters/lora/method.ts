@@ -39,15 +39,17 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
         loraDropout: config.loraDropout,
         useRslora: config.useRslora,
         seed: config.seed + pathSeed(layer.name),
+        useDora: config.useDora,
       },
     };
   },
 
   initialize(adapted, original) {
     setWeightsByName((adapted as LoraLinear).base, weightsByName(original));
+    (adapted as LoraLinear).initializeMagnitude();
   },
 
-  isAdapterWeight: (_layer, w) => /(^|\/)lora_[AB](_\d+)?$/.test(w.originalName),
+  isAdapterWeight: (_layer, w) => /(^|\/)lora_([AB]|magnitude_vector)(_\d+)?$/.test(w.originalName),
 
   setEnabled(layer, enabled) {
     (layer as LoraLinear).loraEnabled = enabled;
@@ -63,7 +65,13 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
     const weights: Record<string, tf.Tensor> = {};
     for (const [name, value] of Object.entries(values)) if (!name.startsWith('lora_')) weights[name] = tf.clone(value);
     weights.kernel?.dispose();
-    weights.kernel = tf.tidy(() => tf.add(kernel, tf.mul(tf.matMul(values.lora_A as tf.Tensor2D, values.lora_B as tf.Tensor2D), lora.scaling)));
+    weights.kernel = tf.tidy(() => {
+      const delta = tf.mul(tf.matMul(values.lora_A as tf.Tensor2D, values.lora_B as tf.Tensor2D), lora.scaling);
+      if (!lora.useDora) return tf.add(kernel, delta);
+      // DoRA: the magnitude times the direction of W + delta (W as the base computes with it)
+      const direction = tf.add(lora.baseKernel(), delta);
+      return tf.mul(direction, tf.div(values.lora_magnitude_vector as tf.Tensor, lora.weightNorm()));
+    });
     const config = { ...lora.base.getConfig(), activation: lora.activation };
     return { entry: { className: lora.baseClassName, config }, weights, requantized: lora.baseClassName === 'BitLinear' };
   },
@@ -83,9 +91,12 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
 
   stateDict(layer) {
     const values = weightsByName(layer);
+    const magnitude = values.lora_magnitude_vector;
     return {
       'lora_A.weight': torchLayout(values.lora_A as tf.Tensor),
       'lora_B.weight': torchLayout(values.lora_B as tf.Tensor),
+      // peft's key (it drops the DoRA layer's '.weight' to keep its older file format)
+      ...(magnitude === undefined ? {} : { lora_magnitude_vector: { dtype: 'F32', shape: [magnitude.size], data: magnitude.dataSync() } }),
     };
   },
 
@@ -112,8 +123,14 @@ export const loraMethod: AdapterMethod<LoraConfig> = {
       loraA.dispose();
       throw error;
     }
-    setWeightsByName(lora, { ...current, lora_A: loraA, lora_B: loraB });
-    tf.dispose([loraA, loraB]);
+    const magnitudeKey = `${prefix}lora_magnitude_vector`;
+    const magnitude = lora.useDora ? (file.has(magnitudeKey) ? tf.tensor1d(file.float32(magnitudeKey)) : undefined) : undefined;
+    if (lora.useDora && (magnitude === undefined || magnitude.size !== lora.units)) {
+      tf.dispose([loraA, loraB, ...(magnitude === undefined ? [] : [magnitude])]);
+      throw new BitNetError('CORRUPT_FILE', `adapter file has no DoRA magnitude '${magnitudeKey}' of ${lora.units} values`, { field: magnitudeKey });
+    }
+    setWeightsByName(lora, { ...current, lora_A: loraA, lora_B: loraB, ...(magnitude === undefined ? {} : { lora_magnitude_vector: magnitude }) });
+    tf.dispose([loraA, loraB, ...(magnitude === undefined ? [] : [magnitude])]);
   },
 
   checkSaved(tensors, config) {

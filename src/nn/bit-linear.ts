@@ -183,6 +183,18 @@ export class BitLinear extends tf.layers.Layer {
     this.setInference(true);
   }
 
+  /**
+   * The float kernel [in, out] this layer multiplies by: the kernel itself with quantization off,
+   * beta · q in inference mode or merged, the fake-quantized latent kernel (STE, lambda) in training.
+   * What an adapter that reads the weight (DoRA's norm) sees.
+   */
+  effectiveKernel(): tf.Tensor2D {
+    if (!this.quantEnabled || this.fullPrecision) return tf.clone(this.requireKernel().read() as tf.Tensor2D);
+    if (this.inferenceMode) return tf.clone(this.dequantizedKernel());
+    const { groupSize, eps } = this.quant;
+    return straightThrough(this.requireKernel().read() as tf.Tensor2D, (k) => fakeQuantKernelFused(k, groupSize, eps), this.lambda);
+  }
+
   /** The ternary weight [out, in] (PyTorch layout) of the current latent kernel. */
   ternaryWeight(): TernaryWeight {
     return this.inferenceWeights().ternary;

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { BitNetError } from '../errors.js';
 import { kernelToTorch } from './layout.js';
 import { weightsByName } from './weights.js';
 
@@ -20,6 +21,7 @@ interface LowRankAdapted {
   readonly loraEnabled: boolean;
   readonly scaling: number;
   readonly r: number;
+  readonly useDora?: boolean;
 }
 
 function lowRankAdapted(layer: tf.layers.Layer): LowRankAdapted | undefined {
@@ -34,6 +36,12 @@ export function linearWithDelta(layer: tf.layers.Layer): { base: tf.layers.Layer
   const adapted = lowRankAdapted(layer);
   if (adapted === undefined) return { base: layer, delta: undefined };
   if (!adapted.loraEnabled) return { base: adapted.base, delta: undefined };
+  if (adapted.useDora === true) {
+    throw new BitNetError('UNSUPPORTED', `${layer.name}: a DoRA adapter scales each output, which a low-rank file (llama.cpp's LoRA GGUF) cannot hold`, {
+      field: 'useDora',
+      hint: 'merge it into the weights first (peft.merge()), or save it in the peft layout (peft.save())',
+    });
+  }
   const w = weightsByName(layer);
   const a = w.lora_A as tf.Tensor2D;
   const b = w.lora_B as tf.Tensor2D;
