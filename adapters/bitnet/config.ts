@@ -41,3 +41,9 @@ export function bitnetFromPeftJson(json: Record<string, unknown>): Record<string
     quantLambda: json.quant_lambda,
   };
 }
+
+declare module '../../src/adapter/types.js' {
+  interface PeftMethods {
+    BITNET: { input: z.input<typeof BitNetAdapterConfigSchema>; config: BitNetAdapterConfig };
+  }
+}

@@ -23,8 +23,9 @@ export const bitnetMethod: AdapterMethod<BitNetAdapterConfig> = {
   peftType: BITNET_PEFT_TYPE,
   schema: BitNetAdapterConfigSchema,
 
-  // Dense layers, and BitLinear ones (a full-precision twin becomes quantized; a BitNet layer takes this config)
-  supports: (className) => className === 'Dense' || className === 'BitLinear',
+  // Dense layers, and full-precision BitLinear ones (a twin becomes quantized); a quantized BitLinear
+  // already is BitNet, and a disabled adapter there could not give the base's own quantization back
+  supports: (className, layer) => className === 'Dense' || (className === 'BitLinear' && (layer === undefined || (layer as BitLinear).fullPrecision)),
 
   adaptedEntry(layer, config) {
     const dense = layer.getConfig();

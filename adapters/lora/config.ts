@@ -49,3 +49,9 @@ export function loraFromPeftJson(json: Record<string, unknown>): Record<string, 
     useDora: json.use_dora ?? false,
   };
 }
+
+declare module '../../src/adapter/types.js' {
+  interface PeftMethods {
+    LORA: { input: z.input<typeof LoraConfigSchema>; config: LoraConfig };
+  }
+}

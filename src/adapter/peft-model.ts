@@ -132,7 +132,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
 
   /** The adapted model of `config` built from `base` (not modified), and what matched; originals of its modulesToSave kept. */
   private buildAdapted(base: tf.LayersModel, config: C): { model: tf.LayersModel; report: InjectionReport } {
-    const match = matchTargets(candidateLayers(base), config, (c) => this.method.supports(c), this.method.peftType);
+    const match = matchTargets(candidateLayers(base), config, (c, layer) => this.method.supports(c, layer), this.method.peftType);
     for (const path of match.modulesToSave) if (!this.originals.has(path)) this.originals.set(path, cloneWeights(findLayer(base, path)));
     const replace = new Map<string, LayerEntry>(match.matched.map((path) => [path, this.method.adaptedEntry(findLayer(base, path), config)]));
     const model = rebuildModel(base, replace, (path, layer) => this.method.initialize(layer, findLayer(base, path), config, path));

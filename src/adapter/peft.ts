@@ -5,24 +5,49 @@ import { readSafetensorsHeader } from '../formats/safetensors/reader.js';
 import { ADAPTER_WEIGHTS, readAdapterConfig } from './io.js';
 import { PeftModel, type PeftModelOptions } from './peft-model.js';
 import { getAdapterMethod } from './registry.js';
-import type { AdapterConfigBase } from './types.js';
+import type { AdapterConfigBase, PeftConfigInput, PeftConfigOf } from './types.js';
 
-/** A config for any registered method: `{ peftType: 'LORA' | 'BITNET', targetModules, ...method fields }`. */
-export type PeftConfigInput = { peftType: string } & Record<string, unknown>;
+export type { PeftConfigInput } from './types.js';
 
-function parseConfig(input: PeftConfigInput): { method: ReturnType<typeof getAdapterMethod>; config: AdapterConfigBase } {
+/** A config checked only when it runs (recipes, JSON): `{ peftType, ...fields }`; unknown fields are errors then. */
+export type DynamicPeftConfig = { peftType: string } & Record<string, unknown>;
+
+/** Keys of T that the method's input does not have become `never`: `{ peftType: 'LORA', rr: 8 }` does not compile. */
+type Exactly<T, Allowed> = T & { [K in Exclude<keyof T, keyof Allowed | 'peftType'>]: never };
+
+function parseConfig(input: DynamicPeftConfig): { method: ReturnType<typeof getAdapterMethod>; config: AdapterConfigBase } {
   const method = getAdapterMethod(input.peftType);
   const result = method.schema.safeParse(input);
   if (!result.success) throw zodToBitNetError(result.error, `${input.peftType} adapter config`);
   return { method, config: result.data };
 }
 
-/** Injects the adapter `config` describes into a copy of `model` (HF peft's get_peft_model). */
-export function getPeftModel(model: tf.LayersModel, config: PeftConfigInput, options: PeftModelOptions = {}): PeftModel {
+/**
+ * Injects the adapter `config` describes into a copy of `model` (HF peft's get_peft_model). The
+ * config is typed by its peftType (each method's fields; unknown keys do not compile), and so is
+ * the PeftModel's `config`.
+ */
+export function getPeftModel<const T extends PeftConfigInput>(
+  model: tf.LayersModel,
+  config: Exactly<T, Extract<PeftConfigInput, { peftType: T['peftType'] }>>,
+  options: PeftModelOptions = {},
+): PeftModel<PeftConfigOf<T['peftType']>> {
+  return injectAdapter(model, config, options);
+}
+
+/** getPeftModel for a config known only at run time (a recipe's JSON): checked by the method's schema then. */
+export function injectAdapter(model: tf.LayersModel, config: DynamicPeftConfig, options: PeftModelOptions = {}): PeftModel {
   const { method, config: parsed } = parseConfig(config);
   const peft = new PeftModel(method, parsed, options);
   peft.inject(model);
   return peft;
+}
+
+/** A parsed config for PeftModel.addAdapter, from a typed input (defaults filled). */
+export function peftConfig<const T extends PeftConfigInput>(
+  config: Exactly<T, Extract<PeftConfigInput, { peftType: T['peftType'] }>>,
+): PeftConfigOf<T['peftType']> {
+  return parseConfig(config).config;
 }
 
 /**
@@ -32,7 +57,7 @@ export function getPeftModel(model: tf.LayersModel, config: PeftConfigInput, opt
  */
 export async function loadPeftModel(baseModel: tf.LayersModel, dir: string, options: PeftModelOptions = {}): Promise<PeftModel> {
   const json = await readAdapterConfig(dir);
-  const { method, config } = parseConfig(getAdapterMethod(json.peft_type as string).fromPeftJson(json) as PeftConfigInput);
+  const { method, config } = parseConfig(getAdapterMethod(json.peft_type as string).fromPeftJson(json) as DynamicPeftConfig);
   method.checkSaved?.((await readSafetensorsHeader(join(dir, ADAPTER_WEIGHTS))).tensors, config);
   const peft = new PeftModel(method, config, options);
   peft.inject(baseModel);

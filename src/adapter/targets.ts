@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
 
 /** A regex string (full match on the layer path), a list (exact or dotted suffix), or 'all-linear'. */
@@ -18,6 +19,8 @@ export interface CandidateLayer {
   isLinear: boolean;
   /** The linear layer that produces a model output (excluded by 'all-linear'). */
   isOutputHead: boolean;
+  /** The layer itself, for a method that takes only some layers of a class. */
+  layer?: tf.layers.Layer;
 }
 
 export interface MatchReport {
@@ -60,7 +63,12 @@ function describe(spec: TargetModules): string {
  * modulesToSave first; then a string target is a full-match regex, a list matches exact paths or
  * dotted suffixes, and 'all-linear' takes every linear layer but the output head.
  */
-export function matchTargets(layers: readonly CandidateLayer[], rules: TargetRules, supports: (className: string) => boolean, methodName: string): MatchReport {
+export function matchTargets(
+  layers: readonly CandidateLayer[],
+  rules: TargetRules,
+  supports: (className: string, layer?: tf.layers.Layer) => boolean,
+  methodName: string,
+): MatchReport {
   const { targetModules, excludeModules, modulesToSave = [] } = rules;
   if (typeof targetModules !== 'string' && targetModules.length === 0) {
     throw new BitNetError('INVALID_CONFIG', 'targetModules is an empty list', { field: 'targetModules', hint: "name layers, a regex, or 'all-linear'" });
@@ -75,7 +83,7 @@ export function matchTargets(layers: readonly CandidateLayer[], rules: TargetRul
     }
     const selected = targetModules === 'all-linear' ? layer.isLinear && !layer.isOutputHead : pathMatches(layer.path, targetModules);
     if (!selected) continue;
-    if (!supports(layer.className)) {
+    if (!supports(layer.className, layer.layer)) {
       throw new BitNetError(
         'INVALID_CONFIG',
         `target ${describe(targetModules)} matched layer '${layer.path}' (${layer.className}), which ${methodName} cannot adapt`,

@@ -44,6 +44,7 @@ export function candidateLayers(model: tf.LayersModel): CandidateLayer[] {
     className: layer.getClassName(),
     isLinear: LINEAR_CLASSES.includes(layer.getClassName()),
     isOutputHead: heads.has(path),
+    layer,
   }));
 }
 

@@ -6,6 +6,25 @@ import type { LayerVariable } from '../nn/tfjs-types.js';
 import type { LayerEntry } from './topology.js';
 import type { TargetModules } from './targets.js';
 
+/**
+ * The config of each adapter method, by peftType: what getPeftModel takes (`input`, the schema's
+ * input with defaults optional) and what a PeftModel holds (`config`, parsed). Each method adds its
+ * own entry by declaration merging (adapters/lora/config.ts), so nothing here lists them:
+ * `declare module '../../src/adapter/types.js' { interface PeftMethods { LORA: { input: ...; config: ... } } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface PeftMethods {}
+
+export type PeftType = Extract<keyof PeftMethods, string>;
+
+type MethodEntry<K extends PeftType> = PeftMethods[K] extends { input: infer I; config: infer C } ? { input: I; config: C } : never;
+
+/** A config for any registered method, discriminated by peftType (unknown keys do not compile). */
+export type PeftConfigInput = { [K in PeftType]: { peftType: K } & Omit<MethodEntry<K>['input'], 'peftType'> }[PeftType];
+
+/** The parsed config of a method. */
+export type PeftConfigOf<K extends PeftType> = MethodEntry<K>['config'] & AdapterConfigBase;
+
 /** Fields every adapter config has (camelCase here; snake_case in adapter_config.json). */
 export interface AdapterConfigBase {
   peftType: string;
@@ -32,8 +51,8 @@ export interface AdapterMethod<C extends AdapterConfigBase = AdapterConfigBase> 
   readonly peftType: string;
   /** zod schema of the config (camelCase, defaults filled). */
   readonly schema: z.ZodType<C>;
-  /** Layer classes the method can adapt. */
-  supports(className: string): boolean;
+  /** Whether the method can adapt a layer (its class; the layer itself when the class is not enough). */
+  supports(className: string, layer?: tf.layers.Layer): boolean;
   /** The layer entry that replaces `layer` in the adapted model. */
   adaptedEntry(layer: tf.layers.Layer, config: C): LayerEntry;
   /** Fills the new layer's weights from the layer it replaces. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { getPeftModel } from '../adapter/peft.js';
+import { injectAdapter, type DynamicPeftConfig } from '../adapter/peft.js';
 import type { PeftModel } from '../adapter/peft-model.js';
 import { BitNetError } from '../errors.js';
 import { guardedBuild } from '../nn/guarded-build.js';
@@ -29,9 +29,11 @@ export function pretrainedExists(path: string): boolean {
   return existsSync(join(modelDir(path), 'model.json'));
 }
 
-function adapterConfig(entry: AdapterEntry): { peftType: string } & Record<string, unknown> {
+/** An adapter entry as a config; base_model_name_or_path is the model the recipe loads, when it names one. */
+function adapterConfig(entry: AdapterEntry, model: Recipe['model']): DynamicPeftConfig {
   const { type, ...rest } = entry;
-  return { peftType: type.toUpperCase(), ...rest };
+  const base = 'path' in model ? { baseModelNameOrPath: model.path } : {};
+  return { peftType: type.toUpperCase(), ...base, ...rest };
 }
 
 /** The model a recipe trains: built or loaded, then each adapter injected in order. */
@@ -88,7 +90,7 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
   const adapters: PeftModel[] = [];
   recipe.adapters.forEach((entry, i) => {
     try {
-      const peft = getPeftModel(model, adapterConfig(entry), { warn });
+      const peft = injectAdapter(model, adapterConfig(entry, recipe.model), { warn });
       adapters.push(peft);
       // the adapter rebuilt the model with copies of its weights: the base is no longer needed
       model.dispose();

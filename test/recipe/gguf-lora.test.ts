@@ -37,6 +37,8 @@ describe("a recipe with model type 'gguf' and a LoRA adapter", () => {
     const base = model.layers.map((l) => (l as { base?: tf.layers.Layer }).base).filter((l): l is BitLinear => l instanceof BitLinear);
     expect(base).toHaveLength(7);
     expect(base.every((l) => l.merged)).toBe(true);
+    // the adapter knows its base (adapter_config.json's base_model_name_or_path)
+    expect(adapters[0]?.config.baseModelNameOrPath).toBe(path);
     const params = trainableParams(model);
     expect(params.map((p) => p.key).every((k) => /lora_[AB]/.test(k))).toBe(true);
     expect(params).toHaveLength(14);
