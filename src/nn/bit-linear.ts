@@ -60,12 +60,8 @@ interface InferenceWeights {
   kernel?: TernaryLinear;
   /** The packed weights on the webgpu backend's device, uploaded on first use there. */
   gpu?: GpuTernaryLinear;
-  /** q as float32 in the kernel layout [in, out]. */
-  q: tf.Tensor2D;
-  /** per tensor: a scalar; per group: [in/groupSize, 1, out]. */
-  beta: tf.Tensor;
-  /** q * beta [in, out], made when a gradient first passes through the integer product. */
-  dequantized?: tf.Tensor2D;
+  /** q as float32 in the kernel layout [in, out] and beta (per tensor: a scalar; per group: [in/groupSize, 1, out]), made when the tfjs-operations route first runs. */
+  float?: { q: tf.Tensor2D; beta: tf.Tensor };
 }
 
 function checkLambda(lambda: number): number {
@@ -190,7 +186,7 @@ export class BitLinear extends tf.layers.Layer {
    */
   effectiveKernel(): tf.Tensor2D {
     if (!this.quantEnabled || this.fullPrecision) return tf.clone(this.requireKernel().read() as tf.Tensor2D);
-    if (this.inferenceMode) return tf.clone(this.dequantizedKernel());
+    if (this.inferenceMode) return this.dequantizedKernel();
     const { groupSize, eps } = this.quant;
     return straightThrough(this.requireKernel().read() as tf.Tensor2D, (k) => fakeQuantKernelFused(k, groupSize, eps), this.lambda);
   }
@@ -246,27 +242,32 @@ export class BitLinear extends tf.layers.Layer {
   }
 
   private inferenceWeights(prepared?: TernaryWeight): InferenceWeights {
-    if (this.cache !== undefined) return this.cache;
-    const ternary = prepared ?? this.computeTernary();
+    this.cache ??= { ternary: prepared ?? this.computeTernary() };
+    return this.cache;
+  }
+
+  /** q and beta as tensors (the tfjs-operations route), kept with the cache. */
+  private floatWeights(): { q: tf.Tensor2D; beta: tf.Tensor } {
+    const weights = this.inferenceWeights();
+    if (weights.float !== undefined) return weights.float;
+    const { ternary } = weights;
     const [outDim, inDim] = ternary.shape;
-    const qKernel = torchToKernel(Float32Array.from(ternary.values), outDim, inDim);
     const { groupSize } = this.quant;
-    const q = tf.keep(tf.tensor2d(qKernel, [inDim, outDim]));
+    const q = tf.keep(tf.tensor2d(torchToKernel(Float32Array.from(ternary.values), outDim, inDim), [inDim, outDim]));
     const beta = tf.keep(
       groupSize === 'tensor'
         ? tf.scalar(ternary.scales[0] as number)
         : tf.tidy(() => tf.transpose(tf.tensor2d(ternary.scales, [outDim, inDim / groupSize])).reshape([inDim / groupSize, 1, outDim])),
     );
-    this.cache = { ternary, q, beta };
-    return this.cache;
+    weights.float = { q, beta };
+    return weights.float;
   }
 
   private clearCache(): void {
     if (this.cache === undefined) return;
     this.cache.kernel?.dispose();
     this.cache.gpu?.codes.destroy();
-    tf.dispose([this.cache.q, this.cache.beta]);
-    this.cache.dequantized?.dispose();
+    if (this.cache.float !== undefined) tf.dispose([this.cache.float.q, this.cache.float.beta]);
     this.cache = undefined;
   }
 
@@ -292,20 +293,24 @@ export class BitLinear extends tf.layers.Layer {
     return product(x) as tf.Tensor2D;
   }
 
+  /**
+   * beta · q as a new float tensor [in, out] (the caller disposes it). Made from the ternary
+   * codes each time it is asked for, so a model held for adapter training keeps no float copy of
+   * its frozen weights between steps.
+   */
   private dequantizedKernel(): tf.Tensor2D {
-    const weights = this.inferenceWeights();
-    if (weights.dequantized !== undefined) return weights.dequantized;
-    const { q, beta } = weights;
-    const [inDim, outDim] = q.shape;
+    const { ternary } = this.inferenceWeights();
+    const [outDim, inDim] = ternary.shape;
     const { groupSize } = this.quant;
-    weights.dequantized = tf.keep(
-      tf.tidy(() =>
-        groupSize === 'tensor'
-          ? tf.mul<tf.Tensor2D>(q, beta)
-          : tf.reshape<tf.Rank.R2>(tf.mul(tf.reshape(q, [inDim / groupSize, groupSize, outDim]), beta), [inDim, outDim]),
-      ),
-    );
-    return weights.dequantized;
+    const per = groupSize === 'tensor' ? inDim : groupSize;
+    const groups = inDim / per;
+    const w = new Float32Array(inDim * outDim);
+    for (let o = 0; o < outDim; o++)
+      for (let i = 0; i < inDim; i++) {
+        const beta = ternary.scales[groupSize === 'tensor' ? 0 : o * groups + Math.floor(i / per)] as number;
+        w[i * outDim + o] = Math.fround(beta * (ternary.values[o * inDim + i] as number));
+      }
+    return tf.tensor2d(w, [inDim, outDim]);
   }
 
   /**
@@ -321,7 +326,7 @@ export class BitLinear extends tf.layers.Layer {
       weights.gpu ??= uploadTernaryToBackend(weights.ternary, { activationBits, eps });
       return webGpuTernaryMatMul(x, weights.gpu);
     }
-    const { q: qw, beta } = this.inferenceWeights();
+    const { q: qw, beta } = this.floatWeights();
     const { q: qx, s } = quantizeActivationsTensor(x, activationBits, activationScope, eps);
     const invS = tf.reciprocal(s);
     if (groupSize === 'tensor') return tf.mul(tf.matMul(qx as tf.Tensor2D, qw), tf.mul(beta, invS));

@@ -179,8 +179,9 @@ describe.each(['cpu', 'wasm'] as const)('BitLinear on %s', (backend) => {
     const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [IN] }), layer] });
     expect(await leakedTensors(() => tf.dispose(model.predict(xt) as tf.Tensor))).toBe(0);
     const before = tf.memory().numTensors;
-    layer.setInference(false); // releases the cache
-    expect(tf.memory().numTensors).toBe(before - 2);
+    // on the packed kernels (the cpu backend) the cache holds no tensors: no float copy of q
+    layer.setInference(false);
+    expect(tf.memory().numTensors).toBe(before);
     xt.dispose();
     release(layer);
   });

@@ -1,4 +1,5 @@
-import { quantizeWeights } from '../../quant/weight.js';
+import { roundHalfEven } from '../../quant/round.js';
+import { TernaryWeight } from '../../quant/weight.js';
 import { PROJECTIONS } from './config.js';
 import type { BitnetLmWeights } from './weights.js';
 
@@ -11,9 +12,11 @@ export interface LowRankMergeReport {
 }
 
 /**
- * Folds unmerged LoRA updates into the ternary weights: W = beta · q + (alpha / r) · B A, then
- * absmean-ternarized again (per tensor). The result is not base + adapter exactly (a ternary
- * matrix cannot hold a low-rank update): the report says how many codes moved.
+ * Folds unmerged LoRA updates into the ternary weights: W = beta · q + (alpha / r) · B A, rounded
+ * back onto the base's grid (q' = clamp(round(W / beta), -1, 1), beta kept; absmean of W would
+ * shrink beta by the share of zero codes). The result is not base + adapter (a ternary matrix
+ * cannot hold a low-rank update): an update smaller than beta / 2 moves no code, and the report
+ * says how many moved.
  */
 export function mergeLowRank(w: BitnetLmWeights): { weights: BitnetLmWeights; report: LowRankMergeReport } {
   const report: LowRankMergeReport = { merged: 0, changedCodes: 0, codes: 0 };
@@ -34,7 +37,9 @@ export function mergeLowRank(w: BitnetLmWeights): { weights: BitnetLmWeights; re
           for (let j = 0; j < delta.rank; j++) sum += (delta.b[o * delta.rank + j] as number) * (delta.a[j * inF + i] as number);
           dense[o * inF + i] = beta * (t.values[o * inF + i] as number) + scale * sum;
         }
-      proj[p] = quantizeWeights(dense, [out, inF], { groupSize: 'tensor' });
+      const inv = 1 / beta;
+      const q = Int8Array.from(dense, (v) => Math.max(-1, Math.min(1, roundHalfEven(v * inv))));
+      proj[p] = new TernaryWeight(q, Float32Array.of(beta), [out, inF], 'tensor');
       report.merged++;
       report.codes += t.values.length;
       proj[p].values.forEach((v, k) => (report.changedCodes += v === t.values[k] ? 0 : 1));
