@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BitNetError } from '../../errors.js';
 import { GGML_TYPES, ggmlTensorBytes, type GgmlTypeName } from './ggml-types.js';
@@ -143,6 +143,8 @@ export async function writeGguf(path: string, { metadata, tensors }: GgufWriteOp
     offset += bytes + pad(bytes, alignment);
   }
   h.push(new Uint8Array(pad(h.length, alignment)));
+  // the folder the user names is made, as the HF and tfjs exports make theirs
+  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const file = await open(tmp, 'w');
   try {
