@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BitNetError } from '../errors.js';
 import { readGgufHeader, readGgufTensor } from '../formats/gguf/reader.js';
@@ -39,6 +39,25 @@ async function inspectSafetensors(path: string): Promise<Inspection> {
   };
 }
 
+/** The adapters a run saved beside its final model (final/adapters/<i>-<type>/, peft layout), a line each. */
+function runAdapters(dir: string): { dir: string; summary: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => existsSync(join(dir, name, 'adapter_config.json')))
+    .sort()
+    .map((name) => {
+      const c = readJson(join(dir, name, 'adapter_config.json'));
+      const fields = ['peft_type', 'r', 'lora_alpha', 'use_dora', 'target_modules', 'modules_to_save', 'base_model_name_or_path'];
+      return {
+        dir: join(dir, name),
+        summary: fields
+          .filter((f) => c[f] !== undefined && c[f] !== null)
+          .map((f) => `${f}=${JSON.stringify(c[f])}`)
+          .join(' '),
+      };
+    });
+}
+
 async function inspectRun(path: string): Promise<Inspection> {
   const summary = existsSync(join(path, 'summary.json')) ? readJson(join(path, 'summary.json')) : {};
   const recipe = existsSync(join(path, 'recipe.json')) ? readJson(join(path, 'recipe.json')) : {};
@@ -46,6 +65,7 @@ async function inspectRun(path: string): Promise<Inspection> {
   const metrics = readMetrics(join(path, 'metrics.jsonl'));
   const lastTrain = metrics.filter((l) => 'loss' in l).at(-1);
   const lastEval = metrics.filter((l) => 'test_loss' in l).at(-1);
+  const adapters = runAdapters(join(path, 'final', 'adapters'));
   return {
     kind: 'run',
     path,
@@ -53,8 +73,11 @@ async function inspectRun(path: string): Promise<Inspection> {
       { title: 'run', rows: [['recipe', typeof recipe.name === 'string' ? recipe.name : '?'], ...Object.entries(summary).map(([k, v]) => [k, String(v)])] },
       { title: 'checkpoints', rows: checkpoints.map((c) => [`step ${c.step}`, c.dir]) },
       { title: 'last metrics', rows: [lastTrain, lastEval].filter((l) => l !== undefined).map((l) => [`step ${l.step}`, JSON.stringify(l)]) },
+      ...(adapters.length === 0
+        ? []
+        : [{ title: 'adapters (unmerged in final/: bitnet export --adapter merge | separate)', rows: adapters.map((a) => [a.dir, a.summary]) }]),
     ],
-    data: { summary, recipe, checkpoints, lastTrain, lastEval, finalModel: existsSync(join(path, 'final', 'model.json')) },
+    data: { summary, recipe, checkpoints, lastTrain, lastEval, finalModel: existsSync(join(path, 'final', 'model.json')), adapters },
   };
 }
 

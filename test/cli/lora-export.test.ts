@@ -3,7 +3,7 @@
 // writes it beside the base with --adapter separate (the base's tensors untouched, the adapter's
 // in llama.cpp's LoRA GGUF), or folds it in with --adapter merge (the ternary codes change);
 // `bitnet generate` on the folder and on base + --lora gives the adapted model's tokens.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,10 +44,19 @@ describe('bitnet export and generate with an unmerged LoRA adapter', () => {
     }
     dir = mkdtempSync(join(tmpdir(), 'bitnet-lora-export-'));
     await saveModel(peft.model, join(dir, 'run', 'final'));
+    // as a recipe run leaves it: the adapter beside the model, a recipe.json
+    await peft.save(join(dir, 'run', 'final', 'adapters', '0-lora'));
+    writeFileSync(join(dir, 'run', 'recipe.json'), JSON.stringify({ name: 'lm-lora' }));
     adapted = lmWeightsOf(peft.model);
     peft.disable();
     base = lmWeightsOf(peft.model);
     peft.dispose();
+  });
+
+  it('inspect lists the unmerged adapter of a run', async () => {
+    const io = captureIo();
+    expect(await runCli(['inspect', join(dir, 'run')], io)).toBe(0);
+    expect(io.stdout.join('')).toMatch(/adapters \(unmerged[\s\S]*0-lora\s+peft_type="LORA" r=8 lora_alpha=16/);
   });
 
   it('export without --adapter refuses (exit 2) and writes nothing', async () => {
