@@ -6,6 +6,7 @@ import { fakeQuantActivationsFused, fakeQuantKernelFused } from './fused-fake-qu
 import { quantizeWeights, TernaryWeight, type GroupSize } from '../quant/weight.js';
 import { resolveInitializer, serializeInitializer, type Initializer, type InitializerSpec, type SerializedInitializer } from './initializers.js';
 import { kernelToTorch, torchToKernel } from './layout.js';
+import { unpackTernaryCodes } from './ternary-codes.js';
 import { linearMatMul } from './matmul.js';
 import { rmsNorm } from './rms-norm.js';
 import { applyActivation, resolveActivation, type ActivationName } from './activations.js';
@@ -42,6 +43,12 @@ export interface BitLinearArgs extends LayerArgs {
    * instead of the latent kernel, and always computes in inference mode.
    */
   merged?: boolean;
+  /**
+   * With `merged`: the ternary values as 2-bit codes, 16 to an int32 (`qcodes`, PyTorch [out, in]
+   * order, code = q + 1), a sixteenth of `qkernel`'s float32: a deployed model held for adapter
+   * training (lmModelFromWeights).
+   */
+  packed?: boolean;
   /** Applied after the bias, as in Dense (default 'linear'). */
   activation?: string;
   /**
@@ -83,6 +90,7 @@ export class BitLinear extends tf.layers.Layer {
   readonly useBias: boolean;
   readonly quant: BitNetConfig;
   readonly merged: boolean;
+  readonly packed: boolean;
   readonly fullPrecision: boolean;
   readonly activation: ActivationName;
   /** False turns quantization and the norm off (x @ kernel + bias): an adapter's disable(). */
@@ -93,6 +101,9 @@ export class BitLinear extends tf.layers.Layer {
   private readonly biasInitializer: Initializer;
   private kernel: LayerVariable | undefined;
   private qkernel: LayerVariable | undefined;
+  private qcodes: LayerVariable | undefined;
+  /** The input width of packed storage (its int32 words do not say it). */
+  private packedInDim = 0;
   private scales: LayerVariable | undefined;
   private bias: LayerVariable | undefined;
   private normGamma: LayerVariable | undefined;
@@ -116,6 +127,7 @@ export class BitLinear extends tf.layers.Layer {
     });
     this.lambda = checkLambda(args.quantLambda ?? 1);
     this.merged = args.merged ?? false;
+    this.packed = this.merged && (args.packed ?? false);
     this.fullPrecision = args.fullPrecision ?? false;
     if (this.fullPrecision) this.quantEnabled = false;
     this.inferenceMode = this.merged || (args.inference ?? false);
@@ -140,7 +152,9 @@ export class BitLinear extends tf.layers.Layer {
     if (this.quant.useRmsNorm) this.normGamma = this.addWeight('norm_gamma', [inDim], 'float32', tf.initializers.ones());
     if (this.merged) {
       const scaleCount = groupSize === 'tensor' ? 1 : (inDim / groupSize) * this.units;
-      this.qkernel = this.addWeight('qkernel', [inDim, this.units], 'float32', tf.initializers.zeros(), undefined, false);
+      this.packedInDim = inDim;
+      if (this.packed) this.qcodes = this.addWeight('qcodes', [Math.ceil((inDim * this.units) / 16)], 'int32', tf.initializers.zeros(), undefined, false);
+      else this.qkernel = this.addWeight('qkernel', [inDim, this.units], 'float32', tf.initializers.zeros(), undefined, false);
       this.scales = this.addWeight('scales', [scaleCount], 'float32', tf.initializers.ones(), undefined, false);
     } else {
       this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', this.kernelInitializer);
@@ -212,6 +226,11 @@ export class BitLinear extends tf.layers.Layer {
   async prepareInference(): Promise<void> {
     if (this.cache !== undefined) return;
     const read = async (v: LayerVariable): Promise<Float32Array> => (await v.read().data()) as Float32Array;
+    if (this.qcodes !== undefined && this.scales !== undefined) {
+      const codes = (await this.qcodes.read().data()) as Int32Array;
+      this.inferenceWeights(this.unpackTernary(codes, await read(this.scales)));
+      return;
+    }
     const merged = this.qkernel !== undefined && this.scales !== undefined;
     const main = await read(merged ? (this.qkernel as LayerVariable) : this.requireKernel());
     const scales = merged ? await read(this.scales as LayerVariable) : undefined;
@@ -230,6 +249,7 @@ export class BitLinear extends tf.layers.Layer {
         });
       }
     };
+    if (this.qcodes !== undefined && this.scales !== undefined) return this.unpackTernary(this.qcodes.read().dataSync() as Int32Array, sync(this.scales));
     if (this.qkernel !== undefined && this.scales !== undefined) {
       const [inDim, outDim] = this.qkernel.shape as [number, number];
       const q = kernelToTorch(main ?? sync(this.qkernel), inDim, outDim);
@@ -239,6 +259,11 @@ export class BitLinear extends tf.layers.Layer {
     const [inDim, outDim] = kernel.shape as [number, number];
     const data = main ?? sync(kernel);
     return quantizeWeights(kernelToTorch(data, inDim, outDim), [outDim, inDim], { groupSize: this.quant.groupSize, eps: this.quant.eps });
+  }
+
+  private unpackTernary(codes: Int32Array, scales: Float32Array): TernaryWeight {
+    const inDim = this.packedInDim;
+    return new TernaryWeight(unpackTernaryCodes(codes, inDim * this.units), Float32Array.from(scales), [this.units, inDim], this.quant.groupSize);
   }
 
   private inferenceWeights(prepared?: TernaryWeight): InferenceWeights {
@@ -426,6 +451,7 @@ export class BitLinear extends tf.layers.Layer {
       quantLambda: this.lambda,
       inference: this.inferenceMode,
       merged: this.merged,
+      ...(this.packed ? { packed: true } : {}),
       fullPrecision: this.fullPrecision,
       activation: this.activation,
       kernelInitializer: serializeInitializer(this.kernelInitializer) as unknown as tf.serialization.ConfigDictValue,

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getPeftModel } from '../../src/adapter/peft.js';
+import { loadModel, saveModel } from '../../src/formats/tfjs-fs.js';
 import { loadBitnetGguf } from '../../src/formats/gguf/bitnet-read.js';
 import { byteVocabulary, writeBitnetGguf } from '../../src/formats/gguf/bitnet-write.js';
 import { BitnetRunner } from '../../src/inference/bitnet-forward.js';
@@ -95,6 +96,17 @@ describe('LoRA on a merged ternary model', () => {
       expect(theirs.reduce((m, v, i) => Math.max(m, Math.abs(v - (ours[i] as number))), 0) / scale, `position ${pos}`).toBeLessThan(1e-4);
     });
 
+    // the codes are held packed (2 bits a weight in int32 words), and save and load as they are
+    const q = model.getLayer('blk.0.attn_q') as BitLinear;
+    expect(q.packed).toBe(true);
+    expect(q.weights.map((w) => `${w.originalName.split('/').pop() ?? ''} ${w.dtype}`)).toEqual(['qcodes int32', 'scales float32']);
+    expect(Array.from(q.ternaryWeight().values)).toEqual(Array.from(loaded.layers[0]?.proj.q.values ?? []));
+    const saved = join(mkdtempSync(join(tmpdir(), 'bitnet-packed-')), 'model');
+    await saveModel(model, saved);
+    const reloaded = await loadModel(saved);
+    const again = tf.tidy(() => (reloaded.predict(tf.tensor2d([tokens], [1, 8], 'int32')) as tf.Tensor).arraySync() as number[][][]);
+    expect(again).toEqual(logits);
+    reloaded.dispose();
     const lora = getPeftModel(model, { peftType: 'LORA', targetModules: ['attn_q', 'attn_v', 'ffn_down'], r: 4, loraAlpha: 8 });
     model.dispose();
     const seq = Array.from({ length: 33 }, (_, i) => (i * 7) % 13);

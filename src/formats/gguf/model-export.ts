@@ -82,7 +82,7 @@ export async function exportGguf(model: tf.LayersModel, path: string, options: G
     }
     for (const w of layer.weights) {
       const short = weightShortName(w);
-      if (layer instanceof BitLinear && (short === 'kernel' || short === 'qkernel' || short === 'scales')) continue;
+      if (layer instanceof BitLinear && (short === 'kernel' || short === 'qkernel' || short === 'qcodes' || short === 'scales')) continue;
       const value = w.read();
       const name = `${layerPath}.${short === 'kernel' ? 'weight' : short === 'norm_gamma' ? 'rms_norm.weight' : short}`;
       if (value.rank === 2) {

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../../errors.js';
 import { bitLinear, BitLinear, type BitLinearArgs } from '../../nn/bit-linear.js';
 import { CausalAttention } from '../../nn/causal-attention.js';
-import { kernelToTorch, torchToKernel } from '../../nn/layout.js';
+import { kernelToTorch } from '../../nn/layout.js';
 import { linearWithDelta } from '../../nn/low-rank.js';
+import { packTernaryCodes } from '../../nn/ternary-codes.js';
 import { RMSNorm } from '../../nn/rms-norm.js';
 import { SwiGlu } from '../../nn/swiglu.js';
 import { TiedEmbedding } from '../../nn/tied-embedding.js';
@@ -78,7 +79,7 @@ export function buildBitnetLm(o: BitnetLmOptions): tf.LayersModel {
 
 /**
  * The tfjs model of ternary weights (a GGUF, a merged run, an HF BitNet checkpoint read as
- * BitnetLmWeights): merged BitLinear layers holding the codes and betas, the norms and the
+ * BitnetLmWeights): merged BitLinear layers holding the 2-bit codes (packed) and betas, the norms and the
  * embedding as given. It computes what BitnetRunner computes (BitNet numerics), trains adapters
  * on top (a merged BitLinear passes gradients to its input), and exports back.
  */
@@ -88,7 +89,7 @@ export function lmModelFromWeights(w: BitnetLmWeights): tf.LayersModel {
       field: 'weights',
     });
   }
-  const model = buildBitnetLm({ ...w.config, layer: 'bitlinear', bitnet: { merged: true } });
+  const model = buildBitnetLm({ ...w.config, layer: 'bitlinear', bitnet: { merged: true, packed: true } });
   const set = (layerName: string, values: Record<string, tf.Tensor>): void => {
     setWeightsByName(model.getLayer(layerName), values);
     tf.dispose(Object.values(values));
@@ -100,8 +101,7 @@ export function lmModelFromWeights(w: BitnetLmWeights): tf.LayersModel {
     for (const p of PROJECTIONS) {
       const t = layer.proj[p];
       if (t.groupSize !== 'tensor') throw new BitNetError('UNSUPPORTED', `layer ${i} ${p}: per-group scales`, { field: 'groupSize' });
-      const [out, inF] = t.shape;
-      set(tensorName('tfjs', p, i), { qkernel: tf.tensor2d(torchToKernel(Float32Array.from(t.values), out, inF), [inF, out]), scales: tf.tensor1d(t.scales) });
+      set(tensorName('tfjs', p, i), { qcodes: tf.tensor1d(packTernaryCodes(t.values), 'int32'), scales: tf.tensor1d(t.scales) });
     }
   });
   return model;
