@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { setWeightsByName, weightsByName } from '../nn/weights.js';
+import { setWeightsByName } from '../nn/weights.js';
+import { cloneWeights, sameAdapterLayout, unwrapAdapted, weightedAdapter, type NamedAdapter } from './named-adapters.js';
 import { BitNetError } from '../errors.js';
 import { countParameters, formatTrainableParameters } from './params.js';
 import { join } from 'node:path';
 import { parseSafetensors } from '../formats/safetensors/reader.js';
-import { serializeSafetensors } from '../formats/safetensors/writer.js';
 import { adapterBytes, loadAdapterFile, readAdapterBytes, readAdapterConfig, writeAdapterFolder } from './io.js';
 import { zodToBitNetError } from '../config.js';
 import { matchTargets } from './targets.js';
@@ -20,12 +20,6 @@ export interface PeftModelOptions {
 }
 
 export const DEFAULT_ADAPTER = 'default';
-
-interface NamedAdapter<C> {
-  config: C;
-  /** Its adapter_model.safetensors while another adapter is active (peft layout). */
-  bytes?: Uint8Array;
-}
 
 /**
  * A model with an adapter method injected: the generic engine. It matches targets, rebuilds the
@@ -203,7 +197,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
     const current = this.named.get(this.activeName) as NamedAdapter<C>;
     const adapted = this.adaptedModel();
     current.bytes = adapterBytes(this.method, current.config, this.report, adapted);
-    if (next.bytes !== undefined && this.sameLayout(current.config, next.config)) {
+    if (next.bytes !== undefined && sameAdapterLayout(current.config, next.config)) {
       loadAdapterFile(parseSafetensors(next.bytes), this.method, next.config, this.report, adapted);
       delete next.bytes;
       this.activeName = name;
@@ -226,31 +220,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
    */
   addWeightedAdapter(adapters: readonly string[], weights: readonly number[], name: string, combinationType = 'cat'): void {
     if (this.named.has(name)) throw new BitNetError('INVALID_ARGUMENT', `an adapter named '${name}' exists already`, { field: 'adapterName' });
-    if (this.method.combine === undefined) throw new BitNetError('UNSUPPORTED', `${this.method.peftType} adapters cannot be combined`, { field: 'peftType' });
-    if (adapters.length === 0 || adapters.length !== weights.length) {
-      throw new BitNetError('INVALID_ARGUMENT', 'give one weight per adapter, and at least one adapter', { field: 'weights' });
-    }
-    const files = this.adapterFiles();
-    const inputs = adapters.map((a, i) => {
-      const found = files.get(a);
-      if (found === undefined)
-        throw new BitNetError('INVALID_ARGUMENT', `no adapter named '${a}'`, { field: 'adapters', hint: `adapters: ${this.adapterNames.join(', ')}` });
-      if ((found.config.modulesToSave?.length ?? 0) > 0) {
-        throw new BitNetError('UNSUPPORTED', `adapter '${a}' saves modules (${(found.config.modulesToSave ?? []).join(', ')}); they cannot be combined`, {
-          field: 'modulesToSave',
-        });
-      }
-      return { config: found.config, file: parseSafetensors(found.bytes), weight: weights[i] as number };
-    });
-    const targets = new Set(inputs.map((i) => JSON.stringify(i.config.targetModules)));
-    if (targets.size > 1)
-      throw new BitNetError('UNSUPPORTED', 'the adapters target different layers; combine adapters of one targetModules', { field: 'adapters' });
-    // the layers the adapters adapt: the paths of the first one's tensors, less modules it saves
-    const paths = [
-      ...new Set((inputs[0] as (typeof inputs)[number]).file.names.map((n) => /^base_model\.model\.(.+)\.lora_[AB]\.weight$/.exec(n)?.[1])),
-    ].filter((p): p is string => p !== undefined);
-    const { config, tensors } = this.method.combine(inputs, combinationType, paths);
-    this.named.set(name, { config, bytes: serializeSafetensors(tensors, { format: 'pt' }) });
+    this.named.set(name, weightedAdapter(this.method, this.adapterFiles(), adapters, weights, combinationType));
   }
 
   /** Removes a named adapter (peft's delete_adapter); deleting the active one activates the first other. */
@@ -282,30 +252,9 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
     }
   }
 
-  /** Whether two adapters build the same layers (everything but the initialization seed and the base's name agrees). */
-  private sameLayout(a: C, b: C): boolean {
-    const layout = (c: C): string => {
-      const { seed: _seed, baseModelNameOrPath: _base, ...rest } = c as C & { seed?: number };
-      return JSON.stringify(rest, (_key, value: unknown) => (value instanceof RegExp ? value.source : value));
-    };
-    return layout(a) === layout(b);
-  }
-
   /** The base model under the adapters: adapted layers unwrapped, modulesToSave back to their original values (a new model). */
   private unwrapped(): tf.LayersModel {
-    const { method } = this;
-    if (method.unwrap === undefined) throw new BitNetError('INTERNAL', 'unwrap without a method that unwraps');
-    const adapted = this.adaptedModel();
-    const results = new Map(
-      this.report.matched.map((path) => [path, (method.unwrap as NonNullable<typeof method.unwrap>).call(method, findLayer(adapted, path))]),
-    );
-    const entries = new Map([...results].map(([path, r]) => [path, r.entry]));
-    const base = rebuildModel(adapted, entries, (path, layer) =>
-      setWeightsByName(layer, (results.get(path) as { weights: Record<string, tf.Tensor> }).weights),
-    );
-    for (const r of results.values()) tf.dispose(Object.values(r.weights));
-    for (const path of this.report.modulesToSave) setWeightsByName(findLayer(base, path), this.originals.get(path) as Record<string, tf.Tensor>);
-    return base;
+    return unwrapAdapted(this.method, this.adaptedModel(), this.report, this.originals);
   }
 
   /** Trains only adapter weights and modulesToSave; everything else is frozen (the state after inject). */
@@ -439,8 +388,4 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
     this.originals.clear();
     this.stash = undefined;
   }
-}
-
-function cloneWeights(layer: tf.layers.Layer): Record<string, tf.Tensor> {
-  return Object.fromEntries(Object.entries(weightsByName(layer)).map(([name, value]) => [name, tf.keep(tf.clone(value))]));
 }
