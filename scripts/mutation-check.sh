@@ -53,8 +53,14 @@ mutate 'LoRA merge forgets the scaling (alpha / r)' \
   adapters/lora/method.ts 's/values.lora_B as tf.Tensor2D), lora.scaling)/values.lora_B as tf.Tensor2D), 1)/' \
   test/adapter
 mutate 'LoRA forward forgets the scaling' \
-  adapters/lora/layer.ts 's/this.loraB.read() as tf.Tensor2D), this.scaling)/this.loraB.read() as tf.Tensor2D), 1)/' \
+  adapters/lora/layer.ts 's/let update: tf.Tensor = tf.mul(lora, this.scaling);/let update: tf.Tensor = tf.mul(lora, 1);/' \
   test/adapter/lora-layer.test.ts
+mutate 'DoRA drops (m / ||W + s·BA|| - 1) · base(x) (issue #17)' \
+  adapters/lora/layer.ts 's/update = tf.add(tf.mul(tf.sub(scale, 1), baseOut), tf.mul(scale, update));/update = tf.mul(scale, update);/' \
+  test/adapter/peft-multi-golden.test.ts
+mutate 'a merged BitLinear passes dY · qᵀ to its input, without beta (issue #17)' \
+  src/nn/bit-linear.ts 's/w\[i \* outDim + o\] = Math.fround(beta \* (ternary.values\[o \* inDim + i\] as number));/w[i * outDim + o] = ternary.values[o * inDim + i] as number;/' \
+  test/adapter/lora-on-merged.test.ts
 mutate 'LoRA rsLoRA scaling alpha / r instead of alpha / sqrt(r)' \
   adapters/lora/layer.ts 's/Math.sqrt(this.r)/this.r/' \
   test/adapter/lora-layer.test.ts
