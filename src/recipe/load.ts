@@ -16,9 +16,17 @@ export function mergeDeep(base: Json, override: Json): Json {
   const out: Json = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const current = out[key];
-    out[key] = isObject(current) && isObject(value) ? mergeDeep(current, value) : value;
+    out[key] = isObject(current) && isObject(value) && !otherVariant(current, value) ? mergeDeep(current, value) : value;
   }
   return out;
+}
+
+/**
+ * Two variants of a discriminated object (a `schedule` of another `type`): the override replaces
+ * the base's instead of merging into it, whose fields the other variant does not have.
+ */
+function otherVariant(base: Json, override: Json): boolean {
+  return 'type' in base && 'type' in override && base.type !== override.type;
 }
 
 /** Keys that reach an object's prototype: never a recipe field. */

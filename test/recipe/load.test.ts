@@ -26,6 +26,22 @@ describe('recipe loading', () => {
     expect('extends' in readRecipeJson(top)).toBe(false);
   });
 
+  it("an object of another type replaces the base's instead of merging into it (issue #18)", () => {
+    expect(mergeDeep({ s: { type: 'cosine', minRatio: 0.1, warmupSteps: 5 } }, { s: { type: 'constant' } })).toEqual({ s: { type: 'constant' } });
+    expect(mergeDeep({ s: { type: 'cosine', minRatio: 0.1 } }, { s: { minRatio: 0.5 } })).toEqual({ s: { type: 'cosine', minRatio: 0.5 } });
+    expect(mergeDeep({ s: { type: 'cosine', minRatio: 0.1 } }, { s: { type: 'cosine', warmupSteps: 3 } })).toEqual({
+      s: { type: 'cosine', minRatio: 0.1, warmupSteps: 3 },
+    });
+    // a recipe on configs/shakespeare-base.json (a cosine schedule with minRatio) with a constant one
+    const child = write('constant.json', {
+      extends: join(process.cwd(), 'configs/shakespeare-base.json'),
+      name: 'constant',
+      model: { type: 'bitnet-lm' },
+      train: { schedule: { type: 'constant' } },
+    });
+    expect(loadRecipe(child).train.schedule).toEqual({ type: 'constant', warmupSteps: 0 });
+  });
+
   it('detects extends cycles', () => {
     write('a.json', { extends: './b.json' });
     write('b.json', { extends: './a.json' });
