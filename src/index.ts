@@ -50,6 +50,7 @@ export { getPeftModel, injectAdapter, loadPeftModel, peftConfig } from './adapte
 export type { DynamicPeftConfig } from './adapter/peft.js';
 export type { PeftConfigInput } from './adapter/peft.js';
 export { registerAdapter, getAdapterMethod, registeredAdapters } from './adapter/registry.js';
+export { layerStateDict } from './adapter/torch-names.js';
 export { matchTargets, pathMatches } from './adapter/targets.js';
 export type { TargetModules, TargetRules, CandidateLayer, MatchReport } from './adapter/targets.js';
 export { countParameters, formatTrainableParameters } from './adapter/params.js';

@@ -8,25 +8,18 @@ Run: /tmp/ref/bin/python scripts/golden/make_peft_golden.py  (venv: see make_qua
 """
 import json
 import pathlib
+import sys
 import tempfile
 
 import peft
 import torch
 from peft import LoraConfig, get_peft_model
 from safetensors import safe_open
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
+from peft_mlp import Net  # noqa: E402  (the shared module tree)
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "test" / "golden" / "peft-lora.json"
 
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = torch.nn.Linear(12, 16)
-        self.fc2 = torch.nn.Linear(16, 8)
-        self.head = torch.nn.Linear(8, 4)
-
-    def forward(self, x):
-        return self.head(self.fc2(torch.relu(self.fc1(x))))
 
 
 model = get_peft_model(Net(), LoraConfig(r=4, lora_alpha=8, target_modules=["fc1", "fc2"], modules_to_save=["head"]))

@@ -15,26 +15,19 @@ Run: /tmp/ref/bin/python scripts/golden/make_peft_multi_golden.py  (venv: see ma
 """
 import json
 import pathlib
+import sys
 import shutil
 
 import peft
 import torch
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "interop"))
+from peft_mlp import Net  # noqa: E402  (the shared module tree)
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "test" / "golden" / "peft-multi"
 torch.manual_seed(0)
 
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = torch.nn.Linear(12, 16)
-        self.fc2 = torch.nn.Linear(16, 8)
-        self.head = torch.nn.Linear(8, 4)
-
-    def forward(self, x):
-        return self.head(self.fc2(torch.relu(self.fc1(x))))
 
 
 net = Net()

@@ -5,14 +5,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { getPeftModel, selectBackend, serializeSafetensors, kernelToTorch } from '../../dist/src/index.js';
+import { getPeftModel, selectBackend } from '../../dist/src/index.js';
+import { denseBase, writeBaseSafetensors } from './peft-base.mjs';
 
 const dir = process.argv[2] ?? '/tmp/peft-multi';
 await selectBackend('cpu');
-const base = tf.sequential();
-base.add(tf.layers.dense({ units: 16, activation: 'relu', inputShape: [12], name: 'fc1' }));
-base.add(tf.layers.dense({ units: 8, name: 'fc2' }));
-base.add(tf.layers.dense({ units: 4, name: 'head' }));
+const base = denseBase();
 const x = tf.randomNormal([5, 12], 0, 1, 'float32', 1);
 const y = tf.randomNormal([5, 4], 0, 1, 'float32', 2);
 const train = async (model) => {
@@ -35,13 +33,6 @@ outputs.base = Array.from(peft.model.predict(x).dataSync());
 peft.enable();
 await mkdir(dir, { recursive: true });
 await peft.save(join(dir, 'adapters'));
-const tensors = {};
-for (const layer of base.layers) {
-  const [kernel, bias] = layer.getWeights();
-  const [inDim, outDim] = kernel.shape;
-  tensors[`${layer.name}.weight`] = { dtype: 'F32', shape: [outDim, inDim], data: kernelToTorch(kernel.dataSync(), inDim, outDim) };
-  tensors[`${layer.name}.bias`] = { dtype: 'F32', shape: [outDim], data: bias.dataSync() };
-}
-await writeFile(join(dir, 'base.safetensors'), serializeSafetensors(tensors));
+await writeBaseSafetensors(base, join(dir, 'base.safetensors'));
 await writeFile(join(dir, 'io.json'), JSON.stringify({ x: Array.from(x.dataSync()), outputs }));
 console.log(`wrote ${dir}: adapters default (top), second/, dora/`);

@@ -4,28 +4,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { getPeftModel, selectBackend, serializeSafetensors, kernelToTorch } from '../../dist/src/index.js';
+import { getPeftModel, selectBackend } from '../../dist/src/index.js';
+import { denseBase, writeBaseSafetensors } from './peft-base.mjs';
 
 const dir = process.argv[2] ?? '/tmp/peft-sample';
 await selectBackend('cpu');
-const base = tf.sequential();
-base.add(tf.layers.dense({ units: 16, activation: 'relu', inputShape: [12], name: 'fc1' }));
-base.add(tf.layers.dense({ units: 8, name: 'fc2' }));
-base.add(tf.layers.dense({ units: 4, name: 'head' }));
+const base = denseBase();
 const peft = getPeftModel(base, { peftType: 'LORA', targetModules: ['fc1', 'fc2'], r: 4, loraAlpha: 8, modulesToSave: ['head'] });
 peft.model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
 const x = tf.randomNormal([5, 12], 0, 1, 'float32', 1);
 await peft.model.fit(x, tf.randomNormal([5, 4], 0, 1, 'float32', 2), { epochs: 5, verbose: 0 });
 await mkdir(dir, { recursive: true });
 await peft.save(join(dir, 'adapter'));
-const tensors = {};
-for (const layer of base.layers) {
-  const [kernel, bias] = layer.getWeights();
-  const [inDim, outDim] = kernel.shape;
-  tensors[`${layer.name}.weight`] = { dtype: 'F32', shape: [outDim, inDim], data: kernelToTorch(kernel.dataSync(), inDim, outDim) };
-  tensors[`${layer.name}.bias`] = { dtype: 'F32', shape: [outDim], data: bias.dataSync() };
-}
-await writeFile(join(dir, 'base.safetensors'), serializeSafetensors(tensors));
+await writeBaseSafetensors(base, join(dir, 'base.safetensors'));
 const y = peft.model.predict(x);
 await writeFile(join(dir, 'io.json'), JSON.stringify({ x: Array.from(x.dataSync()), y: Array.from(y.dataSync()) }));
 console.log(`wrote ${dir}`);

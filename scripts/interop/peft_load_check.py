@@ -9,19 +9,11 @@ import sys
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from peft_mlp import Net  # noqa: E402  (the shared module tree)
 
 d = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/peft-sample")
 
-
-class Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = torch.nn.Linear(12, 16)
-        self.fc2 = torch.nn.Linear(16, 8)
-        self.head = torch.nn.Linear(8, 4)
-
-    def forward(self, x):
-        return self.head(self.fc2(torch.relu(self.fc1(x))))
 
 
 net = Net()

@@ -152,7 +152,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
    * adapter stays active and its model is untouched (setAdapter switches).
    */
   addAdapter(name: string, config: C): void {
-    if (this.named.has(name)) throw new BitNetError('INVALID_ARGUMENT', `an adapter named '${name}' exists already`, { field: 'adapterName' });
+    this.requireNewName(name);
     this.requireSwitchable();
     const base = this.unwrapped();
     try {
@@ -167,7 +167,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
 
   /** Loads a saved adapter folder (of this method) under `name`, not activated (peft's load_adapter). */
   async loadAdapter(dir: string, name: string): Promise<void> {
-    if (this.named.has(name)) throw new BitNetError('INVALID_ARGUMENT', `an adapter named '${name}' exists already`, { field: 'adapterName' });
+    this.requireNewName(name);
     this.requireSwitchable();
     const json = await readAdapterConfig(dir);
     if (json.peft_type !== this.method.peftType) {
@@ -219,7 +219,7 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
    * not activated. The adapters must target the same layers and save no modules.
    */
   addWeightedAdapter(adapters: readonly string[], weights: readonly number[], name: string, combinationType = 'cat'): void {
-    if (this.named.has(name)) throw new BitNetError('INVALID_ARGUMENT', `an adapter named '${name}' exists already`, { field: 'adapterName' });
+    this.requireNewName(name);
     this.named.set(name, weightedAdapter(this.method, this.adapterFiles(), adapters, weights, combinationType));
   }
 
@@ -241,6 +241,10 @@ export class PeftModel<C extends AdapterConfigBase = AdapterConfigBase> implemen
       out.set(name, { config: adapter.config, bytes });
     }
     return out;
+  }
+
+  private requireNewName(name: string): void {
+    if (this.named.has(name)) throw new BitNetError('INVALID_ARGUMENT', `an adapter named '${name}' exists already`, { field: 'adapterName' });
   }
 
   private requireSwitchable(): void {
