@@ -14,7 +14,7 @@ const LAYERS = [
   ['models', 'tokenizer'],
   ['formats'],
   ['adapter'],
-  ['inference', 'data', 'train'],
+  ['inference', 'data', 'train', 'eval'],
   ['recipe', 'inspect'],
   ['cli'],
 ];

@@ -87,6 +87,14 @@ if [ -e build/ternary.node ]; then
   expect_failure 'an ISA the CPU cannot run is asked for' \
     env BITNET_NATIVE_ISA=not-an-isa npx vitest run test/kernels/kernels.test.ts
 fi
+mutate 'issue #18: packed windows put loss on masked (prompt) tokens' \
+  src/data/example-batches.ts 's/if (mask\[i + 1\] === 1) y\[i\]/if (mask[i + 1] !== 2) y[i]/' test/data/records.test.ts
+mutate 'issue #18: the masked loss divides by every position, not the targets' \
+  src/eval/lm-score.ts 's/tf.maximum(tf.sum(valid), 1)/tf.scalar(valid.size)/' test/eval/lm-score.test.ts
+mutate 'issue #18: --resume goes on with a recipe that differs' \
+  src/recipe/resume-check.ts 's/differing.length > 0/differing.length > 99/' test/cli/recipe-resume-extends.test.ts
+mutate "issue #18: multiple choice keeps the context's trailing space in the context" \
+  src/eval/multiple-choice.ts 's/const spaces = context.length - context.trimEnd().length;/const spaces = 0;/' test/eval/multiple-choice.test.ts
 expect_failure 'CI: the native build fails (no compiler) while BITNET_REQUIRE_NATIVE=1' \
   env BITNET_REQUIRE_NATIVE=1 CC=/bin/false node scripts/build-native.mjs
 if [ -d test/interop/node_modules ]; then

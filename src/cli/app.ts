@@ -4,6 +4,7 @@ import '../../adapters/index.js';
 import { benchCommand } from './commands/bench.js';
 import { experimentCommand } from './commands/experiment.js';
 import { exportCommand } from './commands/export.js';
+import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { kernelsCommand } from './commands/kernels.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -40,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command(schemaCommand(ctx))
     .command(exportCommand(ctx))
     .command(generateCommand(ctx))
+    .command(evalCommand(ctx))
     .command(kernelsCommand(ctx))
     .command(benchCommand(ctx))
     .demandCommand(1, 'name a command')

@@ -25,7 +25,13 @@ function progressBar(io: CliIo, total: number, start: number): ProgressDisplay {
   const blank = { loss: '-', lr: '-', lambda: '-', sps: '-' };
   bar.start(total, start, blank);
   return {
-    update: (step, f) => bar.update(step, { loss: f.loss.toFixed(4), lr: f.lr.toExponential(2), lambda: f.lambda.toFixed(3), sps: f.samplesPerSec.toFixed(0) }),
+    update: (step, f) =>
+      bar.update(step, {
+        loss: f.loss.toFixed(4),
+        lr: f.lr.toExponential(2),
+        lambda: f.lambda.toFixed(3),
+        sps: String(Number(f.samplesPerSec.toPrecision(3))),
+      }),
     line: (text) => {
       bar.stop();
       io.out(text);

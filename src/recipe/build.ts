@@ -62,8 +62,11 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
     const inputSize = (28 + 2 * recipe.data.padding) ** 2;
     model = await withinMemory(() => buildMlp({ inputSize, hidden, outputs: 10, layer, bitnet, seed: recipe.train.seed, softmax: false }));
   } else if (recipe.model.type === 'bitnet-lm') {
-    if (recipe.data.type !== 'text') {
-      throw new BitNetError('INVALID_CONFIG', 'a bitnet-lm model trains on text data', { field: 'data.type', hint: 'use data.type "text"' });
+    if (recipe.data.type === 'mnist') {
+      throw new BitNetError('INVALID_CONFIG', 'a bitnet-lm model trains on text data', {
+        field: 'data.type',
+        hint: 'use data.type "text", "jsonl" or "parquet"',
+      });
     }
     const { type: _type, bitnet, ...shape } = recipe.model;
     const contextLength = recipe.data.contextLength;
@@ -72,7 +75,7 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
     const pretrained = await fromPretrained(recipe.model.path, { weights: recipe.model.weights, subLn: recipe.model.subLn });
     model = pretrained.model;
     tokenizer = pretrained.tokenizer;
-    if (tokenizer === undefined && recipe.data.type === 'text') {
+    if (tokenizer === undefined && recipe.data.type !== 'mnist') {
       model.dispose();
       throw new BitNetError('FILE_NOT_FOUND', `${recipe.model.path} has no tokenizer.json`, {
         field: 'model.path',
@@ -80,8 +83,11 @@ export async function buildRecipeModel(recipe: Recipe, warn: (message: string) =
       });
     }
   } else if (recipe.model.type === 'gguf') {
-    if (recipe.data.type !== 'text') {
-      throw new BitNetError('INVALID_CONFIG', 'a GGUF language model trains on text data', { field: 'data.type', hint: 'use data.type "text"' });
+    if (recipe.data.type === 'mnist') {
+      throw new BitNetError('INVALID_CONFIG', 'a GGUF language model trains on text data', {
+        field: 'data.type',
+        hint: 'use data.type "text", "jsonl" or "parquet"',
+      });
     }
     model = lmModelFromWeights(await loadBitnetGguf(recipe.model.path));
   } else {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { formatMarkdownTable } from '../report/table.js';
 import { configProblems } from '../config.js';
 import { BitNetError } from '../errors.js';
-import { htmlPage, htmlTable } from '../report/svg.js';
+import { htmlPage, htmlSection, htmlTable } from '../report/svg.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { selectBackend } from '../backend.js';
 import { checkRecipeModel } from './build.js';
@@ -95,6 +95,7 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
   const dir = resolve(experiment.output.dir);
   const plan = experimentRuns(experiment).map((run) => ({
     name: run.name,
+    overrides: run.overrides,
     recipe: loadRecipe(basePath, {
       set: [
         ...toOverrides(experiment.set),
@@ -130,9 +131,10 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
     runs.push(summary);
     if (summary.status === 'interrupted') break;
   }
-  const header = ['run', 'status', 'steps', 'test accuracy %', 'test loss', 'model bytes', 'train s'];
-  const rows = runs.map((r) => [
+  const header = ['run', 'settings', 'status', 'steps', 'validation accuracy (%)', 'validation loss (nats)', 'deployed size (bytes)', 'training time (s)'];
+  const rows = runs.map((r, i) => [
     r.name.split('/').at(-1) ?? r.name,
+    plan[i]?.overrides.join(' ') || 'base recipe',
     r.status,
     String(r.steps),
     (r.test_accuracy * 100).toFixed(2),
@@ -143,6 +145,12 @@ export async function runExperiment(path: string, options: RunOptions & { set?: 
   await writeFileAtomic(join(dir, 'comparison.md'), `# ${experiment.name}\n\n${experiment.description ?? ''}\n\n${formatMarkdownTable([header, ...rows])}\n`);
   await writeFileAtomic(join(dir, 'comparison.json'), `${JSON.stringify({ name: experiment.name, runs }, null, 2)}\n`);
   const charts = metricsCharts(runs.map((r) => ({ name: r.name.split('/').at(-1) ?? r.name, lines: readMetrics(join(r.dir, 'metrics.jsonl')) })));
-  await writeFileAtomic(join(dir, 'report.html'), htmlPage(`experiment: ${experiment.name}`, `${htmlTable([header, ...rows])}\n${charts}`));
+  await writeFileAtomic(
+    join(dir, 'report.html'),
+    htmlPage(
+      `experiment: ${experiment.name}`,
+      `${htmlSection('Runs', htmlTable([header, ...rows]))}\n${htmlSection('Metrics (all runs on shared axes)', charts)}`,
+    ),
+  );
   return { name: experiment.name, dir, runs };
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { configProblems, type ConfigProblem } from '../config.js';
+import { configProblems, formatIssuePath, type ConfigProblem } from '../config.js';
 import { BitNetError } from '../errors.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/json-file.js';
 import { RecipeSchema, type Recipe } from './schema.js';
@@ -66,17 +66,27 @@ function readJson(path: string, field: string): Json {
   return json;
 }
 
-/** Reads a recipe file and resolves its `extends` chain (relative to each file). */
-export function readRecipeJson(path: string, seen: readonly string[] = []): Json {
+/** For each key path a recipe sets (`train.lr`, `adapters[0].r`), the file (or `--set`) that set it last. */
+export type KeyOrigins = Map<string, string>;
+
+function recordOrigins(value: unknown, keys: readonly (string | number)[], origin: string, origins: KeyOrigins): void {
+  if (keys.length > 0) origins.set(formatIssuePath(keys), origin);
+  if (Array.isArray(value)) value.forEach((v, i) => recordOrigins(v, [...keys, i], origin, origins));
+  else if (isObject(value)) for (const [k, v] of Object.entries(value)) recordOrigins(v, [...keys, k], origin, origins);
+}
+
+/** Reads a recipe file and resolves its `extends` chain (relative to each file); `origins` learns which file set each key. */
+export function readRecipeJson(path: string, seen: readonly string[] = [], origins?: KeyOrigins): Json {
   const full = resolve(path);
   if (seen.includes(full)) {
     throw new BitNetError('INVALID_CONFIG', `extends cycle: ${[...seen, full].join(' -> ')}`, { field: 'extends' });
   }
   const json = readJson(full, seen.length === 0 ? 'recipe' : 'extends');
   const { extends: parent, ...own } = json;
-  if (parent === undefined) return own;
-  if (typeof parent !== 'string') throw new BitNetError('INVALID_CONFIG', '`extends` must be a path string', { field: 'extends' });
-  return mergeDeep(readRecipeJson(resolve(dirname(full), parent), [...seen, full]), own);
+  if (parent !== undefined && typeof parent !== 'string') throw new BitNetError('INVALID_CONFIG', '`extends` must be a path string', { field: 'extends' });
+  const merged = parent === undefined ? own : mergeDeep(readRecipeJson(resolve(dirname(full), parent), [...seen, full], origins), own);
+  if (origins !== undefined) recordOrigins(own, [], path, origins);
+  return merged;
 }
 
 /** Parses a `--set` value: JSON when it parses, else the raw string. */
@@ -153,6 +163,15 @@ function fileProblems(recipe: Recipe): ConfigProblem[] {
   if (recipe.data.type === 'text' && !existsSync(recipe.data.path)) {
     problems.push({ path: 'data.path', message: `no file at ${recipe.data.path}` });
   }
+  if (recipe.data.type === 'jsonl' || recipe.data.type === 'parquet') {
+    for (const key of ['path', 'validation'] as const) {
+      const value = recipe.data[key];
+      const files = value === undefined ? [] : typeof value === 'string' ? [value] : value;
+      files.forEach((file, i) => {
+        if (!existsSync(file)) problems.push({ path: typeof value === 'string' ? `data.${key}` : `data.${key}[${i}]`, message: `no file at ${file}` });
+      });
+    }
+  }
   return problems;
 }
 
@@ -166,13 +185,27 @@ export interface LoadRecipeOptions {
  * in one BitNetError (INVALID_CONFIG). Paths other than `extends` are relative to the current directory.
  */
 export function loadRecipe(path: string, options: LoadRecipeOptions = {}): Recipe {
-  const json = applyOverrides(readRecipeJson(path), options.set ?? []);
-  return validateRecipe(json, path);
+  const origins: KeyOrigins = new Map();
+  const json = applyOverrides(readRecipeJson(path, [], origins), options.set ?? []);
+  for (const override of options.set ?? []) {
+    const keys = override
+      .slice(0, override.indexOf('='))
+      .split('.')
+      .map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    origins.set(formatIssuePath(keys), `--set ${override}`);
+  }
+  return validateRecipe(json, path, origins);
 }
 
-export function validateRecipe(json: unknown, source = 'recipe'): Recipe {
+/** Validates a merged recipe; an unknown key names the file (or --set) it came from when `origins` knows it. */
+export function validateRecipe(json: unknown, source = 'recipe', origins?: KeyOrigins): Recipe {
   const result = RecipeSchema.safeParse(json);
-  const problems = result.success ? fileProblems(result.data) : configProblems(result.error);
+  const problems = result.success
+    ? fileProblems(result.data)
+    : configProblems(result.error).map((p) => {
+        const origin = p.message === 'unknown key' ? origins?.get(p.path) : undefined;
+        return origin === undefined ? p : { ...p, message: `unknown key (set in ${origin})` };
+      });
   if (problems.length > 0 || !result.success) {
     throw new BitNetError('INVALID_CONFIG', `invalid recipe ${source}:\n  ${problems.map((p) => `${p.path}: ${p.message}`).join('\n  ')}`, {
       field: problems[0]?.path,

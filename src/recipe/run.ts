@@ -22,7 +22,10 @@ import { MetricsLog, readMetrics, type MetricLine } from './metrics.js';
 import { deployedModelBytes } from './model-size.js';
 import { runReport } from './report.js';
 import { clearRunFolder, isRunFolder, lockRunFolder, markRunFolder, removeStaleTemporaries } from './run-folder.js';
-import { createTask } from './tasks.js';
+import { loadTask, type TaskEvaluation, type TrainTask } from './tasks.js';
+import { checkResumeRecipe } from './resume-check.js';
+import { byteLmTokenizer, hfLmTokenizer, type LmTokenizer } from '../data/lm-tokenizer.js';
+import { sampleTexts } from '../eval/samples.js';
 import { trainableParams, trainStep } from './train-step.js';
 import { learningRate, quantLambda, weightDecayAt } from './schedules.js';
 import type { DistillConfig, Recipe } from './schema.js';
@@ -55,6 +58,10 @@ export interface RunSummary {
   resumedFrom: number | null;
   test_loss: number;
   test_accuracy: number;
+  /** exp(test_loss) (language models). */
+  test_perplexity?: number;
+  /** Held-out nats per UTF-8 byte, in bits (language models). */
+  test_bits_per_byte?: number;
   modelBytes: number;
   parameters: number;
   trainSeconds: number;
@@ -107,6 +114,7 @@ export async function runRecipe(recipe: Recipe, options: RunOptions): Promise<Ru
     reporter.info(`no model at ${recipe.model.path}: running ${recipe.model.fallbackRecipe} first`);
     await runRecipe(loadRecipe(recipe.model.fallbackRecipe), { ...options, resume: true, overwrite: false });
   }
+  if (options.resume === true) checkResumeRecipe(resolve(recipe.output.dir), recipe);
   const release = await openRunDir(resolve(recipe.output.dir), options);
   try {
     const built = await buildRecipeModel(recipe, warn);
@@ -161,16 +169,43 @@ function disposeBuilt(model: tf.LayersModel, adapters: readonly { dispose(): voi
   if (adapters.length === 0) model.dispose();
 }
 
+/** Loads the recipe's data (tokenized with the model's tokenizer), trains on it, releases its files. */
 async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBackend, built: BuiltModel, distiller: Distiller | undefined): Promise<RunSummary> {
-  const { model, adapters, tokenizer } = built;
+  const reporter = options.reporter ?? silentReporter;
+  const { tokenizer } = built;
+  const lmTokenizer = recipe.data.type === 'mnist' ? undefined : tokenizer === undefined ? byteLmTokenizer() : hfLmTokenizer(tokenizer);
+  const task = await loadTask(recipe, tokenizer === undefined ? undefined : lmTokenizer, (m) => reporter.info(m));
+  try {
+    return await trainOnTask(recipe, options, backend, built, distiller, { task, lmTokenizer });
+  } finally {
+    task.close?.();
+  }
+}
+
+async function trainOnTask(
+  recipe: Recipe,
+  options: RunOptions,
+  backend: ConcreteBackend,
+  built: BuiltModel,
+  distiller: Distiller | undefined,
+  data: { task: TrainTask; lmTokenizer: LmTokenizer | undefined },
+): Promise<RunSummary> {
+  const { model, adapters } = built;
+  const { task: batches, lmTokenizer } = data;
   const reporter = options.reporter ?? silentReporter;
   const dir = resolve(recipe.output.dir);
-  await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
-
   const dataSeed = recipe.data.type === 'mnist' ? recipe.data.seed : 0;
   const t = recipe.train;
-  const batches = createTask(recipe, tokenizer === undefined ? undefined : (text) => tokenizer.encode(text, { addSpecialTokens: false }));
   const totalSteps = t.steps ?? (t.epochs ?? DEFAULT_EPOCHS) * batches.stepsPerEpoch;
+  const latest = options.resume === true ? (await listCheckpoints(dir)).at(-1) : undefined;
+  const ckpt = latest === undefined ? undefined : await readCheckpoint(latest.dir);
+  if (ckpt !== undefined && ckpt.state.step > totalSteps) {
+    throw new BitNetError('INVALID_CONFIG', `--resume: the run is at step ${ckpt.state.step}, past the recipe's ${totalSteps} steps`, {
+      field: t.steps == null ? 'train.epochs' : 'train.steps',
+      hint: 'give at least as many steps (or epochs) as the run has done',
+    });
+  }
+  await writeFileAtomic(join(dir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
   const params = trainableParams(model);
   const optimizer = new Optimizer(t.optimizer);
   const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
@@ -180,9 +215,7 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
 
   let step = 0;
   let resumedFrom: number | null = null;
-  const latest = options.resume === true ? (await listCheckpoints(dir)).at(-1) : undefined;
-  if (latest !== undefined) {
-    const ckpt = await readCheckpoint(latest.dir);
+  if (latest !== undefined && ckpt !== undefined) {
     restoreModelWeights(model, ckpt.weights);
     optimizer.loadState(ckpt.state.optimizerStep, optimizerTensors(ckpt.optimizer));
     step = ckpt.state.step;
@@ -214,9 +247,12 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
     );
   };
   const evalLine = async (): Promise<MetricLine> => {
-    const r = await batches.evaluate(model);
-    const line = { step, test_loss: r.loss, test_accuracy: r.accuracy };
+    const line = evaluationLine(step, await batches.evaluate(model));
     metrics.append(line);
+    if (recipe.samples != null && lmTokenizer !== undefined && recipe.data.type !== 'mnist') {
+      const samples = await sampleTexts(model, lmTokenizer, recipe.samples, recipe.data.contextLength);
+      samples.forEach((s, i) => metrics.append({ step, sample: i, prompt: s.prompt, text: s.text }));
+    }
     return line;
   };
 
@@ -282,16 +318,27 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
     resumedFrom,
     test_loss: (final?.test_loss as number | undefined) ?? Number.NaN,
     test_accuracy: (final?.test_accuracy as number | undefined) ?? Number.NaN,
+    ...(typeof final?.test_bits_per_byte === 'number'
+      ? { test_perplexity: final.test_perplexity as number, test_bits_per_byte: final.test_bits_per_byte }
+      : {}),
     modelBytes: deployedModelBytes(model),
     parameters: model.countParams(),
     trainSeconds,
-    ...(recipe.data.type === 'text' ? { tokensPerSecond: trainedUnits / Math.max(1e-9, trainSeconds) } : {}),
+    ...(recipe.data.type !== 'mnist' ? { tokensPerSecond: trainedUnits / Math.max(1e-9, trainSeconds) } : {}),
   };
   if (status === 'completed') await saveFinal(dir, recipe, model, adapters);
   await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFileAtomic(join(dir, 'report.html'), runReport(recipe.name, summary as unknown as Record<string, unknown>, readMetrics(metrics.path)));
+  await writeFileAtomic(join(dir, 'report.html'), runReport(recipe, summary, readMetrics(metrics.path)));
   optimizer.dispose();
   return summary;
+}
+
+/** An evaluation as a metrics.jsonl line: test_loss, test_accuracy and, for LMs, perplexity, bits per byte and what they cover. */
+function evaluationLine(step: number, r: TaskEvaluation): MetricLine {
+  const line: MetricLine = { step, test_loss: r.loss, test_accuracy: r.accuracy };
+  if ('bitsPerByte' in r)
+    Object.assign(line, { test_perplexity: r.perplexity, test_bits_per_byte: r.bitsPerByte, test_tokens: r.targets, test_bytes: r.bytes });
+  return line;
 }
 
 async function saveFinal(

@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageBatches } from '../data/batches.js';
 import { mnistSplit } from '../data/mnist.js';
 import { loadTextSplit, TextBatches, validationWindows, type TextEncoder } from '../data/text.js';
+import { byteLmTokenizer, type LmTokenizer } from '../data/lm-tokenizer.js';
+import { BitNetError } from '../errors.js';
+import { lmMetrics, modelLogits, scoreWindows, type LmMetrics } from '../eval/lm-score.js';
+import { recordsTask } from './records-task.js';
 import type { Recipe } from './schema.js';
+
+/** A held-out evaluation: loss (nats per example or token) and accuracy (class, or next token); LMs add perplexity and bits per byte. */
+export type TaskEvaluation = { loss: number; accuracy: number } | LmMetrics;
 
 /** What the training loop needs from a data set: batches by step, a loss, and an evaluation. */
 export interface TrainTask {
@@ -14,7 +21,9 @@ export interface TrainTask {
   /** Mean cross-entropy (nats) of model outputs against labels. */
   loss(outputs: tf.Tensor, labels: tf.Tensor): tf.Scalar;
   /** Held-out loss (nats per example or per token) and accuracy (class, or next token). */
-  evaluate(model: tf.LayersModel): Promise<{ loss: number; accuracy: number }>;
+  evaluate(model: tf.LayersModel): Promise<TaskEvaluation>;
+  /** Releases open data files. */
+  close?(): void;
 }
 
 function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
@@ -54,8 +63,9 @@ async function evaluateChunks(
 }
 
 /** The recipe's data as batches, loss and evaluation; `encode` tokenizes text data (default: bytes). */
-export function createTask(recipe: Recipe, encode?: TextEncoder): TrainTask {
+export function createTask(recipe: Recipe, encode?: TextEncoder, lmBytes?: (ids: readonly number[]) => number): TrainTask {
   const t = recipe.train;
+
   if (recipe.data.type === 'mnist') {
     const d = recipe.data;
     const { train, test } = mnistSplit({ trainSize: d.trainSize, testSize: d.testSize, seed: d.seed, padding: d.padding });
@@ -79,25 +89,36 @@ export function createTask(recipe: Recipe, encode?: TextEncoder): TrainTask {
     };
   }
   const d = recipe.data;
+  if (d.type !== 'text') throw new BitNetError('INTERNAL', 'jsonl and parquet data are tokenized asynchronously: use loadTask', { field: 'data.type' });
   const split = loadTextSplit(d.path, d.trainFraction, encode);
   const batches = new TextBatches(split.train, d.contextLength, t.batchSize, t.seed);
   const windows = validationWindows(split.validation, d.contextLength, d.evalTokens);
   const per = Math.max(1, Math.floor(8192 / d.contextLength));
+  const span = d.contextLength;
+  const bytesOf = lmBytes ?? ((ids: readonly number[]) => byteLmTokenizer().bytesOf(ids));
   return {
     stepsPerEpoch: batches.stepsPerEpoch,
     unitsPerBatch: t.batchSize * d.contextLength,
     epochOf: (s) => batches.epochOf(s),
     batch: (s) => batches.batch(s),
     loss: crossEntropy,
-    evaluate: (model) =>
-      evaluateChunks(model, Math.ceil(windows.count / per), (i) => {
-        const n = Math.min(per, windows.count - i * per);
-        const span = d.contextLength;
-        return {
-          x: tf.tensor2d(windows.x.subarray(i * per * span, (i * per + n) * span), [n, span], 'int32'),
-          labels: tf.tensor2d(windows.y.subarray(i * per * span, (i * per + n) * span), [n, span], 'int32'),
-          n: n * span,
-        };
-      }),
+    evaluate: async (model) =>
+      lmMetrics(
+        await scoreWindows(
+          modelLogits(model),
+          { count: windows.count, window: (w) => ({ x: windows.x.slice(w * span, (w + 1) * span), y: windows.y.slice(w * span, (w + 1) * span) }) },
+          { batch: per, bytesOf },
+        ),
+      ),
   };
+}
+
+/** The recipe's data as a task, tokenized with the model's tokenizer (bytes for this toolkit's LMs). */
+export async function loadTask(recipe: Recipe, tokenizer: LmTokenizer | undefined, info: (message: string) => void): Promise<TrainTask> {
+  if (recipe.data.type === 'jsonl' || recipe.data.type === 'parquet') return recordsTask(recipe.data, recipe.train, tokenizer ?? byteLmTokenizer(), info);
+  return createTask(
+    recipe,
+    tokenizer === undefined ? undefined : (text) => tokenizer.encode(text),
+    tokenizer === undefined ? undefined : (ids) => tokenizer.bytesOf(ids),
+  );
 }

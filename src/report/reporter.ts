@@ -37,7 +37,7 @@ export function lineReporter(out: (text: string) => void, err: (text: string) =>
     progress: (total) => ({
       update: (step, f) =>
         out(
-          `step ${step}/${total}  loss ${f.loss.toFixed(4)}  lr ${f.lr.toExponential(2)}  lambda ${f.lambda.toFixed(3)}  ${f.samplesPerSec.toFixed(0)} samples/s`,
+          `step ${step}/${total}  loss ${f.loss.toFixed(4)}  lr ${f.lr.toExponential(2)}  lambda ${f.lambda.toFixed(3)}  ${Number(f.samplesPerSec.toPrecision(3))} samples/s`,
         ),
       line: out,
       stop: () => {},

@@ -13,4 +13,6 @@ export interface GgufVocabulary {
   merges?: string[];
   /** llama.cpp's pre-tokenizer name for 'gpt2' vocabularies. */
   pre?: string;
+  /** The Jinja chat template (tokenizer.chat_template), which llama.cpp's chat front ends apply. */
+  chatTemplate?: string;
 }

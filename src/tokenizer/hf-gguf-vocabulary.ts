@@ -45,7 +45,11 @@ export function ggufVocabularyFromHf(dir: string): GgufVocabulary {
   const userDefined = new Set(added.filter((t) => t.special !== true).map((t) => t.id));
   const merges = ((model.merges as (string | [string, string])[] | undefined) ?? []).map((m) => (typeof m === 'string' ? m : m.join(' ')));
   const hf = HfTokenizer.fromDir(dir);
-  const ids = { ...(hf.bos === undefined ? {} : { bosId: hf.bos }), ...(hf.eos === undefined ? {} : { eosId: hf.eos }) };
+  const ids = {
+    ...(hf.bos === undefined ? {} : { bosId: hf.bos }),
+    ...(hf.eos === undefined ? {} : { eosId: hf.eos }),
+    ...(hf.chatTemplate === undefined ? {} : { chatTemplate: hf.chatTemplate }),
+  };
   if (model.byte_fallback === true) {
     const rank = new Map(merges.map((m, i) => [m.replace(' ', ''), i]));
     const unk = typeof model.unk_token === 'string' ? vocab[model.unk_token] : undefined;

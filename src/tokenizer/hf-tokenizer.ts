@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
@@ -77,7 +78,10 @@ export class HfTokenizer {
   private constructor(
     private readonly tokenizer: TokenizerLike,
     private readonly config: Json,
-    template: string | undefined,
+    /** The Jinja chat template's text (tokenizer_config.json chat_template or chat_template.jinja). */
+    readonly chatTemplate: string | undefined,
+    /** sha256 of tokenizer.json, tokenizer_config.json and the chat template: what a tokenization cache is keyed by. */
+    readonly fingerprint: string,
   ) {
     const id = (key: string): number | undefined => {
       const token = specialToken(config, key);
@@ -86,7 +90,7 @@ export class HfTokenizer {
     this.bos = id('bos_token');
     this.eos = id('eos_token');
     this.pad = id('pad_token');
-    this.template = template === undefined ? undefined : parseTemplate(template);
+    this.template = chatTemplate === undefined ? undefined : parseTemplate(chatTemplate);
   }
 
   static fromDir(dir: string): HfTokenizer {
@@ -103,7 +107,12 @@ export class HfTokenizer {
         cause,
       });
     }
-    return new HfTokenizer(tokenizer, config, template);
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(json))
+      .update(JSON.stringify(config))
+      .update(template ?? '')
+      .digest('hex');
+    return new HfTokenizer(tokenizer, config, template, fingerprint);
   }
 
   /** Token ids of text, with the special tokens the tokenizer adds (HF's add_special_tokens=True). */

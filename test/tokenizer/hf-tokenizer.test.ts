@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ggufTokenizerMetadata } from '../../src/formats/gguf/bitnet-write.js';
+import { ggufVocabularyFromHf } from '../../src/tokenizer/hf-gguf-vocabulary.js';
 import { HfTokenizer, type ChatMessage } from '../../src/tokenizer/hf-tokenizer.js';
 import { expectBitNetError } from '../helpers/errors.js';
 
@@ -53,5 +55,14 @@ describe('HfTokenizer errors', () => {
     cpSync(dir, bad, { recursive: true });
     writeFileSync(join(bad, 'tokenizer.json'), '{"model": ');
     expectBitNetError(() => HfTokenizer.fromDir(bad), 'CORRUPT_FILE', 'tokenizer.json');
+  });
+});
+
+describe('the chat template goes into GGUF (tokenizer.chat_template), for llama.cpp chat front ends', () => {
+  it('as tokenizer_config.json holds it', () => {
+    const dir = 'test/golden/hf-llama-chat-tiny';
+    const template = (JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')) as { chat_template: string }).chat_template;
+    const entry = ggufTokenizerMetadata(ggufVocabularyFromHf(dir)).find(([key]) => key === 'tokenizer.chat_template');
+    expect(entry?.[1]).toEqual({ type: 'string', value: template });
   });
 });

@@ -43,6 +43,7 @@ export function ggufTokenizerMetadata(vocab: GgufVocabulary): [string, GgufValue
   if (vocab.eosId !== undefined) metadata.push(['tokenizer.ggml.eos_token_id', gguf.u32(vocab.eosId)]);
   if (vocab.unknownId !== undefined) metadata.push(['tokenizer.ggml.unknown_token_id', gguf.u32(vocab.unknownId)]);
   metadata.push(['tokenizer.ggml.add_bos_token', gguf.bool(false)]);
+  if (vocab.chatTemplate !== undefined) metadata.push(['tokenizer.chat_template', gguf.str(vocab.chatTemplate)]);
   return metadata;
 }
 

@@ -1,0 +1,152 @@
+/**
+ * What each recipe and experiment field means, by JSON path: the descriptions editors show from
+ * configs/*.schema.json. One place for the words, so that a field of several variants (model.path
+ * of tfjs, hf and gguf models) reads the same everywhere. A test checks that every field has one.
+ */
+export const RECIPE_FIELD_DOCS: Record<string, string> = {
+  extends: 'A base recipe to inherit from, relative to this file; objects merge key by key, an object of another `type` replaces the base one.',
+  $schema: 'Path of the JSON Schema editors validate this file with (configs/recipe.schema.json).',
+  name: 'Name of the run, shown in progress output, reports and experiment tables.',
+  description: 'What this recipe is for, in words (shown by `bitnet inspect`).',
+  backend: "TensorFlow.js backend: 'wasm' (default, SIMD and threads), 'cpu', 'webgpu' (GPU through Dawn), 'tensorflow' (tfjs-node), or 'auto'.",
+  model: 'The model to train: built from scratch (mlp, bitnet-lm), or loaded (tfjs folder, HF folder, GGUF file).',
+  'model.type':
+    "'mlp' (MNIST classifier), 'bitnet-lm' (BitNet language model from scratch), 'hf' (a HuggingFace Llama/Qwen folder), 'tfjs' (a saved model), 'gguf' (a bitnet GGUF with frozen ternary weights).",
+  'model.hidden': 'mlp: widths of the hidden layers.',
+  'model.layer': "'bitlinear' (BitNet b1.58 ternary layers) or 'dense' (the full-precision twin).",
+  'model.bitnet': 'How the BitLinear layers quantize weights and activations.',
+  'model.bitnet.groupSize': "'tensor': one absmean scale per weight matrix (the paper); a power of two: one scale per group of that many weights in a row.",
+  'model.bitnet.activationBits': 'Bits of the absmax-quantized activations, 2 to 8 (8 in BitNet b1.58).',
+  'model.bitnet.activationScope': "'token': one absmax scale per token (the reference); 'tensor': one per tensor.",
+  'model.bitnet.eps': 'Lower bound of the weight and activation scale denominators.',
+  'model.bitnet.useRmsNorm': "An RMSNorm with a learned gain inside each BitLinear, before activation quantization (the paper's layer; for MLPs from scratch).",
+  'model.bitnet.rmsNormEps': 'Epsilon of that RMSNorm.',
+  'model.path':
+    'tfjs: the model folder (or its model.json); hf: the HuggingFace folder (config.json, safetensors, tokenizer.json); gguf: the .gguf file. Relative to the current directory.',
+  'model.fallbackRecipe': 'tfjs: a recipe to run first when `path` does not exist yet; its final model lands there.',
+  'model.hiddenSize': 'bitnet-lm: width of the residual stream (n_embd), a multiple of 256 and of numHeads.',
+  'model.intermediateSize': 'bitnet-lm: width of the feed-forward layer.',
+  'model.numLayers': 'bitnet-lm: transformer blocks.',
+  'model.numHeads': 'bitnet-lm: attention (query) heads.',
+  'model.numKvHeads': 'bitnet-lm: key/value heads (fewer than numHeads: grouped-query attention).',
+  'model.ropeTheta': 'bitnet-lm: base of the rotary position embedding frequencies.',
+  'model.rmsNormEps': 'bitnet-lm: epsilon of the RMSNorm layers.',
+  'model.hiddenAct': "bitnet-lm: feed-forward gate activation, 'silu' (llama.cpp's bitnet) or 'relu2' (BitNet-b1.58-2B-4T; exports to HF only).",
+  'model.weights': "hf: 'pretrained' loads the checkpoint; 'random' builds the same architecture untrained (the from-scratch baseline).",
+  'model.subLn': "hf: insert an RMSNorm (initialized to ones) before o_proj and down_proj, BitDistill's SubLN.",
+  data: 'What the model trains and validates on: MNIST digits, one text file, or JSONL/Parquet records (text, prompt-completion or chat).',
+  'data.type': "'mnist', 'text' (one UTF-8 file), 'jsonl' or 'parquet' (records, as HuggingFace datasets writes them).",
+  'data.trainSize': 'mnist: training digits (of the 10,000 bundled).',
+  'data.testSize': 'mnist: held-out digits.',
+  'data.seed': 'mnist: seed of the shuffle that splits the digits.',
+  'data.padding': 'mnist: zero pixels around each 28x28 digit (2 gives 32x32 = 1024 inputs).',
+  'data.path': 'text: the UTF-8 file; jsonl/parquet: a file or a list of files. Relative to the current directory.',
+  'data.trainFraction': 'text: the share of the tokens (from the start) that trains; the rest validates.',
+  'data.contextLength': 'Tokens per training window (the model sees this many, predicting each next token).',
+  'data.evalTokens': 'Validation targets scored at each evaluation (at most).',
+  'data.tokenizer': "text: 'byte' (one token per UTF-8 byte, as llama.cpp tokenizes this toolkit's LMs) or 'model' (the hf model's tokenizer.json).",
+  'data.validation': 'jsonl/parquet: separate validation file(s); without them the last validationFraction of the examples validate.',
+  'data.validationFraction': 'jsonl/parquet: share of the examples (the last ones, in file order) held out when there is no validation file.',
+  'data.format':
+    "jsonl/parquet: 'messages' (chat: role/content lists rendered with the model's chat template), 'prompt-completion' (two string fields), 'text' (one string field).",
+  'data.textField': "Field holding the text of the 'text' format.",
+  'data.promptField': "Field holding the prompt of the 'prompt-completion' format.",
+  'data.completionField': "Field holding the completion of the 'prompt-completion' format.",
+  'data.messagesField': "Field holding the message list of the 'messages' format.",
+  'data.trainOn': "'completion': the loss only on completion / assistant tokens (as TRL and axolotl); 'all': on every token.",
+  'data.addEos': "Append the tokenizer's end-of-sequence token to each text and completion (a chat template ends its turns itself).",
+  'data.packing':
+    'true: examples end to end in full windows (attention crosses example boundaries inside a window); false: one example per window, padded (no crossing).',
+  'data.maxLength': 'Cut every example to this many tokens (default when not packing: contextLength + 1).',
+  'data.cache': 'Keep the tokenized data in .bitnet-cache/ next to the data (keyed by the files and the tokenizer) so a rerun does not tokenize again.',
+  adapters: 'Adapters injected in order: bitnet (turns linear layers into BitLinear for QAT) and lora (trainable low-rank updates on frozen layers).',
+  'adapters[].type': "'bitnet' or 'lora'.",
+  'adapters[].targetModules': "Layers to adapt: 'all-linear', a regex on layer paths, or a list of names (suffix match), as peft's target_modules.",
+  'adapters[].excludeModules': 'Layers left alone even when targetModules matches them (regex or list).',
+  'adapters[].modulesToSave': 'Layers trained in full beside the adapter and saved with it (peft modules_to_save).',
+  'adapters[].baseModelNameOrPath': "Written to adapter_config.json's base_model_name_or_path (default: the recipe's model.path).",
+  'adapters[].groupSize': "bitnet: 'tensor' (one scale per matrix) or a power of two (one scale per group of weights).",
+  'adapters[].activationBits': 'bitnet: bits of the quantized activations, 2 to 8.',
+  'adapters[].activationScope': "bitnet: 'token' (a scale per token) or 'tensor'.",
+  'adapters[].eps': 'bitnet: lower bound of the scale denominators.',
+  'adapters[].useRmsNorm': 'bitnet: an RMSNorm inside each BitLinear before quantizing activations (changes a pretrained layer: off by default).',
+  'adapters[].rmsNormEps': 'bitnet: epsilon of that RMSNorm.',
+  'adapters[].quantLambda': 'bitnet: starting quantization strength, 0 (full precision) to 1 (ternary); quantWarmup raises it.',
+  'adapters[].r': 'lora: rank of the update.',
+  'adapters[].loraAlpha': 'lora: scaling numerator (scaling = loraAlpha / r, or / sqrt(r) with useRslora).',
+  'adapters[].loraDropout': 'lora: dropout on the adapter input while training.',
+  'adapters[].useRslora': 'lora: rank-stabilized scaling, loraAlpha / sqrt(r).',
+  'adapters[].seed': "lora: seed of lora_A's initialization (each layer adds its index).",
+  'adapters[].useDora': 'lora: DoRA, weight-decomposed LoRA with a trained magnitude per output (peft use_dora).',
+  train: 'The training loop: optimizer, learning rate and schedule, length, batch, evaluation and logging.',
+  'train.optimizer': 'Optimizer and its hyperparameters.',
+  'train.optimizer.type': "'adamw' (decoupled weight decay), 'adam' or 'sgd'.",
+  'train.optimizer.betas': 'Adam moment decay rates [beta1, beta2].',
+  'train.optimizer.eps': "Adam's denominator epsilon.",
+  'train.optimizer.momentum': 'sgd: momentum.',
+  'train.optimizer.weightDecay': 'Weight decay: decoupled for adamw, L2 for adam and sgd.',
+  'train.optimizer.weightDecayOffAt': "BitNet's two-stage weight decay: 0 after this fraction of training.",
+  'train.lr': 'Peak learning rate (the schedule scales it step by step).',
+  'train.schedule': 'How the learning rate changes over training.',
+  'train.schedule.type': "'constant', 'cosine', 'linear' or 'two-stage' (BitNet's: linear decay, then again from a lower peak).",
+  'train.schedule.warmupSteps': 'Steps of linear warm-up from 0 to the peak.',
+  'train.schedule.minRatio': 'Final learning rate as a fraction of the peak.',
+  'train.schedule.switchAt': 'two-stage: where the second stage starts, as a fraction of training.',
+  'train.schedule.secondPeakRatio': 'two-stage: the second stage starts at this fraction of the peak.',
+  'train.epochs': 'Passes over the training data (default 5 when steps is not given); null unsets an inherited value.',
+  'train.steps': 'Optimizer steps (instead of epochs); null unsets an inherited value.',
+  'train.batchSize': 'Examples (or windows) per optimizer step.',
+  'train.gradClip': 'Clip gradients to this global L2 norm.',
+  'train.evalInterval': 'Evaluate on the held-out data every N steps (and always at the end).',
+  'train.logInterval': 'Log loss, learning rate and throughput to metrics.jsonl every N steps.',
+  'train.seed': 'Seed of initialization and batch order: the same seed gives the same run.',
+  quantWarmup: 'How BitLinear quantization strength (lambda) rises from 0 to 1 at the start of training.',
+  'quantWarmup.type': "'none' (ternary from the first step), 'linear', 'exponential' or 'sigmoid'.",
+  'quantWarmup.steps': 'Steps to reach lambda = 1.',
+  'quantWarmup.k': 'Steepness of the exponential or sigmoid curve.',
+  distill: 'Distillation from a frozen full-precision teacher (text data); null unsets an inherited one.',
+  'distill.teacher': "The teacher's HF model folder (default: the hf model's own checkpoint).",
+  'distill.temperature': 'Softmax temperature of the logits distillation.',
+  'distill.alpha': 'loss = (1 - alpha) * cross-entropy + alpha * T^2 * KL(teacher || student).',
+  'distill.attentionRelation': "BitDistill's MiniLM attention-relation loss at one layer, added to the loss.",
+  'distill.attentionRelation.layer': 'Layer index; negative counts from the end (-1: the last).',
+  'distill.attentionRelation.weight': 'Weight of the attention-relation loss.',
+  samples: 'Greedy generations from fixed prompts at each evaluation, kept in metrics.jsonl and the report; null unsets an inherited one.',
+  'samples.prompts': 'Prompts to continue.',
+  'samples.maxTokens': 'New tokens per prompt (generation stops early at the end-of-sequence token).',
+  'samples.chat': 'Render each prompt as a user message through the chat template, with the generation prompt.',
+  output: 'Where the run writes: checkpoints, metrics, report and the final model.',
+  'output.dir': 'Run folder, relative to the current directory.',
+  'output.checkpointInterval': 'Write a checkpoint every N steps (and at the end).',
+  'output.keepLast': 'Checkpoints kept (older ones are deleted).',
+  'output.export': "Extra exports of the final model: 'tfjs' (always written) and 'safetensors'.",
+};
+
+export const EXPERIMENT_FIELD_DOCS: Record<string, string> = {
+  $schema: 'Path of the JSON Schema editors validate this file with (configs/experiment.schema.json).',
+  name: 'Name of the experiment (its comparison table and report).',
+  description: 'What the experiment compares, in words (written at the top of comparison.md).',
+  base: 'The recipe every run starts from, relative to this file.',
+  output: 'Where the experiment writes.',
+  'output.dir': 'Experiment folder: one run folder per variant, comparison.md, comparison.json and report.html.',
+  set: 'Overrides applied to every run (`path: value`, as `bitnet run --set`).',
+  variants: 'Named runs, each with its own overrides.',
+  'variants[].name': 'Name of the run (its folder under output.dir).',
+  'variants[].set': 'Overrides of this run (`path: value`).',
+  grid: 'Every combination of these values (`path: [values]`); run names are built from the values.',
+};
+
+type Node = Record<string, unknown>;
+
+/** Sets `description` on every property of a JSON Schema from `docs` (by dotted path, `[]` for array items). */
+export function describeFields(schema: Node, docs: Record<string, string>, path = ''): void {
+  const properties = schema.properties as Record<string, Node> | undefined;
+  for (const [key, child] of Object.entries(properties ?? {})) {
+    const at = path === '' ? key : `${path}.${key}`;
+    const text = docs[at];
+    if (text !== undefined && child.description === undefined) child.description = text;
+    describeFields(child, docs, at);
+  }
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) for (const variant of (schema[key] as Node[] | undefined) ?? []) describeFields(variant, docs, path);
+  if (typeof schema.items === 'object' && schema.items !== null && !Array.isArray(schema.items)) describeFields(schema.items as Node, docs, `${path}[]`);
+}
