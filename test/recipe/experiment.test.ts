@@ -64,8 +64,16 @@ describe('bitnet experiment', () => {
     expect(bytes[0]).toBeLessThan(bytes[1] as number); // per-group scales cost bytes
     expect(bytes[1]).toBeGreaterThan(bytes[4] as number);
     const table = readFileSync(join(dir, 'out', 'comparison.md'), 'utf8');
-    for (const name of ['tensor', 'g32', 'g64', 'g128', 'g256']) expect(table).toContain(`| ${name} | completed |`);
-    expect(table).toContain('| run | status | steps | test accuracy % | test loss | model bytes | train s |');
+    for (const [name, setting] of [
+      ['tensor', 'model.bitnet.groupSize=tensor'],
+      ['g32', 'model.bitnet.groupSize=32'],
+      ['g256', 'model.bitnet.groupSize=256'],
+    ])
+      expect(table).toContain(`| ${name} | ${setting} | completed |`);
+    expect(table).toContain('validation loss (nats)');
+    expect(table).toContain(
+      '| run | settings | status | steps | validation accuracy (%) | validation loss (nats) | deployed size (bytes) | training time (s) |',
+    );
     const report = readFileSync(join(dir, 'out', 'report.html'), 'utf8');
     expect(report.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
     for (const name of ['g32', 'g256']) expect(report).toContain(`>${name}</text>`);

@@ -70,7 +70,9 @@ describe('bitnet run', () => {
     for (const file of ['recipe.json', 'summary.json', 'report.html', 'final/model.json', 'final/weights.bin', 'final/model.safetensors']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
-    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/<svg[\s\S]*training loss[\s\S]*test accuracy/);
+    const report = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(report).toMatch(/<svg[^>]*data-chart="train-loss" data-points="[1-9][\s\S]*Validation accuracy[\s\S]*accuracy \(%\)/);
+    expect(report).toContain('deployed model size (bytes)');
     const model = await loadModel(join(dir, 'final'));
     expect(model.layers.map((l) => l.getClassName()).filter((c) => c !== 'InputLayer')).toEqual(['BitLinear', 'Activation', 'BitLinear']);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
