@@ -54,39 +54,159 @@ static void gemm_scalar(const job_t *j) {
 }
 
 #ifdef BITNET_X86
-/* ------------------------------------------------------------------ AVX2 */
-/* 32 code bytes of a half block hold 4 planes of 32 columns; plane p of the row covers columns
-   32p..32p+31, which are contiguous in x. sum(code * x) by maddubs, then minus sum(x). */
+/* ------------------------------------------------------------------ AVX2, row-interleaved */
+/* The VNNI path's layout (`prepare` repacks it) on 256-bit vectors: one 32-byte half of a 64-byte
+   chunk holds 8 rows x 16 columns, 4 columns in each 2-bit field. One shift by 4 and four ANDs
+   decode the fields: 0 and 2 as codes (0..2), 1 and 3 in place, as 4 x code. vpmaddubsw by 4
+   broadcast activations gives 8 rows x 2 int16 pair sums, added up in int16 ("lo" for fields 0
+   and 2, at most 2 * 512 a chunk; "hi" for 1 and 3, at most 2 * 2048, exactly 4x the true sum):
+   7 chunks fit int16, then vpmaddwd widens them, and hi / 4 is exact. About 3.5 instructions per
+   32 multiply-adds for one batch row, fewer for two (the decode is shared), and no horizontal sums
+   (lanes are output rows). Codes are 0..2 (ternary); a code 3 could overflow hi. */
 
-__attribute__((target("avx2,fma"))) static inline int32_t hsum256(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
+#define AVX2 __attribute__((target("avx2")))
+#define AVX2_FLUSH_CHUNKS 7
 
-__attribute__((target("avx2,fma"))) static void gemm_avx2(const job_t *j) {
-  const int row_bytes = j->cols / 4, planes = j->cols / 32, per_group = j->gcols / 32;
-  const __m256i three = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1);
-  for (int r = j->r0; r < j->r1; r++) {
-    const uint8_t *w = j->codes + (size_t)r * row_bytes;
-    for (int b = 0; b < j->batch; b++) {
-      const int8_t *x = j->x + (size_t)b * j->cols;
-      __m256i acc = _mm256_setzero_si256();
-      int g = 0, in_group = 0;
-      for (int p = 0; p < planes; p++) {
-        __m256i c = _mm256_loadu_si256((const __m256i *)(w + (p >> 3) * 64 + ((p >> 2) & 1) * 32));
-        c = _mm256_and_si256(_mm256_srli_epi16(c, 2 * (p & 3)), three);
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(x + 32 * p));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(c, xv), ones16));
-        if (++in_group == per_group) {
-          j->out[((size_t)b * j->rows + r) * j->groups + g] = hsum256(acc) - j->xsum[b * j->groups + g];
-          acc = _mm256_setzero_si256();
-          in_group = 0;
-          g++;
+AVX2 static inline __attribute__((always_inline)) void vtile_avx2(const job_t *j, int rg0, int b0, const int NRG, const int NT) {
+  const __m256i three = _mm256_set1_epi8(3), twelve = _mm256_set1_epi8(12), ones16 = _mm256_set1_epi16(1);
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const uint8_t *w = j->codes + (size_t)rg0 * RG_BYTES(cols);
+  const int8_t *x = j->x + (size_t)b0 * cols;
+  int kc = 0;
+  for (int g = 0; g < j->groups; g++) {
+    /* [lo: fields 0 and 2 | hi: fields 1 and 3, decoded in place as 4 x code] */
+    __m256i acc32[2][2][2][2];
+    for (int a = 0; a < NRG; a++)
+      for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 2; s++)
+          for (int t = 0; t < NT; t++) acc32[s][a][h][t] = _mm256_setzero_si256();
+    for (int done = 0; done < chunks_per_group;) {
+      const int n = chunks_per_group - done < AVX2_FLUSH_CHUNKS ? chunks_per_group - done : AVX2_FLUSH_CHUNKS;
+      __m256i lo[2][2][2], hi[2][2][2];
+      for (int a = 0; a < NRG; a++)
+        for (int h = 0; h < 2; h++)
+          for (int t = 0; t < NT; t++) lo[a][h][t] = hi[a][h][t] = _mm256_setzero_si256();
+      for (int e = 0; e < n; e++, kc++) {
+        __m256i xv[4][2];
+        for (int f = 0; f < 4; f++)
+          for (int t = 0; t < NT; t++) {
+            int32_t v;
+            memcpy(&v, x + t * cols + 16 * kc + 4 * f, 4);
+            xv[f][t] = _mm256_set1_epi32(v);
+          }
+        for (int a = 0; a < NRG; a++)
+          for (int h = 0; h < 2; h++) {
+            const __m256i c = _mm256_loadu_si256((const __m256i *)(w + a * RG_BYTES(cols) + (size_t)kc * 64 + 32 * h));
+            const __m256i c4 = _mm256_srli_epi16(c, 4);
+            const __m256i d0 = _mm256_and_si256(c, three), d1 = _mm256_and_si256(c, twelve);
+            const __m256i d2 = _mm256_and_si256(c4, three), d3 = _mm256_and_si256(c4, twelve);
+            for (int t = 0; t < NT; t++) {
+              lo[a][h][t] = _mm256_add_epi16(lo[a][h][t], _mm256_add_epi16(_mm256_maddubs_epi16(d0, xv[0][t]), _mm256_maddubs_epi16(d2, xv[2][t])));
+              hi[a][h][t] = _mm256_add_epi16(hi[a][h][t], _mm256_add_epi16(_mm256_maddubs_epi16(d1, xv[1][t]), _mm256_maddubs_epi16(d3, xv[3][t])));
+            }
+          }
+      }
+      for (int a = 0; a < NRG; a++)
+        for (int h = 0; h < 2; h++)
+          for (int t = 0; t < NT; t++) {
+            acc32[0][a][h][t] = _mm256_add_epi32(acc32[0][a][h][t], _mm256_madd_epi16(lo[a][h][t], ones16));
+            acc32[1][a][h][t] = _mm256_add_epi32(acc32[1][a][h][t], _mm256_madd_epi16(hi[a][h][t], ones16));
+          }
+      done += n;
+    }
+    for (int a = 0; a < NRG; a++) {
+      const int r0 = (rg0 + a) * 16;
+      const int rows = j->rows - r0 < 16 ? j->rows - r0 : 16;
+      for (int t = 0; t < NT; t++) {
+        const __m256i xs = _mm256_set1_epi32(j->xsum[(b0 + t) * j->groups + g]);
+        int32_t s[16];
+        for (int h = 0; h < 2; h++) {
+          const __m256i y = _mm256_add_epi32(acc32[0][a][h][t], _mm256_srai_epi32(acc32[1][a][h][t], 2));
+          _mm256_storeu_si256((__m256i *)(s + 8 * h), _mm256_sub_epi32(y, xs));
         }
+        int32_t *o = j->out + ((size_t)(b0 + t) * j->rows + r0) * j->groups + g;
+        for (int i = 0; i < rows; i++) o[(size_t)i * j->groups] = s[i];
       }
     }
+  }
+}
+
+/* Four batch rows on one row group: fields decoded by shift and AND into plain codes (the decode
+   is shared four ways), one int16 accumulator per half and batch row (8 in all), widened every
+   15 chunks (a chunk adds 4 pair sums of at most 512). */
+AVX2 static inline __attribute__((always_inline)) void vtile_avx2_4(const job_t *j, int rg, int b0) {
+  const __m256i three = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1);
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const uint8_t *w = j->codes + (size_t)rg * RG_BYTES(cols);
+  const int8_t *x = j->x + (size_t)b0 * cols;
+  int kc = 0;
+  for (int g = 0; g < j->groups; g++) {
+    __m256i acc32[2][4];
+    for (int h = 0; h < 2; h++)
+      for (int t = 0; t < 4; t++) acc32[h][t] = _mm256_setzero_si256();
+    for (int done = 0; done < chunks_per_group;) {
+      const int n = chunks_per_group - done < 15 ? chunks_per_group - done : 15;
+      __m256i acc16[2][4];
+      for (int h = 0; h < 2; h++)
+        for (int t = 0; t < 4; t++) acc16[h][t] = _mm256_setzero_si256();
+      for (int e = 0; e < n; e++, kc++) {
+        const __m256i c0 = _mm256_loadu_si256((const __m256i *)(w + (size_t)kc * 64));
+        const __m256i c1 = _mm256_loadu_si256((const __m256i *)(w + (size_t)kc * 64 + 32));
+        for (int f = 0; f < 4; f++) {
+          const __m256i d0 = _mm256_and_si256(f == 0 ? c0 : _mm256_srli_epi16(c0, 2 * f), three);
+          const __m256i d1 = _mm256_and_si256(f == 0 ? c1 : _mm256_srli_epi16(c1, 2 * f), three);
+          for (int t = 0; t < 4; t++) {
+            int32_t v;
+            memcpy(&v, x + t * cols + 16 * kc + 4 * f, 4);
+            const __m256i xv = _mm256_set1_epi32(v);
+            acc16[0][t] = _mm256_add_epi16(acc16[0][t], _mm256_maddubs_epi16(d0, xv));
+            acc16[1][t] = _mm256_add_epi16(acc16[1][t], _mm256_maddubs_epi16(d1, xv));
+          }
+        }
+      }
+      for (int h = 0; h < 2; h++)
+        for (int t = 0; t < 4; t++) acc32[h][t] = _mm256_add_epi32(acc32[h][t], _mm256_madd_epi16(acc16[h][t], ones16));
+      done += n;
+    }
+    const int r0 = rg * 16;
+    const int rows = j->rows - r0 < 16 ? j->rows - r0 : 16;
+    for (int t = 0; t < 4; t++) {
+      const __m256i xs = _mm256_set1_epi32(j->xsum[(b0 + t) * j->groups + g]);
+      int32_t s[16];
+      _mm256_storeu_si256((__m256i *)s, _mm256_sub_epi32(acc32[0][t], xs));
+      _mm256_storeu_si256((__m256i *)(s + 8), _mm256_sub_epi32(acc32[1][t], xs));
+      int32_t *o = j->out + ((size_t)(b0 + t) * j->rows + r0) * j->groups + g;
+      for (int i = 0; i < rows; i++) o[(size_t)i * j->groups] = s[i];
+    }
+  }
+}
+
+#define VT2(A, T) vtile_avx2(j, rg, b0, A, T)
+
+/* One row group (16 rows, 16 * cols / 4 bytes: in L1 or L2) against every pair of batch rows
+   before the next, so the weights stream from memory once; a single batch row takes two row
+   groups a tile. At most 8 int16 accumulators (16 ymm registers in all). */
+AVX2 __attribute__((noinline)) static void gemv_avx2_vertical(const job_t *j) {
+  const int rg_end = (j->r1 + 15) / 16, b0 = 0;
+  int rg = j->r0 / 16;
+  for (; rg + 2 <= rg_end; rg += 2) VT2(2, 1);
+  if (rg < rg_end) VT2(1, 1);
+}
+
+AVX2 static void gemm_avx2_vertical(const job_t *j) {
+  if (j->batch == 1) {
+    gemv_avx2_vertical(j);
+    return;
+  }
+  const int rg_end = (j->r1 + 15) / 16;
+  int rg = j->r0 / 16;
+  for (; rg < rg_end; rg++) {
+    int b0 = 0;
+    for (; b0 + 4 <= j->batch; b0 += 4) vtile_avx2_4(j, rg, b0);
+    for (; b0 + 2 <= j->batch; b0 += 2) VT2(1, 2);
+    if (b0 < j->batch) VT2(1, 1);
   }
 }
 
@@ -190,7 +310,7 @@ void choose_kernels(void) {
   choose_sgemm(force == NULL ? __builtin_cpu_supports("avx512f") : vnni, avx2 && __builtin_cpu_supports("fma"));
   choose_train(force == NULL ? __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") : vnni, avx2);
   if (vnni) { kernels.gemm = gemm_vnni_vertical; kernels.name = "avx512-vnni"; kernels.vertical = 1; }
-  else if (avx2) { kernels.gemm = gemm_avx2; kernels.name = "avx2"; }
+  else if (avx2) { kernels.gemm = gemm_avx2_vertical; kernels.name = "avx2"; kernels.vertical = 1; }
 #endif
 }
 
