@@ -9,14 +9,20 @@ export function modelLogits(model: tf.LayersModel): LogitsFn {
   return (x, batch, length) => Promise.resolve(tf.tidy(() => model.apply(tf.tensor2d(x, [batch, length], 'int32')) as tf.Tensor));
 }
 
+/** Per position: the logits [N, vocab], the labels [N], cross-entropy (nats) and 1 where the label is a target (not IGNORE_INDEX). Call inside tf.tidy. */
+function tokenLosses(logits: tf.Tensor, labels: tf.Tensor): { flat: tf.Tensor2D; y: tf.Tensor1D; perToken: tf.Tensor; valid: tf.Tensor } {
+  const classes = logits.shape[logits.rank - 1] as number;
+  const flat = tf.reshape<tf.Rank.R2>(logits, [-1, classes]);
+  const y = tf.reshape<tf.Rank.R1>(labels, [-1]);
+  const valid = tf.cast(tf.greaterEqual(y, 0), 'float32');
+  const perToken = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.maximum(y, tf.scalar(0, 'int32')), classes), flat, undefined, undefined, tf.Reduction.NONE);
+  return { flat, y, perToken, valid };
+}
+
 /** Mean cross-entropy (nats) over the labels that are not IGNORE_INDEX (0 when there are none). */
 export function maskedCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const classes = logits.shape[logits.rank - 1] as number;
-    const flat = tf.reshape(logits, [-1, classes]);
-    const y = tf.reshape<tf.Rank.R1>(labels, [-1]);
-    const valid = tf.cast(tf.greaterEqual(y, 0), 'float32');
-    const perToken = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.maximum(y, tf.scalar(0, 'int32')), classes), flat, undefined, undefined, tf.Reduction.NONE);
+    const { perToken, valid } = tokenLosses(logits, labels);
     return tf.div(tf.sum(tf.mul(perToken, valid)), tf.maximum(tf.sum(valid), 1));
   });
 }
@@ -91,17 +97,7 @@ export async function scoreWindows(
     });
     const logits = await logitsOf(x, n, t);
     const sums = tf.tidy(() => {
-      const classes = logits.shape[logits.rank - 1] as number;
-      const flat = tf.reshape(logits, [-1, classes]);
-      const labels = tf.tensor1d(y, 'int32');
-      const valid = tf.cast(tf.greaterEqual(labels, 0), 'float32');
-      const perToken = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(tf.maximum(labels, tf.scalar(0, 'int32')), classes),
-        flat,
-        undefined,
-        undefined,
-        tf.Reduction.NONE,
-      );
+      const { flat, y: labels, perToken, valid } = tokenLosses(logits, tf.tensor1d(y, 'int32'));
       const hit = tf.mul(tf.cast(tf.equal(tf.argMax(flat, -1), labels), 'float32'), valid);
       return tf.stack([tf.sum(tf.mul(perToken, valid)), tf.sum(hit), tf.sum(valid)]);
     });
