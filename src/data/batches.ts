@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from './mnist.js';
-import { seededPermutation } from './shuffle.js';
+import { EpochOrder } from './shuffle.js';
 
 /**
  * Deterministic mini-batches: epoch e visits the examples in the permutation seeded by
@@ -9,8 +9,7 @@ import { seededPermutation } from './shuffle.js';
  */
 export class ImageBatches {
   readonly stepsPerEpoch: number;
-  private cachedEpoch = -1;
-  private order: Uint32Array = new Uint32Array(0);
+  private readonly orders: EpochOrder;
 
   constructor(
     readonly data: LabeledImages,
@@ -18,6 +17,7 @@ export class ImageBatches {
     readonly seed: number,
   ) {
     this.stepsPerEpoch = Math.max(1, Math.floor(data.count / batchSize));
+    this.orders = new EpochOrder(data.count, seed);
   }
 
   epochOf(step: number): number {
@@ -26,18 +26,14 @@ export class ImageBatches {
 
   /** Images [B, features] and integer labels [B] of a step. */
   batch(step: number): { x: tf.Tensor2D; labels: tf.Tensor1D } {
-    const epoch = this.epochOf(step);
-    if (epoch !== this.cachedEpoch) {
-      this.order = seededPermutation(this.data.count, (this.seed * 1_000_003 + epoch) >>> 0);
-      this.cachedEpoch = epoch;
-    }
+    const order = this.orders.of(this.epochOf(step));
     const start = (step % this.stepsPerEpoch) * this.batchSize;
     const size = Math.min(this.batchSize, this.data.count);
     const f = this.data.features;
     const images = new Float32Array(size * f);
     const labels = new Int32Array(size);
     for (let i = 0; i < size; i++) {
-      const src = this.order[start + i] as number;
+      const src = order[start + i] as number;
       images.set(this.data.images.subarray(src * f, (src + 1) * f), i * f);
       labels[i] = this.data.labels[src] as number;
     }

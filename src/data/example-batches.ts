@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BitNetError } from '../errors.js';
-import { seededPermutation } from './shuffle.js';
+import { EpochOrder } from './shuffle.js';
 import type { TokenStore } from './token-store.js';
 
 /** Labels of positions that get no loss (context, padding), as in transformers and TRL. */
@@ -65,8 +65,7 @@ export function exampleWindows(store: TokenStore, first: number, end: number, pl
  */
 export class WindowBatches {
   readonly stepsPerEpoch: number;
-  private cachedEpoch = -1;
-  private order: Uint32Array = new Uint32Array(0);
+  private readonly orders: EpochOrder;
 
   constructor(
     readonly windows: Windows,
@@ -81,6 +80,7 @@ export class WindowBatches {
       });
     }
     this.stepsPerEpoch = Math.max(1, Math.floor(windows.count / batchSize));
+    this.orders = new EpochOrder(windows.count, seed);
   }
 
   epochOf(step: number): number {
@@ -89,17 +89,13 @@ export class WindowBatches {
 
   /** Inputs and labels [B, T] of a step, as arrays. */
   arrays(step: number): { x: Int32Array; y: Int32Array } {
-    const epoch = this.epochOf(step);
-    if (epoch !== this.cachedEpoch) {
-      this.order = seededPermutation(this.windows.count, (this.seed * 1_000_003 + epoch) >>> 0);
-      this.cachedEpoch = epoch;
-    }
+    const order = this.orders.of(this.epochOf(step));
     const t = this.contextLength;
     const x = new Int32Array(this.batchSize * t);
     const y = new Int32Array(this.batchSize * t);
     const start = (step % this.stepsPerEpoch) * this.batchSize;
     for (let b = 0; b < this.batchSize; b++) {
-      const w = this.windows.window(this.order[(start + b) % this.windows.count] as number);
+      const w = this.windows.window(order[(start + b) % this.windows.count] as number);
       x.set(w.x, b * t);
       y.set(w.y, b * t);
     }

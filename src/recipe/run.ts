@@ -174,7 +174,7 @@ async function train(recipe: Recipe, options: RunOptions, backend: ConcreteBacke
   const reporter = options.reporter ?? silentReporter;
   const { tokenizer } = built;
   const lmTokenizer = recipe.data.type === 'mnist' ? undefined : tokenizer === undefined ? byteLmTokenizer() : hfLmTokenizer(tokenizer);
-  const task = await loadTask(recipe, tokenizer === undefined ? undefined : lmTokenizer, (m) => reporter.info(m));
+  const task = await loadTask(recipe, lmTokenizer, (m) => reporter.info(m));
   try {
     return await trainOnTask(recipe, options, backend, built, distiller, { task, lmTokenizer });
   } finally {
