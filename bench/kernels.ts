@@ -22,7 +22,7 @@ const BATCHES = [1, 8, 32];
 const THREADS = [1, 2];
 const GGML_VARIANTS = ['zen4', 'sapphirerapids', 'icelake', 'cascadelake', 'skylakex', 'alderlake', 'haswell', 'sandybridge', 'x64'];
 
-function ggmlLibrary(): string | undefined {
+export function ggmlLibrary(): string | undefined {
   if (process.env.BITNET_GGML_CPU_LIB !== undefined) return process.env.BITNET_GGML_CPU_LIB;
   const dir = join(packageRoot(), 'bench', 'llama', 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
   const helper = ggmlHelper();
@@ -65,7 +65,7 @@ function vnniPeakGmacs(): number | null {
   }
 }
 
-function runGgml(lib: string, rows: number, cols: number, batch: number): number {
+export function runGgml(lib: string, rows: number, cols: number, batch: number): number {
   const reps = batch * rows * cols > 1e8 ? 7 : 21;
   return Number(
     execFileSync(ggmlHelper() as string, [lib, String(rows), String(cols), String(batch), String(reps)])
@@ -74,7 +74,7 @@ function runGgml(lib: string, rows: number, cols: number, batch: number): number
   );
 }
 
-function tierMs(tier: KernelTier, codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, threads: number): number {
+export function tierMs(tier: KernelTier, codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, threads: number): number {
   const gemm = tier.ternary as NonNullable<KernelTier['ternary']>;
   const up = gemm.upload(codes, rows, cols);
   const out = new Int32Array(batch * rows);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { benchGenerate } from './generate.js';
 import { benchKernels } from './kernels.js';
+import { benchKernelsVsLlama } from './kernels-llama.js';
 import { benchQuant } from './quant.js';
 import { benchTrainStep } from './train-step.js';
 
@@ -9,6 +10,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   quant: benchQuant,
   'train-step': benchTrainStep,
   kernels: benchKernels,
+  'kernels-llama': benchKernelsVsLlama,
   generate: benchGenerate,
 };
 

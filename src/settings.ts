@@ -8,8 +8,8 @@ export const KERNEL_TIERS = ['webgpu', 'native', 'wasm', 'reference'] as const;
 export type KernelTierName = (typeof KERNEL_TIERS)[number];
 export type KernelPreference = KernelTierName | 'auto';
 
-/** Instruction-set paths of the native tier (`BITNET_NATIVE_ISA` forces a lower one). */
-export const NATIVE_ISAS = ['avx512-vnni', 'avx2', 'scalar'] as const;
+/** Instruction-set paths of the native tier, x86-64 then ARM64 (`BITNET_NATIVE_ISA` forces one the CPU has; avx-vnni runs only when forced). */
+export const NATIVE_ISAS = ['avx512-vnni', 'avx-vnni', 'avx2', 'i8mm', 'dotprod', 'neon', 'scalar'] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
 /**

@@ -20,12 +20,6 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
   return type == want;
 }
 
-static int32_t sum_int8(const int8_t *x, int n) {
-  int32_t s = 0;
-  for (int k = 0; k < n; k++) s += x[k];
-  return s;
-}
-
 static napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -42,20 +36,8 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[4], &batch);
   napi_get_value_int32(env, argv[5], &gcols);
   napi_get_value_int32(env, argv[7], &threads);
-  if (rows <= 0 || cols <= 0 || cols % 256 != 0 || batch <= 0 || gcols < 32 || gcols % 32 != 0 || cols % gcols != 0)
-    return throw_error(env, "bad shape: cols must be a multiple of 256, groupCols a multiple of 32 dividing it");
-  const int groups = cols / gcols;
-  if (ncodes != (kernels.vertical ? vertical_size(rows, cols) : (size_t)rows * cols / 4) || nx != (size_t)batch * cols || nout != (size_t)batch * rows * groups)
-    return throw_error(env, "array lengths do not match the shape");
-  int32_t *xsum = calloc((size_t)batch * groups, sizeof(int32_t));
-  if (xsum == NULL) return throw_error(env, "out of memory");
-  const int8_t *xs = x;
-  for (int b = 0; b < batch; b++)
-    for (int g = 0; g < groups; g++) xsum[b * groups + g] = sum_int8(xs + (size_t)b * cols + (size_t)g * gcols, gcols);
-  job_t job = {kernels.gemm, codes, rows, cols, x, xsum, batch, gcols, groups, out, 0, rows, NULL, NULL, NULL};
-  run_jobs(&job, threads);
-  free(xsum);
-  return NULL;
+  const char *error = ternary_gemm(codes, ncodes, rows, cols, x, nx, batch, gcols, out, nout, threads);
+  return error == NULL ? NULL : throw_error(env, error);
 }
 
 static napi_value sgemm_binding(napi_env env, napi_callback_info info) {
@@ -243,9 +225,9 @@ static napi_value prepare(napi_env env, napi_callback_info info) {
   if (!kernels.vertical) return argv[0];
   void *data;
   napi_value buffer, array;
-  const size_t size = vertical_size(rows, cols);
+  const size_t size = ternary_prepared_size(rows, cols);
   if (napi_create_arraybuffer(env, size, &data, &buffer) != napi_ok) return throw_error(env, "out of memory");
-  repack_vertical(codes, rows, cols, data);
+  ternary_prepare(codes, rows, cols, data);
   napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &array);
   return array;
 }

@@ -39,6 +39,17 @@ void choose_kernels(void);
 size_t vertical_size(int rows, int cols);
 void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst);
 
+/* entry.c: the ternary GEMM's C entry points (the addon's and the C test driver's); ternary_gemm returns an error message or NULL */
+size_t ternary_prepared_size(int rows, int cols);
+void ternary_prepare(const uint8_t *codes, int rows, int cols, uint8_t *dst);
+const char *ternary_gemm(const uint8_t *codes, size_t ncodes, int rows, int cols, const int8_t *x, size_t nx, int batch, int gcols, int32_t *out, size_t nout,
+                         int threads);
+
+/* ternary-arm.c: the ARM64 NEON kernels (dotprod, i8mm, plain), chosen at run time */
+#if defined(__aarch64__)
+void choose_kernels_arm(const char *force);
+#endif
+
 /* half.c: IEEE half conversions and the F16 x F32 GEMV kernels */
 float half_to_float(uint16_t h);
 void gemv_f16_scalar(const job_t *j);

@@ -1,6 +1,6 @@
 // Native ternary x int8 GEMM kernels (layout and problem: src/kernels/types.ts). One binary for
-// every x86-64: AVX-512 VNNI and AVX2 paths are compiled with target attributes and chosen at run
-// time by CPU feature detection; a portable C loop covers everything else.
+// every x86-64: the vector paths are compiled with target attributes and chosen at run
+// time by CPU feature detection (AVX-512 VNNI, AVX-VNNI, AVX2; ARM64's NEON paths: ternary-arm.c); a portable C loop covers everything else.
 #include <stdlib.h>
 #include <string.h>
 #include "native.h"
@@ -210,6 +210,79 @@ AVX2 static void gemm_avx2_vertical(const job_t *j) {
   }
 }
 
+/* ------------------------------------------------------------------ AVX-VNNI (VEX), row-interleaved */
+/* The AVX-512 VNNI tile on 256-bit vectors, for CPUs with vpdpbusd on ymm but no AVX-512 (Alder
+   Lake and later): a 32-byte half of a chunk is 8 rows x 4 columns per field, one vpdpbusd per
+   field, half and batch row. Fields decode as the AVX2 path's (1 and 3 in place, as 4 x code) into
+   two accumulators (even, odd fields), so a 1-row tile has 8 independent sums in flight. */
+
+#define AVXVNNI __attribute__((target("avx2,avxvnni")))
+
+AVXVNNI static inline __attribute__((always_inline)) void vtile_avxvnni(const job_t *j, int rg0, int b0, const int NRG, const int NT) {
+  const __m256i three = _mm256_set1_epi8(3), twelve = _mm256_set1_epi8(12);
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const uint8_t *w = j->codes + (size_t)rg0 * RG_BYTES(cols);
+  const int8_t *x = j->x + (size_t)b0 * cols;
+  int kc = 0;
+  for (int g = 0; g < j->groups; g++) {
+    __m256i acc[2][2][2][4]; /* [even | odd field][row group][half][batch row] */
+    for (int p = 0; p < 2; p++)
+      for (int a = 0; a < NRG; a++)
+        for (int h = 0; h < 2; h++)
+          for (int t = 0; t < NT; t++) acc[p][a][h][t] = _mm256_setzero_si256();
+    for (int e = 0; e < chunks_per_group; e++, kc++) {
+      __m256i xv[4][4];
+      for (int f = 0; f < 4; f++)
+        for (int t = 0; t < NT; t++) {
+          int32_t v;
+          memcpy(&v, x + t * cols + 16 * kc + 4 * f, 4);
+          xv[f][t] = _mm256_set1_epi32(v);
+        }
+      for (int a = 0; a < NRG; a++)
+        for (int h = 0; h < 2; h++) {
+          const __m256i c = _mm256_loadu_si256((const __m256i *)(w + a * RG_BYTES(cols) + (size_t)kc * 64 + 32 * h));
+          const __m256i c4 = _mm256_srli_epi16(c, 4);
+          const __m256i d[4] = {_mm256_and_si256(c, three), _mm256_and_si256(c, twelve), _mm256_and_si256(c4, three), _mm256_and_si256(c4, twelve)};
+          for (int f = 0; f < 4; f++)
+            for (int t = 0; t < NT; t++) acc[f & 1][a][h][t] = _mm256_dpbusd_avx_epi32(acc[f & 1][a][h][t], d[f], xv[f][t]);
+        }
+    }
+    for (int a = 0; a < NRG; a++) {
+      const int r0 = (rg0 + a) * 16;
+      const int rows = j->rows - r0 < 16 ? j->rows - r0 : 16;
+      for (int t = 0; t < NT; t++) {
+        const __m256i xs = _mm256_set1_epi32(j->xsum[(b0 + t) * j->groups + g]);
+        int32_t s[16];
+        for (int h = 0; h < 2; h++) _mm256_storeu_si256((__m256i *)(s + 8 * h), _mm256_sub_epi32(_mm256_add_epi32(acc[0][a][h][t], _mm256_srai_epi32(acc[1][a][h][t], 2)), xs));
+        int32_t *o = j->out + ((size_t)(b0 + t) * j->rows + r0) * j->groups + g;
+        for (int i = 0; i < rows; i++) o[(size_t)i * j->groups] = s[i];
+      }
+    }
+  }
+}
+
+AVXVNNI __attribute__((noinline)) static void gemv_avxvnni(const job_t *j) {
+  const int rg_end = (j->r1 + 15) / 16;
+  int rg = j->r0 / 16;
+  for (; rg + 2 <= rg_end; rg += 2) vtile_avxvnni(j, rg, 0, 2, 1);
+  if (rg < rg_end) vtile_avxvnni(j, rg, 0, 1, 1);
+}
+
+/* Batches: each row group against every batch row before the next, so the weights stream once. */
+AVXVNNI static void gemm_avxvnni(const job_t *j) {
+  if (j->batch == 1) {
+    gemv_avxvnni(j);
+    return;
+  }
+  const int rg_end = (j->r1 + 15) / 16;
+  for (int rg = j->r0 / 16; rg < rg_end; rg++) {
+    int b0 = 0;
+    for (; b0 + 2 <= j->batch; b0 += 2) vtile_avxvnni(j, rg, b0, 1, 2);
+    if (b0 < j->batch) vtile_avxvnni(j, rg, b0, 1, 1);
+  }
+}
+
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 /* ------------------------------------------------------------------ AVX-512 VNNI, row-interleaved */
@@ -303,14 +376,20 @@ void choose_kernels(void) {
   __builtin_cpu_init();
   int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   int avx2 = __builtin_cpu_supports("avx2");
+  /* AVX-VNNI only when asked for: on the one CPU it was measured on (Zen 4, one vpdpbusd a cycle)
+     it ran 10-25 % behind the AVX2 path (bench/results/kernels-llama-avx-vnni.md). */
+  int avxvnni = avx2 && __builtin_cpu_supports("avxvnni") && force != NULL && strcmp(force, "avx-vnni") == 0;
   if (force != NULL && strcmp(force, "scalar") == 0) vnni = avx2 = 0;
-  if (force != NULL && strcmp(force, "avx2") == 0) vnni = 0;
+  if (force != NULL && (strcmp(force, "avx2") == 0 || avxvnni)) vnni = 0;
   if (vnni || (force == NULL && __builtin_cpu_supports("avx512f"))) kernels.gemv_f16 = gemv_f16_avx512;
   else if (avx2 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) kernels.gemv_f16 = gemv_f16_avx2;
   choose_sgemm(force == NULL ? __builtin_cpu_supports("avx512f") : vnni, avx2 && __builtin_cpu_supports("fma"));
   choose_train(force == NULL ? __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") : vnni, avx2);
   if (vnni) { kernels.gemm = gemm_vnni_vertical; kernels.name = "avx512-vnni"; kernels.vertical = 1; }
+  else if (avxvnni) { kernels.gemm = gemm_avxvnni; kernels.name = "avx-vnni"; kernels.vertical = 1; }
   else if (avx2) { kernels.gemm = gemm_avx2_vertical; kernels.name = "avx2"; kernels.vertical = 1; }
+#elif defined(__aarch64__)
+  choose_kernels_arm(getenv("BITNET_NATIVE_ISA"));
 #endif
 }
 

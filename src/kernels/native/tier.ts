@@ -43,7 +43,7 @@ interface NativeAddon {
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
-/** The native N-API tier (AVX-512 VNNI / AVX2 / portable C, chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention. */
+/** The native N-API tier (AVX-512 VNNI / AVX-VNNI / AVX2, ARM64 I8MM / dotprod / NEON, portable C; chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention. */
 export function nativeTier(addon: NativeAddon): KernelTier {
   return {
     name: 'native',
@@ -106,7 +106,7 @@ export function loadNativeTier(): KernelTier | null {
   if (loaded !== null && isa !== undefined && loaded.detail !== isa) {
     throw new BitNetError('BACKEND_UNAVAILABLE', `BITNET_NATIVE_ISA=${isa}, but the native kernels run ${loaded.detail} on this CPU`, {
       field: 'BITNET_NATIVE_ISA',
-      hint: 'this CPU lacks the instructions; ask for a lower path (avx2, scalar) or unset it',
+      hint: 'this CPU lacks the instructions; ask for a lower path (x86-64: avx-vnni, avx2, scalar; ARM64: dotprod, neon, scalar) or unset it',
     });
   }
   return loaded;
