@@ -146,7 +146,7 @@ export async function benchGenerate(): Promise<void> {
   }[] = [];
   for (const m of models) {
     const t0 = performance.now();
-    const weights = await loadLmWeights(m.path);
+    const weights = await loadLmWeights(m.path, { packed: true });
     const loadSeconds = (performance.now() - t0) / 1000;
     for (const threads of m.threads) {
       const a = ours(weights, 'bitnet', threads);

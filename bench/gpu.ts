@@ -182,7 +182,7 @@ export async function benchGpu(outDir: string, runDir?: string): Promise<void> {
     models.push({ name: 'random BitNet-2B4T shapes (2.41 B)', path: big, tokens: 24 });
   }
   for (const m of models) {
-    const weights = await loadLmWeights(m.path);
+    const weights = await loadLmWeights(m.path, { packed: true });
     const cpu = await generationTokS(weights, undefined, m.tokens);
     const projections = new GpuProjections(gpu, weights, card);
     const onGpu = await generationTokS(weights, projections, m.tokens);

@@ -51,7 +51,7 @@ export async function openEvalSource(source: string, tokenizerDir?: string): Pro
     if (!bitnet && tokenizerDir === undefined) {
       throw new BitNetError('INVALID_ARGUMENT', `${source} is a converted HF model: give --tokenizer <the HF folder it came from>`, { field: 'tokenizer' });
     }
-    const weights = bitnet ? await loadBitnetGguf(source) : await loadLlamaGguf(source);
+    const weights = bitnet ? await loadBitnetGguf(source, { packed: true }) : await loadLlamaGguf(source);
     const tokenizer = tokenizerDir === undefined ? byteLmTokenizer() : hfLmTokenizer(HfTokenizer.fromDir(tokenizerDir));
     return { logits: runnerLogits(weights), tokenizer, contextLength: weights.config.contextLength, engine: 'packed', dispose: () => {} };
   }

@@ -52,7 +52,16 @@ export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Fl
   let sum = 0;
   for (const v of x) sum += f32(v * v);
   const scale = f32(1 / f32(Math.sqrt(f32(f32(sum / x.length) + f32(eps)))));
-  return x.map((v, i) => f32(f32(v * scale) * (gain[i] as number)));
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = f32(f32((x[i] as number) * scale) * (gain[i] as number));
+  return out;
+}
+
+/** a + b elementwise in float32 (the residual adds). */
+function added(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let j = 0; j < a.length; j++) out[j] = f32((a[j] as number) + (b[j] as number));
+  return out;
 }
 
 /** The reference forward pass of a BitNet LM (llama.cpp `bitnet` architecture), one token at a time with a KV cache. */
@@ -62,9 +71,9 @@ export class BitnetRunner {
   private readonly lora: Partial<Record<Projection, LowRankTerm>>[];
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
-  private readonly embedding: Float32Array;
+  /** The token embedding as halves (an F16 GGUF's, or llama.cpp numerics' rounding), else float32. */
+  private readonly embeddingHalf: Uint16Array | undefined;
   private readonly headHalf: Uint16Array | undefined;
-  private readonly headWeights: Float32Array;
   /** The kernels of the projections, attention and F16 head (default: resolveKernels(), the `kernel` setting). */
   readonly kernels: Kernels;
   private readonly gpu: ProjectionDevice | undefined;
@@ -105,9 +114,8 @@ export class BitnetRunner {
     // llama.cpp numerics round the embedding to half (once; a GGUF's F16 embedding already is).
     // F16 embeddings run the head on the F16 kernel.
     const rounded = numerics === 'llama.cpp' && weights.tokenEmbeddingHalf === undefined ? Uint16Array.from(weights.tokenEmbedding, floatToHalf) : undefined;
-    this.embedding = rounded === undefined ? weights.tokenEmbedding : Float32Array.from(rounded, halfToFloat);
+    this.embeddingHalf = weights.tokenEmbeddingHalf ?? rounded;
     // an untied head: llama.cpp runs it as F16 (how writeLlamaGguf stores it)
-    this.headWeights = weights.output ?? this.embedding;
     this.headHalf =
       weights.output === undefined
         ? (weights.tokenEmbeddingHalf ?? rounded)
@@ -173,8 +181,8 @@ export class BitnetRunner {
       bias === undefined ? m : m.map((v, j) => f32(v + (bias[j % bias.length] as number)));
     const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
     const silu = this.numerics === 'llama.cpp' ? (g: number) => siluf(g, this.ggmlIsa) : (g: number) => f32(g / (1 + Math.exp(-g)));
-    let x = new Float32Array(n * H);
-    tokens.forEach((t, r) => x.set(this.embedding.subarray(t * H, (t + 1) * H), r * H));
+    let x: Float32Array = new Float32Array(n * H);
+    tokens.forEach((t, r) => this.embed(t, x.subarray(r * H, (r + 1) * H)));
     for (const [i, layer] of this.weights.layers.entries()) {
       const [q, k, v] = (yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }).map((m, j) =>
         addBias(m, layer.bias?.[(['q', 'k', 'v'] as const)[j] as 'q' | 'k' | 'v']),
@@ -202,15 +210,27 @@ export class BitnetRunner {
         attn.set(rowsNormed(this.attention(i, qr, pos, n > 1), layer.attnSubNorm), r * qDim);
       }
       const [o] = (yield { layer: i, projections: [...NORM_FEEDS.attnSubNorm], x: attn, rows: n }) as [Float32Array];
-      const h = x.map((xv, j) => f32(xv + (o[j] as number)));
+      const h = added(x, o);
       const [gate, up] = (yield { layer: i, projections: [...NORM_FEEDS.ffnNorm], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
       const relu2 = c.hiddenAct === 'relu2';
-      const act = gate.map((g, j) => f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : silu(g)) * (up[j] as number)));
+      const act = new Float32Array(gate.length);
+      for (let j = 0; j < act.length; j++) {
+        const g = gate[j] as number;
+        act[j] = f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : silu(g)) * (up[j] as number));
+      }
       const [down] = (yield { layer: i, projections: [...NORM_FEEDS.ffnSubNorm], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
-      x = h.map((hv, j) => f32(hv + (down[j] as number)));
+      x = added(h, down);
     }
     this.length += n;
     return rmsNormRow(x.subarray((n - 1) * H, n * H), this.weights.outputNorm, eps);
+  }
+
+  /** A token's embedding row into `out`. */
+  private embed(token: number, out: Float32Array): void {
+    const H = out.length;
+    const half = this.embeddingHalf;
+    if (half === undefined) out.set(this.weights.tokenEmbedding.subarray(token * H, (token + 1) * H));
+    else for (let j = 0; j < H; j++) out[j] = halfToFloat(half[token * H + j] as number);
   }
 
   private runOnCpu(tokens: readonly number[]): Float32Array {
@@ -285,9 +305,10 @@ export class BitnetRunner {
       return logits;
     }
     const logits = new Float32Array(c.vocabSize);
+    const headWeights = this.weights.output ?? this.weights.tokenEmbedding;
     for (let t = 0; t < c.vocabSize; t++) {
       let dot = 0;
-      for (let j = 0; j < c.hiddenSize; j++) dot += (this.headWeights[t * c.hiddenSize + j] as number) * (out[j] as number);
+      for (let j = 0; j < c.hiddenSize; j++) dot += (headWeights[t * c.hiddenSize + j] as number) * (out[j] as number);
       logits[t] = dot;
     }
     return logits;

@@ -4,6 +4,7 @@ import { openWebGpuTier } from '../kernels/webgpu/tier.js';
 import { PROJECTIONS, type Projection } from '../models/bitnet/config.js';
 import { type BitnetLmWeights } from '../models/bitnet/weights.js';
 import { packTernary2 } from '../quant/pack.js';
+import { rowsLayoutCodes } from '../quant/packed-codes.js';
 import type { ProjectionDevice } from './bitnet-forward.js';
 
 /**
@@ -25,7 +26,8 @@ export class GpuProjections implements ProjectionDevice {
         const w = l.proj[p];
         if (w.groupSize !== 'tensor')
           throw new BitNetError('UNSUPPORTED', `the WGSL path takes per-tensor weight scales; ${p} has groups of ${w.groupSize}`, { field: p });
-        return [p, kernels.uploadLinear(packTernary2(w.values, w.shape), w.shape[0], w.shape[1], w.scales[0] as number)] as const;
+        const codes = w.packedCodes === undefined ? packTernary2(w.values, w.shape) : rowsLayoutCodes(w.packedCodes, w.shape);
+        return [p, kernels.uploadLinear(codes, w.shape[0], w.shape[1], w.scales[0] as number)] as const;
       });
       return Object.fromEntries(entries) as Record<Projection, GpuTernaryLinear>;
     });

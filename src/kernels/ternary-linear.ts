@@ -5,7 +5,7 @@ import type { TernaryWeight } from '../quant/weight.js';
 import { threadsFor } from '../settings.js';
 import { referenceTier } from './reference.js';
 import { resolveKernels } from './registry.js';
-import type { KernelTierName, Kernels, TernaryGemmKernel, UploadedCodes } from './types.js';
+import { uploadPackedCodes, type KernelTierName, type Kernels, type TernaryGemmKernel, type UploadedCodes } from './types.js';
 
 export interface TernaryLinearOptions {
   bias?: Float32Array;
@@ -54,7 +54,11 @@ export class TernaryLinear {
     const narrow = this.groupCols % 32 !== 0;
     this.tier = narrow ? 'reference' : kernels.providers.ternary;
     this.gemm = narrow ? (referenceTier.ternary as TernaryGemmKernel) : kernels.ternary;
-    this.weights = this.gemm.upload(packTernary2(weight.values, weight.shape), this.outFeatures, this.paddedCols);
+    const packed = weight.packedCodes;
+    this.weights =
+      packed === undefined
+        ? this.gemm.upload(packTernary2(weight.values, weight.shape), this.outFeatures, this.paddedCols)
+        : uploadPackedCodes(this.gemm, packed, this.outFeatures, this.paddedCols);
     if (options.bias !== undefined && options.bias.length !== this.outFeatures) {
       throw new BitNetError('INVALID_SHAPE', `bias has ${options.bias.length} values, expected ${this.outFeatures}`, { field: 'bias' });
     }

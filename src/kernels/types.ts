@@ -1,3 +1,4 @@
+import { rowsLayoutCodes, type PackedCodes } from '../quant/packed-codes.js';
 import type { GgmlIsa } from './ggml-float.js';
 import type { KernelTierName } from '../settings.js';
 
@@ -40,6 +41,12 @@ export interface UploadedCodes {
 export interface TernaryGemmKernel {
   /** Readies a [rows, paddedCols] weight matrix of packed codes (the native tier repacks it). */
   upload(codes: Uint8Array, rows: number, paddedCols: number): UploadedCodes;
+  /**
+   * Readies the codes of a weight held packed (TernaryWeight.packed) without a second copy where
+   * the tier can: the native tier converts 'rows' to its 'rows16' layout in place. Tiers without
+   * it get `upload` of the 'rows' layout (uploadPackedCodes).
+   */
+  uploadCodes?(codes: PackedCodes, rows: number, paddedCols: number): UploadedCodes;
   release(weights: UploadedCodes): void;
   gemm(weights: UploadedCodes, shape: GemmShape): void;
 }
@@ -95,4 +102,9 @@ export interface Kernels {
   readonly gemvHalf: GemvHalfKernel;
   readonly ggmlGemvHalf: GgmlGemvHalfKernel;
   readonly attention: AttentionKernel;
+}
+
+/** A packed weight's codes readied by a tier: in place where it can, else uploaded in the 'rows' layout. */
+export function uploadPackedCodes(kernel: TernaryGemmKernel, codes: PackedCodes, rows: number, paddedCols: number): UploadedCodes {
+  return kernel.uploadCodes?.(codes, rows, paddedCols) ?? kernel.upload(rowsLayoutCodes(codes, [rows, paddedCols]), rows, paddedCols);
 }

@@ -1,4 +1,6 @@
 import { BitNetError } from '../errors.js';
+import { paddedRowLength } from './pack.js';
+import { unpackCodes, type PackedCodes } from './packed-codes.js';
 import { f32 } from './round.js';
 import { storageByteSize, type WeightStorageFormat } from './storage.js';
 import { assertDataMatchesShape, assertFinite, assertFloat32Array, assertShape, isPowerOfTwo } from './validate.js';
@@ -14,14 +16,45 @@ export interface WeightQuantOptions {
 
 export const DEFAULT_EPS = 1e-5;
 
-/** Absmean ternary weights: `values` in {-1,0,1} row-major [out, in], `scales` = beta per tensor or per group. */
+/**
+ * Absmean ternary weights: `values` in {-1,0,1} row-major [out, in], `scales` = beta per tensor or
+ * per group. A weight may be held packed instead (`TernaryWeight.packed`, 2 bits a weight: what
+ * decoding a large model keeps in memory); its `values` are then unpacked anew on each read.
+ */
 export class TernaryWeight {
+  readonly #values: Int8Array | undefined;
+  readonly #codes: PackedCodes | undefined;
+
   constructor(
-    readonly values: Int8Array,
+    values: Int8Array | PackedCodes,
     readonly scales: Float32Array,
     readonly shape: readonly [number, number],
     readonly groupSize: GroupSize,
-  ) {}
+  ) {
+    if (values instanceof Int8Array) this.#values = values;
+    else this.#codes = values;
+  }
+
+  /** A weight held as its packed codes (`bytes` of a [out, paddedRowLength(in)] matrix in the given layout). */
+  static packed(codes: PackedCodes, scales: Float32Array, shape: readonly [number, number], groupSize: GroupSize): TernaryWeight {
+    const expected = shape[0] * (paddedRowLength(shape[1]) / 4);
+    if (codes.bytes.length !== expected) {
+      throw new BitNetError('INVALID_SHAPE', `packed codes have ${codes.bytes.length} bytes, shape ${JSON.stringify(shape)} needs ${expected}`, {
+        field: 'codes',
+      });
+    }
+    return new TernaryWeight(codes, scales, shape, groupSize);
+  }
+
+  /** The values, row-major [out, in] (a packed weight unpacks them on each read). */
+  get values(): Int8Array {
+    return this.#values ?? unpackCodes(this.#codes as PackedCodes, this.shape);
+  }
+
+  /** The packed codes when the weight is held packed (kernel tiers may convert their layout in place). */
+  get packedCodes(): PackedCodes | undefined {
+    return this.#codes;
+  }
 
   /** Number of weights that share one scale. */
   get weightsPerScale(): number {

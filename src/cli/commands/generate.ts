@@ -75,7 +75,7 @@ async function openSource(
       dispose: () => {},
     };
   }
-  const base = await loadLmWeights(args.source);
+  const base = await loadLmWeights(args.source, { packed: true });
   const weights = args.lora === undefined ? base : await withLoraGguf(base, args.lora);
   const gpu = await gpuFor(weights);
   const bytes = new ByteTokenizer();

@@ -68,6 +68,35 @@ function tq2Ternary(bytes: Uint8Array, elements: number): { q: Int8Array; d: num
 }
 
 /**
+ * TQ2_0 blocks whose scales d all agree as their 2-bit codes alone (the 'rows' layout: each block's
+ * 64 `qs` bytes without its d); undefined when the blocks' d differ or a code is 3.
+ */
+function tq2Codes(bytes: Uint8Array, elements: number): { codes: Uint8Array; d: number } | undefined {
+  const blocks = elements / 256;
+  const dBits = (b: number): number => (bytes[b * 66 + 64] as number) | ((bytes[b * 66 + 65] as number) << 8);
+  const first = dBits(0);
+  const codes = new Uint8Array(blocks * 64);
+  for (let b = 0; b < blocks; b++) {
+    if (dBits(b) !== first) return undefined;
+    const block = bytes.subarray(b * 66, b * 66 + 64);
+    // a byte holds 4 codes: one of them is 3 where both bits of a field are set
+    for (const byte of block) if ((byte & (byte >> 1) & 0x55) !== 0) return undefined;
+    codes.set(block, b * 64);
+  }
+  return { codes, d: halfToFloat(first) };
+}
+
+/** A TQ2_0 projection held packed (2 bits a weight), or undefined where its blocks do not share one d. */
+async function readPackedTernary(path: string, info: GgufHeader['tensors'][number], scale: number): Promise<TernaryWeight | undefined> {
+  if (info.type !== 'TQ2_0') return undefined;
+  const direct = tq2Codes(await readGgufTensorBytes(path, info), info.elements);
+  if (direct === undefined) return undefined;
+  const [inF, out] = info.dims as [number, number];
+  const d = direct.d === 0 ? 1 : direct.d;
+  return TernaryWeight.packed({ bytes: direct.codes, layout: 'rows' }, Float32Array.of(Math.fround(d * scale)), [out, inF], 'tensor');
+}
+
+/**
  * A ternary projection tensor as its values and the one scale d its blocks share (1 for an all-zero
  * tensor): TQ2_0 straight from the codes, any other type decoded and divided by its largest |value|.
  */
@@ -95,6 +124,17 @@ function littleEndianHalves(bytes: Uint8Array): Uint16Array {
   return out;
 }
 
+/**
+ * Reads a byte of every page. Pages a file read had just filled were seen to fault again on their
+ * first touch (about 1 s for the 2.4B model's embedding): this takes that at load, not in the
+ * first token's head.
+ */
+function touchPages(bytes: Uint8Array): number {
+  let x = 0;
+  for (let i = 0; i < bytes.length; i += 4096) x ^= bytes[i] as number;
+  return x;
+}
+
 /** The GGUF name of a part of BitnetLmWeights (checkLmShapes' `name`). */
 export function ggufPartName(part: string, layer?: number): string {
   const globals: Record<string, string> = {
@@ -111,11 +151,20 @@ export function ggufPartName(part: string, layer?: number): string {
   return `blk.${layer}.${part}`;
 }
 
+export interface GgufLoadOptions {
+  /**
+   * Hold what decoding needs and no more: TQ2_0 projections as their packed codes (2 bits a
+   * weight; values unpack on each read) and an F16 embedding as its halves only (tokenEmbedding
+   * is then decoded to float32 on first read).
+   */
+  packed?: boolean;
+}
+
 /**
  * Reads a GGUF of llama.cpp's `bitnet` architecture into plain weights: TQ projections become
  * ternary values with beta = the blocks' d (times the `.scale` tensor when there is one).
  */
-export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
+export async function loadBitnetGguf(path: string, options: GgufLoadOptions = {}): Promise<BitnetLmWeights> {
   const h = await readGgufHeader(path);
   const arch = h.metadata.get('general.architecture');
   if (arch?.type !== 'string' || arch.value !== BITNET_ARCHITECTURE) {
@@ -146,6 +195,11 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
       const [inF, out] = info.dims as [number, number];
       const scaleInfo = h.tensors.find((x) => x.name === `${name}.scale`);
       const scale = scaleInfo === undefined ? 1 : ((await readGgufTensor(path, scaleInfo))[0] as number);
+      const packed = options.packed === true ? await readPackedTernary(path, info, scale) : undefined;
+      if (packed !== undefined) {
+        proj[p] = packed;
+        continue;
+      }
       const { q, d } = await readTernaryTensor(path, info);
       proj[p] = new TernaryWeight(q, Float32Array.of(Math.fround(d * scale)), [out, inF], 'tensor');
     }
@@ -154,13 +208,19 @@ export async function loadBitnetGguf(path: string): Promise<BitnetLmWeights> {
     layers.push({ ...norms, proj });
   }
   const embBytes = await readGgufTensorBytes(path, emb);
+  const halvesOnly = options.packed === true && emb.type === 'F16';
   const weights: BitnetLmWeights = {
     config,
-    tokenEmbedding: decodeGgml(emb.type, embBytes, emb.elements),
+    tokenEmbedding: halvesOnly ? new Float32Array(0) : decodeGgml(emb.type, embBytes, emb.elements),
     outputNorm: await floats(`${tensorName('gguf', 'outputNorm')}.weight`),
     layers,
   };
   if (emb.type === 'F16') weights.tokenEmbeddingHalf = littleEndianHalves(embBytes);
+  if (halvesOnly) {
+    touchPages(embBytes);
+    let decoded: Float32Array | undefined;
+    Object.defineProperty(weights, 'tokenEmbedding', { enumerable: true, get: () => (decoded ??= decodeGgml(emb.type, embBytes, emb.elements)) });
+  }
   checkLmShapes(weights, ggufPartName, path);
   return weights;
 }

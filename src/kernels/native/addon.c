@@ -232,6 +232,25 @@ static napi_value prepare(napi_env env, napi_callback_info info) {
   return array;
 }
 
+/* prepareInPlace(codes, rows, cols): 0 the kernel reads codes as they are, 1 converted in place, 2 rows not a multiple of 16 (use prepare) */
+static napi_value prepare_in_place(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *codes;
+  size_t ncodes;
+  int32_t rows, cols;
+  if (argc < 3 || !typed(env, argv[0], napi_uint8_array, &codes, &ncodes)) return throw_error(env, "prepareInPlace(codes, rows, cols)");
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  if (rows <= 0 || cols <= 0 || cols % 256 != 0 || ncodes != (size_t)rows * cols / 4) return throw_error(env, "bad shape: codes must be rows * cols / 4 bytes, cols a multiple of 256");
+  const int done = ternary_prepare_in_place(codes, rows, cols);
+  if (done < 0) return throw_error(env, "out of memory");
+  napi_value out;
+  napi_create_int32(env, done, &out);
+  return out;
+}
+
 static napi_value features(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
@@ -250,6 +269,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trainPath", NULL, train_path_binding, NULL, NULL, NULL, napi_default, NULL},
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
+      {"prepareInPlace", NULL, prepare_in_place, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"cosSinF", NULL, cos_sin_f, NULL, NULL, NULL, napi_default, NULL},

@@ -42,6 +42,9 @@ void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst);
 /* entry.c: the ternary GEMM's C entry points (the addon's and the C test driver's); ternary_gemm returns an error message or NULL */
 size_t ternary_prepared_size(int rows, int cols);
 void ternary_prepare(const uint8_t *codes, int rows, int cols, uint8_t *dst);
+/* The layout the kernel reads, made in place: 0 it reads the rows layout as is, 1 converted, 2 not
+   possible (rows not a multiple of 16: ternary_prepare into a larger buffer), -1 out of memory. */
+int ternary_prepare_in_place(uint8_t *codes, int rows, int cols);
 const char *ternary_gemm(const uint8_t *codes, size_t ncodes, int rows, int cols, const int8_t *x, size_t nx, int batch, int gcols, int32_t *out, size_t nout,
                          int threads);
 

@@ -65,6 +65,10 @@ static void gemm_scalar(const job_t *j) {
    (lanes are output rows). Codes are 0..2 (ternary); a code 3 could overflow hi. */
 
 #define AVX2 __attribute__((target("avx2")))
+/* Each row group's stream is prefetched 16 chunks (1 KiB) ahead: decoding reads the weights from
+   memory once per token, and without it a 1-thread GEMV ran at 8-9 GB/s (AVX2) and 14-17 GB/s
+   (VNNI) from DRAM on a Zen 4; with it, 11-12 and 20-21. */
+#define PREFETCH_CHUNKS 16
 #define AVX2_FLUSH_CHUNKS 7
 
 AVX2 static inline __attribute__((always_inline)) void vtile_avx2(const job_t *j, int rg0, int b0, const int NRG, const int NT) {
@@ -88,6 +92,7 @@ AVX2 static inline __attribute__((always_inline)) void vtile_avx2(const job_t *j
         for (int h = 0; h < 2; h++)
           for (int t = 0; t < NT; t++) lo[a][h][t] = hi[a][h][t] = _mm256_setzero_si256();
       for (int e = 0; e < n; e++, kc++) {
+        for (int a = 0; a < NRG; a++) _mm_prefetch((const char *)(w + a * RG_BYTES(cols) + (size_t)(kc + PREFETCH_CHUNKS) * 64), _MM_HINT_T0);
         __m256i xv[4][2];
         for (int f = 0; f < 4; f++)
           for (int t = 0; t < NT; t++) {
@@ -305,6 +310,7 @@ VNNI static inline __attribute__((always_inline)) void vtile(const job_t *j, int
     for (int a = 0; a < NRG; a++)
       for (int t = 0; t < NT; t++) acc[a][t] = _mm512_setzero_si512();
     for (int e = 0; e < chunks_per_group; e++, kc++) {
+      for (int a = 0; a < NRG; a++) _mm_prefetch((const char *)(w + a * RG_BYTES(cols) + (size_t)(kc + PREFETCH_CHUNKS) * 64), _MM_HINT_T0);
       __m512i c[8];
       for (int a = 0; a < NRG; a++) c[a] = _mm512_loadu_si512((const void *)(w + a * RG_BYTES(cols) + (size_t)kc * 64));
       for (int f = 0; f < 4; f++) {

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { BitNetError } from '../../errors.js';
 import { settings } from '../../settings.js';
 import { packageRoot } from '../package-root.js';
+import { rowsLayoutCodes } from '../../quant/packed-codes.js';
 import type { AttentionKernel, GemvHalfKernel, KernelTier } from '../types.js';
 
 interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
   /** The codes in the layout the active kernel reads (AVX-512 VNNI: interleaved by 16 rows). */
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
+  /** The active kernel's layout made in place: 0 it reads the codes as they are ('rows'), 1 converted to 'rows16', 2 rows not a multiple of 16 (use prepare). */
+  prepareInPlace(codes: Uint8Array, rows: number, cols: number): 0 | 1 | 2;
   gemvHalf: GemvHalfKernel;
   gemvHalfGgml(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads: number): void;
   attention: AttentionKernel;
@@ -50,6 +53,15 @@ export function nativeTier(addon: NativeAddon): KernelTier {
     detail: addon.features(),
     ternary: {
       upload: (codes, rows, paddedCols) => ({ codes: addon.prepare(codes, rows, paddedCols), tier: 'native' }),
+      uploadCodes: (codes, rows, paddedCols) => {
+        if (codes.layout === 'rows16') {
+          if (addon.features() !== 'scalar') return { codes: codes.bytes, tier: 'native' };
+          return { codes: addon.prepare(rowsLayoutCodes(codes, [rows, paddedCols]), rows, paddedCols), tier: 'native' };
+        }
+        const done = addon.prepareInPlace(codes.bytes, rows, paddedCols);
+        if (done === 1) codes.layout = 'rows16';
+        return { codes: done === 2 ? addon.prepare(codes.bytes, rows, paddedCols) : codes.bytes, tier: 'native' };
+      },
       release: () => {},
       gemm: (weights, s) => addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1),
     },

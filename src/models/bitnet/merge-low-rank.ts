@@ -27,6 +27,7 @@ export function mergeLowRank(w: BitnetLmWeights): { weights: BitnetLmWeights; re
       const delta = layer.lora[p];
       if (delta === undefined) continue;
       const t = layer.proj[p];
+      const values = t.values;
       const [out, inF] = t.shape;
       const beta = t.scales[0] as number;
       const scale = Math.fround(delta.alpha / delta.rank);
@@ -35,14 +36,14 @@ export function mergeLowRank(w: BitnetLmWeights): { weights: BitnetLmWeights; re
         for (let i = 0; i < inF; i++) {
           let sum = 0;
           for (let j = 0; j < delta.rank; j++) sum += (delta.b[o * delta.rank + j] as number) * (delta.a[j * inF + i] as number);
-          dense[o * inF + i] = beta * (t.values[o * inF + i] as number) + scale * sum;
+          dense[o * inF + i] = beta * (values[o * inF + i] as number) + scale * sum;
         }
       const inv = 1 / beta;
       const q = Int8Array.from(dense, (v) => Math.max(-1, Math.min(1, roundHalfEven(v * inv))));
       proj[p] = new TernaryWeight(q, Float32Array.of(beta), [out, inF], 'tensor');
       report.merged++;
-      report.codes += t.values.length;
-      proj[p].values.forEach((v, k) => (report.changedCodes += v === t.values[k] ? 0 : 1));
+      report.codes += values.length;
+      q.forEach((v, k) => (report.changedCodes += v === values[k] ? 0 : 1));
     }
     const { lora: _merged, ...rest } = layer;
     return { ...rest, proj };

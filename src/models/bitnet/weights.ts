@@ -100,7 +100,8 @@ export function checkLmShapes(w: BitnetLmWeights, name: (part: string, layer?: n
   if (w.layers.length !== c.numLayers) {
     throw new BitNetError('CORRUPT_FILE', `${source}: ${w.layers.length} layers, the metadata says ${c.numLayers}`, { field: name('numLayers') });
   }
-  expect(w.tokenEmbedding, c.vocabSize * c.hiddenSize, 'tokenEmbedding');
+  // the halves when there are (a packed load decodes the float32 copy only when read)
+  expect(w.tokenEmbeddingHalf ?? w.tokenEmbedding, c.vocabSize * c.hiddenSize, 'tokenEmbedding');
   expect(w.output, c.vocabSize * c.hiddenSize, 'output');
   expect(w.outputNorm, c.hiddenSize, 'outputNorm');
   expect(c.ropeFreqFactors, hd / 2, 'ropeFreqFactors');
