@@ -1,18 +1,20 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeBitnetGguf } from '../src/formats/gguf/bitnet-write.js';
 import { formatMarkdownTable, formatTable } from '../src/report/table.js';
-import { BitnetRunner, type Numerics } from '../src/inference/bitnet-forward.js';
+import type { Numerics } from '../src/inference/bitnet-forward.js';
 import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
-import { randomBitnetWeights, type BitnetLmWeights } from '../src/models/bitnet/weights.js';
+import { randomBitnetWeights } from '../src/models/bitnet/weights.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
-import { machine, writeResult } from './lib.js';
+import { GENERATE, lengths, PROMPT, PROMPT_TEXT, type OursResult } from './generate-ours.js';
+import { machine, writeMachineSection, writeResult } from './lib.js';
 import { BITNET_2B4T_SHAPES, parameterCount, writeRandomBitnetGguf } from './random-gguf.js';
-import { configure, settings } from '../src/settings.js';
 
 interface LlamaApi {
   getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
@@ -25,54 +27,10 @@ interface LlamaModel {
   dispose(): Promise<void>;
 }
 
-/** The process's peak resident memory (VmHWM) in GB, or NaN where /proc is missing. */
-function peakRss(): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1e6;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-const PROMPT = 48;
-const GENERATE = 64;
-
-/** Prompt and generated lengths that fit the model's context. */
-function lengths(contextLength: number): { prompt: number; generate: number } {
-  const prompt = Math.min(PROMPT, Math.floor(contextLength / 4));
-  return { prompt, generate: Math.min(GENERATE, contextLength - prompt - 1) };
-}
-
-function withThreads<T>(threads: number, fn: () => T): T {
-  const saved = settings().threads;
-  configure({ threads });
-  try {
-    return fn();
-  } finally {
-    configure({ threads: saved });
-  }
-}
-
-function ours(weights: BitnetLmWeights, numerics: Numerics, threads: number): { prompt: number; gen: number } {
-  return withThreads(threads, () => oursTimed(weights, numerics));
-}
-
-function oursTimed(weights: BitnetLmWeights, numerics: Numerics): { prompt: number; gen: number } {
-  const runner = new BitnetRunner(weights, numerics);
-  const { prompt, generate } = lengths(weights.config.contextLength);
-  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
-  runner.prefill(tokens.slice(0, 4)); // warms the code paths, as loading warms llama.cpp's
-  runner.reset();
-  const t0 = performance.now();
-  let logits = runner.prefill(tokens);
-  const t1 = performance.now();
-  for (let i = 0; i < generate; i++) {
-    let best = 0;
-    for (let k = 1; k < logits.length; k++) if ((logits[k] as number) > (logits[best] as number)) best = k;
-    logits = runner.forward(best);
-  }
-  const t2 = performance.now();
-  return { prompt: (tokens.length * 1000) / (t1 - t0), gen: (generate * 1000) / (t2 - t1) };
+/** This toolkit's run in a child process (bench/generate-ours.ts): its peak RSS is the decoder's own. */
+function ours(path: string, numerics: Numerics, threads: number): OursResult {
+  const worker = fileURLToPath(new URL('./generate-ours.js', import.meta.url));
+  return JSON.parse(execFileSync(process.execPath, [worker, path, numerics, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as OursResult;
 }
 
 async function llamaCpp(api: LlamaApi, path: string, threads: number, contextLength: number): Promise<{ prompt: number; gen: number }> {
@@ -80,7 +38,7 @@ async function llamaCpp(api: LlamaApi, path: string, threads: number, contextLen
   const llama = await api.getLlama({ gpu: false, build: 'never', logLevel: api.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path });
   const context = await model.createContext({ contextSize: contextLength, threads, flashAttention: false });
-  const tokens = new ByteTokenizer().encode('ROMEO:\nWhat light through yonder window breaks? It is the east, ').slice(0, prompt);
+  const tokens = new ByteTokenizer().encode(PROMPT_TEXT).slice(0, prompt);
   const seq = context.getSequence();
   const t0 = performance.now();
   let first = 0;
@@ -141,17 +99,14 @@ export async function benchGenerate(): Promise<void> {
     threads: number;
     loadSeconds: number;
     peakRssGB: number;
-    a: { prompt: number; gen: number };
-    b: { prompt: number; gen: number };
+    a: OursResult;
+    b: OursResult;
   }[] = [];
   for (const m of models) {
-    const t0 = performance.now();
-    const weights = await loadLmWeights(m.path, { packed: true });
-    const loadSeconds = (performance.now() - t0) / 1000;
     for (const threads of m.threads) {
-      const a = ours(weights, 'bitnet', threads);
-      const b = ours(weights, 'llama.cpp', threads);
-      measured.push({ m, threads, loadSeconds, peakRssGB: peakRss(), a, b });
+      const a = ours(m.path, 'bitnet', threads);
+      const b = ours(m.path, 'llama.cpp', threads);
+      measured.push({ m, threads, loadSeconds: a.loadSeconds, peakRssGB: a.peakRssGB, a, b });
     }
   }
   const rows: string[][] = [];
@@ -191,5 +146,28 @@ export async function benchGenerate(): Promise<void> {
     'generate.json',
     `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`,
   );
-  await writeResult('generate.md', `# Generation: this toolkit vs llama.cpp\n\n${formatMarkdownTable([header, ...rows])}\n`);
+  const paths = [...new Set(measured.map((r) => r.a.nativePath))].join(', ');
+  const profileHeader = ['model', 'threads', 'numerics', 'ternary GEMVs ms', 'GEMV calls', 'head ms', 'attention ms', 'other ms', 'total ms'];
+  const profileRows = measured.flatMap(({ m, threads, a, b }) =>
+    [
+      ['bitnet', a],
+      ['llama.cpp', b],
+    ].map(([numerics, r]) => {
+      const p = (r as OursResult).profile;
+      const total = p.ternaryMs + p.headMs + p.attentionMs + p.otherMs;
+      return [
+        m.name,
+        String(threads),
+        numerics as string,
+        ...[p.ternaryMs, p.ternaryCalls, p.headMs, p.attentionMs, p.otherMs, total].map((v) => v.toFixed(1)),
+      ];
+    }),
+  );
+  console.log('\nWhere a generated token goes (ms per token)');
+  console.log(formatTable([profileHeader, ...profileRows]));
+  await writeMachineSection(
+    'generate.md',
+    'Generation: this toolkit vs llama.cpp',
+    `Native path: ${paths}; llama.cpp: node-llama-cpp 3.21.1's CPU build; ${PROMPT}-token prompt, ${GENERATE} greedy tokens; each of our runs in a process of its own (its peak RSS), weights loaded packed.\n\n${formatMarkdownTable([header, ...rows])}\n\nWhere a generated token's time goes (ms per token, timed around each kernel call; other = norms, activation quantization, RoPE, SiLU-GLU, residuals, embedding, the argmax):\n\n${formatMarkdownTable([profileHeader, ...profileRows])}`,
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -38,4 +38,24 @@ export async function writeResult(name: string, content: string): Promise<string
   await writeFile(`${path}.tmp`, content);
   await rename(`${path}.tmp`, path);
   return path;
+}
+
+/**
+ * Writes bench/results/<name> keeping one section per machine: the section headed `## <machine>`
+ * (CPU model, cores, platform) is replaced, other machines' sections stay as they were.
+ */
+export async function writeMachineSection(name: string, title: string, body: string): Promise<string> {
+  const m = machine();
+  const heading = `## ${String(m.cpu)}, ${String(m.cores)} cores (${String(m.platform)})`;
+  let previous = '';
+  try {
+    previous = await readFile(join(RESULTS_DIR, name), 'utf8');
+  } catch {
+    // first run
+  }
+  const sections = previous
+    .split(/^(?=## )/m)
+    .slice(1)
+    .filter((s) => !s.startsWith(`${heading}\n`));
+  return writeResult(name, `# ${title}\n\n${[`${heading}\n\n${body.trim()}\n`, ...sections.map((s) => `${s.trim()}\n`)].join('\n')}`);
 }
