@@ -189,13 +189,21 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
       const exp = Array.from(logits, (l) => Math.exp(l - max));
       const total = exp.reduce((a, b) => a + b, 0);
       const ours = exp.map((e) => e / total);
-      const sequence = context.getSequence();
-      let theirs = new Map<number, number>();
-      for await (const out of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 })) {
-        theirs = out.probabilities;
-        break;
-      }
-      sequence.dispose();
+      const nextProbabilities = async (): Promise<Map<number, number>> => {
+        const sequence = context.getSequence();
+        let probabilities = new Map<number, number>();
+        for await (const out of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 })) {
+          probabilities = out.probabilities;
+          break;
+        }
+        sequence.dispose();
+        return probabilities;
+      };
+      // node-llama-cpp once gave an empty map for the one-token prompt in a loaded CI run (not
+      // reproduced alone or in this file): ask once more before failing
+      let theirs = await nextProbabilities();
+      if (theirs.size === 0) theirs = await nextProbabilities();
+      expect(theirs.size, `llama.cpp's probabilities for prompt ${prompt.join(',')}`).toBeGreaterThan(0);
       let dot = 0;
       let a2 = 0;
       let b2 = 0;
