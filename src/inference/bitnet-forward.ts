@@ -4,8 +4,8 @@ import type { GgmlHeadPath, Kernels } from '../kernels/types.js';
 import { headDim, PROJECTIONS, type Projection } from '../models/bitnet/config.js';
 import { NORM_FEEDS } from '../models/bitnet/spec.js';
 import type { BitnetLmWeights } from '../models/bitnet/weights.js';
-import { ropeAngles, ropeRow } from '../nn/rope.js';
-import { quantizeActivations } from '../quant/activation.js';
+import { ropeAngles, ropeRowCosSin } from '../nn/rope.js';
+import { quantizeRowsInto } from '../quant/activation.js';
 import { hostGgmlAmx, hostGgmlIsa, siluf, type GgmlIsa } from '../kernels/ggml-float.js';
 import { LowRankTerm } from './low-rank-term.js';
 import { ggmlAttention, ggmlRopeRow } from './ggml-attention.js';
@@ -16,6 +16,8 @@ import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 export type { Numerics } from './projector.js';
 
 const f32 = Math.fround;
+/** BitLinear's activation quantization: int8 absmax per token, eps 1e-5 (as float32). */
+const ACTIVATION_RANGE = { min: -128, max: 127, eps: f32(1e-5) };
 
 function roundHalfArray(a: Float32Array): Float32Array {
   return a.map(roundToHalf);
@@ -57,11 +59,54 @@ export function rmsNormRow(x: Float32Array, gain: Float32Array, eps: number): Fl
   return out;
 }
 
-/** a + b elementwise in float32 (the residual adds). */
-function added(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let j = 0; j < a.length; j++) out[j] = f32((a[j] as number) + (b[j] as number));
+/** rmsNormRow of x[offset, offset + gain.length) into out at outOffset (default: the same offset). */
+function rmsNormInto(x: Float32Array, offset: number, gain: Float32Array, eps: number, out: Float32Array, outOffset = offset): void {
+  const w = gain.length;
+  let sum = 0;
+  for (let i = 0; i < w; i++) {
+    const v = x[offset + i] as number;
+    sum += f32(v * v);
+  }
+  const scale = f32(1 / f32(Math.sqrt(f32(f32(sum / w) + f32(eps)))));
+  for (let i = 0; i < w; i++) out[outOffset + i] = f32(f32((x[offset + i] as number) * scale) * (gain[i] as number));
+}
+
+/** Each gain-wide row of x normed, into a new array (per-head q/k norms). */
+function rmsNormRows(x: Float32Array, gain: Float32Array, eps: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / gain.length; r++) rmsNormInto(x, r * gain.length, gain, eps, out);
   return out;
+}
+
+/** a += b elementwise in float32 (the residual adds). */
+function addInPlace(a: Float32Array, b: Float32Array): void {
+  for (let j = 0; j < a.length; j++) a[j] = f32((a[j] as number) + (b[j] as number));
+}
+
+/** What one steps() call of `rows` tokens writes between projections, reused while the size stays. */
+class StepBuffers {
+  /** The residual stream [rows, hidden]. */
+  readonly x: Float32Array;
+  /** A norm's output, the input of the projections it feeds. */
+  readonly normed: Float32Array;
+  /** The attention output, sub-normed, [rows, heads * headDim]. */
+  readonly attn: Float32Array;
+  /** One row's attention output before its sub-norm. */
+  readonly attnRow: Float32Array;
+  /** SiLU-GLU (or relu²) of gate and up [rows, intermediate]. */
+  readonly act: Float32Array;
+
+  constructor(
+    readonly rows: number,
+    c: { hiddenSize: number; intermediateSize: number; numHeads: number } & Parameters<typeof headDim>[0],
+  ) {
+    const qDim = headDim(c) * c.numHeads;
+    this.x = new Float32Array(rows * c.hiddenSize);
+    this.normed = new Float32Array(rows * Math.max(c.hiddenSize, qDim, c.intermediateSize));
+    this.attn = new Float32Array(rows * qDim);
+    this.attnRow = new Float32Array(qDim);
+    this.act = new Float32Array(rows * c.intermediateSize);
+  }
 }
 
 /** The reference forward pass of a BitNet LM (llama.cpp `bitnet` architecture), one token at a time with a KV cache. */
@@ -136,14 +181,13 @@ export class BitnetRunner {
     this.length = 0;
   }
 
-  private attention(layer: number, q: Float32Array, pos: number, batched: boolean): Float32Array {
+  private attention(layer: number, q: Float32Array, pos: number, batched: boolean, out: Float32Array): Float32Array {
     const c = this.weights.config;
     if (this.numerics === 'llama.cpp') {
       const k = this.kCache[layer] as Float32Array;
       const v = this.vCache[layer] as Float32Array;
       return ggmlAttention(q, k, v, pos, c.numHeads, c.numKvHeads, headDim(c), batched ? 'tiny' : 'vec', this.ggmlIsa);
     }
-    const out = new Float32Array(headDim(c) * c.numHeads);
     this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), out);
     return out;
   }
@@ -170,59 +214,96 @@ export class BitnetRunner {
     const qDim = hd * c.numHeads;
     const kvDim = hd * c.numKvHeads;
     const eps = c.rmsNormEps;
+    const ggml = this.numerics === 'llama.cpp';
+    const buffers = this.stepBuffers(n);
+    /** Each row of m normed by gain into buffers.normed (m itself without a gain). */
     const rowsNormed = (m: Float32Array, gain: Float32Array | undefined): Float32Array => {
       if (gain === undefined) return m;
-      const w = gain.length;
-      const out = new Float32Array(m.length);
-      for (let r = 0; r < m.length / w; r++) out.set(rmsNormRow(m.subarray(r * w, (r + 1) * w), gain, eps), r * w);
+      const out = buffers.normed.subarray(0, m.length);
+      for (let r = 0; r < m.length / gain.length; r++) rmsNormInto(m, r * gain.length, gain, eps, out);
       return out;
     };
-    const addBias = (m: Float32Array, bias: Float32Array | undefined): Float32Array =>
-      bias === undefined ? m : m.map((v, j) => f32(v + (bias[j % bias.length] as number)));
-    const round = this.numerics === 'llama.cpp' ? roundToHalf : (t: number) => t;
-    const silu = this.numerics === 'llama.cpp' ? (g: number) => siluf(g, this.ggmlIsa) : (g: number) => f32(g / (1 + Math.exp(-g)));
-    let x: Float32Array = new Float32Array(n * H);
-    tokens.forEach((t, r) => this.embed(t, x.subarray(r * H, (r + 1) * H)));
+    const addBias = (m: Float32Array, bias: Float32Array | undefined): Float32Array => {
+      if (bias !== undefined) for (let j = 0; j < m.length; j++) m[j] = f32((m[j] as number) + (bias[j % bias.length] as number));
+      return m;
+    };
+    const x = buffers.x;
+    for (let r = 0; r < n; r++) this.embed(tokens[r] as number, x.subarray(r * H, (r + 1) * H));
+    const rotations = Array.from({ length: n }, (_, r) => {
+      const angles = ropeAngles(pos0 + r, 1, hd, c.ropeTheta, c.ropeFreqFactors);
+      return { angles, cos: Float64Array.from(angles, Math.cos), sin: Float64Array.from(angles, Math.sin) };
+    });
     for (const [i, layer] of this.weights.layers.entries()) {
+      const kCache = this.kCache[i] as Float32Array;
+      const vCache = this.vCache[i] as Float32Array;
       const [q, k, v] = (yield { layer: i, projections: [...NORM_FEEDS.attnNorm], x: rowsNormed(x, layer.attnNorm), rows: n }).map((m, j) =>
         addBias(m, layer.bias?.[(['q', 'k', 'v'] as const)[j] as 'q' | 'k' | 'v']),
       ) as [Float32Array, Float32Array, Float32Array];
-      const attn = new Float32Array(n * qDim);
+      const attn = buffers.attn;
       for (let r = 0; r < n; r++) {
         const pos = pos0 + r;
+        const rot = rotations[r] as (typeof rotations)[number];
         // per-head q/k RMSNorm (Qwen3) before RoPE
-        const qr = rowsNormed(q.subarray(r * qDim, (r + 1) * qDim), layer.qNorm);
-        const kr = rowsNormed(k.subarray(r * kvDim, (r + 1) * kvDim), layer.kNorm);
+        const qr = layer.qNorm === undefined ? q.subarray(r * qDim, (r + 1) * qDim) : rmsNormRows(q.subarray(r * qDim, (r + 1) * qDim), layer.qNorm, eps);
+        const kr = layer.kNorm === undefined ? k.subarray(r * kvDim, (r + 1) * kvDim) : rmsNormRows(k.subarray(r * kvDim, (r + 1) * kvDim), layer.kNorm, eps);
         const vr = v.subarray(r * kvDim, (r + 1) * kvDim);
-        const angles = ropeAngles(pos, 1, hd, c.ropeTheta, c.ropeFreqFactors);
-        const rope = this.numerics === 'llama.cpp' ? ggmlRopeRow : ropeRow;
-        rope(qr, c.numHeads, hd, angles);
-        rope(kr, c.numKvHeads, hd, angles);
-        if (this.numerics === 'llama.cpp' && this.weights.ggufArchitecture === 'llama') {
-          // llama.cpp's llama architecture keeps each RoPE pair side by side: q·k sums in that order
-          interleavePairs(qr, hd);
-          interleavePairs(kr, hd);
+        if (ggml) {
+          ggmlRopeRow(qr, c.numHeads, hd, rot.angles);
+          ggmlRopeRow(kr, c.numKvHeads, hd, rot.angles);
+          if (this.weights.ggufArchitecture === 'llama') {
+            // llama.cpp's llama architecture keeps each RoPE pair side by side: q·k sums in that order
+            interleavePairs(qr, hd);
+            interleavePairs(kr, hd);
+          }
+          for (let j = 0; j < kvDim; j++) {
+            kCache[pos * kvDim + j] = roundToHalf(kr[j] as number);
+            vCache[pos * kvDim + j] = roundToHalf(vr[j] as number);
+          }
+        } else {
+          ropeRowCosSin(qr, c.numHeads, hd, rot.cos, rot.sin);
+          ropeRowCosSin(kr, c.numKvHeads, hd, rot.cos, rot.sin);
+          kCache.set(kr, pos * kvDim);
+          vCache.set(vr, pos * kvDim);
         }
-        for (let j = 0; j < kvDim; j++) {
-          (this.kCache[i] as Float32Array)[pos * kvDim + j] = round(kr[j] as number);
-          (this.vCache[i] as Float32Array)[pos * kvDim + j] = round(vr[j] as number);
-        }
-        attn.set(rowsNormed(this.attention(i, qr, pos, n > 1), layer.attnSubNorm), r * qDim);
+        const heads = this.attention(i, qr, pos, n > 1, buffers.attnRow);
+        const subNorm = layer.attnSubNorm;
+        if (subNorm === undefined) attn.set(heads, r * qDim);
+        else for (let o = 0; o < qDim; o += subNorm.length) rmsNormInto(heads, o, subNorm, eps, attn, r * qDim + o);
       }
       const [o] = (yield { layer: i, projections: [...NORM_FEEDS.attnSubNorm], x: attn, rows: n }) as [Float32Array];
-      const h = added(x, o);
-      const [gate, up] = (yield { layer: i, projections: [...NORM_FEEDS.ffnNorm], x: rowsNormed(h, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
-      const relu2 = c.hiddenAct === 'relu2';
-      const act = new Float32Array(gate.length);
-      for (let j = 0; j < act.length; j++) {
-        const g = gate[j] as number;
-        act[j] = f32((relu2 ? f32(Math.max(g, 0) * Math.max(g, 0)) : silu(g)) * (up[j] as number));
+      addInPlace(x, o);
+      const [gate, up] = (yield { layer: i, projections: [...NORM_FEEDS.ffnNorm], x: rowsNormed(x, layer.ffnNorm), rows: n }) as [Float32Array, Float32Array];
+      const act = buffers.act;
+      if (c.hiddenAct === 'relu2') {
+        for (let j = 0; j < act.length; j++) {
+          const g = Math.max(gate[j] as number, 0);
+          act[j] = f32(f32(g * g) * (up[j] as number));
+        }
+      } else if (ggml) {
+        for (let j = 0; j < act.length; j++) act[j] = f32(siluf(gate[j] as number, this.ggmlIsa) * (up[j] as number));
+      } else {
+        for (let j = 0; j < act.length; j++) {
+          const g = gate[j] as number;
+          act[j] = f32(f32(g / (1 + Math.exp(-g))) * (up[j] as number));
+        }
       }
       const [down] = (yield { layer: i, projections: [...NORM_FEEDS.ffnSubNorm], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
-      x = added(h, down);
+      addInPlace(x, down);
     }
     this.length += n;
     return rmsNormRow(x.subarray((n - 1) * H, n * H), this.weights.outputNorm, eps);
+  }
+
+  #buffers: StepBuffers[] = [];
+
+  /** The buffers of a steps() call of n tokens: kept for the last two sizes (a prompt's, then 1 a token). */
+  private stepBuffers(n: number): StepBuffers {
+    let b = this.#buffers.find((s) => s.rows === n);
+    if (b === undefined) {
+      b = new StepBuffers(n, this.weights.config);
+      this.#buffers = [b, ...this.#buffers.slice(0, 1)];
+    }
+    return b;
   }
 
   /** A token's embedding row into `out`. */
@@ -240,14 +321,38 @@ export class BitnetRunner {
       const { layer, projections, x, rows } = r.value;
       const proj = this.proj[layer] as Record<Projection, Projector>;
       // projections sharing an input share its per-token quantization (BitNet numerics)
-      const q =
-        this.numerics === 'bitnet' && projections.length > 1
-          ? quantizeActivations(x, [rows, x.length / rows], { bits: 8, scope: 'token', eps: 1e-5 })
-          : undefined;
-      const outs = projections.map((p) => (q === undefined ? undefined : proj[p].applyQuantized(q, rows)) ?? proj[p].apply(x, rows));
+      const q = this.numerics === 'bitnet' ? this.quantized(x, rows) : undefined;
+      const outs = projections.map((p) => {
+        const out = this.projectionOutput(p, rows * proj[p].weight.shape[0]);
+        return (q === undefined ? undefined : proj[p].applyQuantized(q, rows, out)) ?? proj[p].apply(x, rows);
+      });
       r = it.next(this.addLora(layer, projections, x, rows, outs));
     }
     return this.head(r.value);
+  }
+
+  #int8 = new Int8Array(0);
+  #int8Scales = new Float32Array(0);
+  #outputs = new Map<Projection, Float32Array>();
+
+  /** x [rows, in] quantized per token as BitLinear does (int8 absmax, eps 1e-5), into buffers the next call reuses. */
+  private quantized(x: Float32Array, rows: number): { values: Int8Array; scales: Float32Array } {
+    if (this.#int8.length < x.length) this.#int8 = new Int8Array(x.length);
+    if (this.#int8Scales.length < rows) this.#int8Scales = new Float32Array(rows);
+    const values = this.#int8.subarray(0, x.length);
+    const scales = this.#int8Scales.subarray(0, rows);
+    quantizeRowsInto(x, x.length / rows, ACTIVATION_RANGE, values, scales);
+    return { values, scales };
+  }
+
+  /** A projection's output buffer of `length` values, valid until that projection runs again. */
+  private projectionOutput(p: Projection, length: number): Float32Array {
+    let buffer = this.#outputs.get(p);
+    if (buffer === undefined || buffer.length < length) {
+      buffer = new Float32Array(length);
+      this.#outputs.set(p, buffer);
+    }
+    return buffer.length === length ? buffer : buffer.subarray(0, length);
   }
 
   /** The projections' outputs with their layer's LoRA updates added (in place). */

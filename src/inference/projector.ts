@@ -49,8 +49,8 @@ export class Projector {
   }
 
   /** BitNet numerics: the layer's product of activations already quantized per token. */
-  applyQuantized(q: QuantizedActivations, rows: number): Float32Array | undefined {
-    return this.linear?.forwardQuantized(q.values, q.scales, rows);
+  applyQuantized(q: Pick<QuantizedActivations, 'values' | 'scales'>, rows: number, out?: Float32Array): Float32Array | undefined {
+    return this.linear?.forwardQuantized(q.values, q.scales, rows, out);
   }
 
   /** y = W x for `rows` inputs [rows, in] (each row quantized on its own, as one at a time). */

@@ -74,19 +74,25 @@ export class TernaryLinear {
     return this.forwardQuantized(q.values, q.scales, batch);
   }
 
-  /** Integer activations [batch, in] with their dequantization multipliers (one per token, or one). */
-  forwardQuantized(values: Int8Array, scales: Float32Array, batch: number): Float32Array {
+  /**
+   * Integer activations [batch, in] with their dequantization multipliers (one per token, or one).
+   * `out` ([batch, out]) receives the result when given, else a new array does.
+   */
+  forwardQuantized(values: Int8Array, scales: Float32Array, batch: number, out?: Float32Array): Float32Array {
     const { inFeatures: inF, paddedCols: cols, outFeatures: rows, groupCols } = this;
-    let x = values;
+    let x = values.length === batch * inF ? values : values.subarray(0, batch * inF);
     if (cols !== inF) {
-      x = new Int8Array(batch * cols);
+      x = this.scratchX(batch * cols);
       for (let b = 0; b < batch; b++) x.set(values.subarray(b * inF, (b + 1) * inF), b * cols);
     }
     const groups = cols / groupCols;
-    const acc = new Int32Array(batch * rows * groups);
+    const acc = this.scratchAcc(batch * rows * groups);
     const threads = threadsFor(batch * rows * cols, this.options.threads);
     this.gemm.gemm(this.weights, { rows, paddedCols: cols, x, batch, groupCols, out: acc, threads });
-    const y = new Float32Array(batch * rows);
+    if (out !== undefined && out.length !== batch * rows) {
+      throw new BitNetError('INVALID_SHAPE', `out has ${out.length} values, expected ${batch * rows}`, { field: 'out' });
+    }
+    const y = out ?? new Float32Array(batch * rows);
     const beta = this.weight.scales;
     const bias = this.options.bias;
     for (let b = 0; b < batch; b++) {
@@ -105,6 +111,24 @@ export class TernaryLinear {
       if (bias !== undefined) for (let r = 0; r < rows; r++) y[b * rows + r] = f32((y[b * rows + r] as number) + (bias[r] as number));
     }
     return y;
+  }
+
+  // Reused between calls: a decoder calls each layer once a token, and fresh typed arrays of this
+  // size are off-heap allocations whose external-memory accounting triggers full collections.
+  #acc = new Int32Array(0);
+  #x = new Int8Array(0);
+
+  private scratchAcc(n: number): Int32Array {
+    if (this.#acc.length < n) this.#acc = new Int32Array(n);
+    return this.#acc.length === n ? this.#acc : this.#acc.subarray(0, n);
+  }
+
+  /** Zero-filled: the padding columns must stay zero. */
+  private scratchX(n: number): Int8Array {
+    if (this.#x.length < n) this.#x = new Int8Array(n);
+    const x = this.#x.length === n ? this.#x : this.#x.subarray(0, n);
+    x.fill(0);
+    return x;
   }
 
   dispose(): void {

@@ -42,12 +42,16 @@ export function ropeTables(time: number, headDim: number, base: number, freqFact
 
 /** Rotates `heads` heads of x (one position, [heads * headDim]) in place by that position's ropeAngles; cos and sin in double, results rounded to float32. */
 export function ropeRow(x: Float32Array, heads: number, headDim: number, angles: Float32Array): void {
+  ropeRowCosSin(x, heads, headDim, Float64Array.from(angles, Math.cos), Float64Array.from(angles, Math.sin));
+}
+
+/** ropeRow with the angles' cos and sin (double) computed once for all of a position's rotations. */
+export function ropeRowCosSin(x: Float32Array, heads: number, headDim: number, cosines: Float64Array, sines: Float64Array): void {
   const half = headDim / 2;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
-      const theta = angles[i] as number;
-      const cos = Math.cos(theta);
-      const sin = Math.sin(theta);
+      const cos = cosines[i] as number;
+      const sin = sines[i] as number;
       const a = x[h * headDim + i] as number;
       const b = x[h * headDim + i + half] as number;
       x[h * headDim + i] = Math.fround(a * cos - b * sin);

@@ -78,6 +78,25 @@ export function quantizeActivations(data: Float32Array, shape: readonly number[]
   const values = new Int8Array(data.length);
   const scales = new Float32Array(rows);
   const quantScales = new Float32Array(rows);
+  quantizeRowsInto(data, rowLength, { min, max, eps }, values, scales, quantScales);
+  return new QuantizedActivations(values, scales, quantScales, [...shape], scope, bits);
+}
+
+/**
+ * The quantization of quantizeActivations without its checks, into caller-owned arrays (the
+ * decoder's per-token hot path): rows of `rowLength` in `data`, integer range [min, max], eps
+ * already float32.
+ */
+export function quantizeRowsInto(
+  data: Float32Array,
+  rowLength: number,
+  range: { min: number; max: number; eps: number },
+  values: Int8Array,
+  scales: Float32Array,
+  quantScales?: Float32Array,
+): void {
+  const { min, max, eps } = range;
+  const rows = data.length / rowLength;
   for (let r = 0; r < rows; r++) {
     const start = r * rowLength;
     const end = start + rowLength;
@@ -88,11 +107,11 @@ export function quantizeActivations(data: Float32Array, shape: readonly number[]
     }
     // PyTorch evaluates `Qp / t` as `t.reciprocal() * Qp`: two float32 roundings, matched here.
     const s = f32(f32(1 / Math.max(absmax, eps)) * max);
-    quantScales[r] = s;
+    if (quantScales !== undefined) quantScales[r] = s;
     scales[r] = f32(1 / s);
     for (let i = start; i < end; i++) {
-      values[i] = Math.min(max, Math.max(min, roundHalfEven(f32((data[i] as number) * s))));
+      const v = roundHalfEven(f32((data[i] as number) * s));
+      values[i] = v < min ? min : v > max ? max : v;
     }
   }
-  return new QuantizedActivations(values, scales, quantScales, [...shape], scope, bits);
 }

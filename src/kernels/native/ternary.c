@@ -188,21 +188,63 @@ AVX2 static inline __attribute__((always_inline)) void vtile_avx2_4(const job_t 
   }
 }
 
-#define VT2(A, T) vtile_avx2(j, rg, b0, A, T)
-
-/* One row group (16 rows, 16 * cols / 4 bytes: in L1 or L2) against every pair of batch rows
-   before the next, so the weights stream from memory once; a single batch row takes two row
-   groups a tile. At most 8 int16 accumulators (16 ymm registers in all). */
-AVX2 __attribute__((noinline)) static void gemv_avx2_vertical(const job_t *j) {
-  const int rg_end = (j->r1 + 15) / 16, b0 = 0;
-  int rg = j->r0 / 16;
-  for (; rg + 2 <= rg_end; rg += 2) VT2(2, 1);
-  if (rg < rg_end) VT2(1, 1);
+/* GEMV one row group at a time, as the VNNI path's stream: one sequential stream of codes, 4 int16
+   and 4 int32 accumulators, activations broadcast straight from memory (a 16-byte load split into
+   four broadcasts cost a shuffle each and ran 7 % slower than the 2-row-group tile). Against that
+   tile (which spilled: it needs 23 ymm registers), 1 thread on a Zen 4, AVX2 forced: 12-17 % faster
+   on L3-resident 2B4T shapes, 18-21 GB/s instead of 11-15 from DRAM. */
+AVX2 __attribute__((noinline)) static void gemv_avx2_stream(const job_t *j) {
+  const __m256i three = _mm256_set1_epi8(3), twelve = _mm256_set1_epi8(12), ones16 = _mm256_set1_epi16(1);
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const int rg_end = (j->r1 + 15) / 16;
+  for (int rg = j->r0 / 16; rg < rg_end; rg++) {
+    const uint8_t *w = j->codes + (size_t)rg * RG_BYTES(cols);
+    int kc = 0;
+    for (int g = 0; g < j->groups; g++) {
+      __m256i lo32[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, hi32[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+      for (int done = 0; done < chunks_per_group;) {
+        const int n = chunks_per_group - done < AVX2_FLUSH_CHUNKS ? chunks_per_group - done : AVX2_FLUSH_CHUNKS;
+        __m256i lo[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, hi[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int e = 0; e < n; e++, kc++) {
+          const int8_t *xk = j->x + 16 * kc;
+          int32_t v0, v1, v2, v3;
+          memcpy(&v0, xk, 4);
+          memcpy(&v1, xk + 4, 4);
+          memcpy(&v2, xk + 8, 4);
+          memcpy(&v3, xk + 12, 4);
+          const __m256i x0 = _mm256_set1_epi32(v0), x1 = _mm256_set1_epi32(v1), x2 = _mm256_set1_epi32(v2), x3 = _mm256_set1_epi32(v3);
+          for (int h = 0; h < 2; h++) {
+            const __m256i c = _mm256_loadu_si256((const __m256i *)(w + (size_t)kc * 64 + 32 * h));
+            const __m256i c4 = _mm256_srli_epi16(c, 4);
+            lo[h] = _mm256_add_epi16(lo[h], _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(c, three), x0), _mm256_maddubs_epi16(_mm256_and_si256(c4, three), x2)));
+            hi[h] = _mm256_add_epi16(hi[h], _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(c, twelve), x1), _mm256_maddubs_epi16(_mm256_and_si256(c4, twelve), x3)));
+          }
+        }
+        for (int h = 0; h < 2; h++) {
+          lo32[h] = _mm256_add_epi32(lo32[h], _mm256_madd_epi16(lo[h], ones16));
+          hi32[h] = _mm256_add_epi32(hi32[h], _mm256_madd_epi16(hi[h], ones16));
+        }
+        done += n;
+      }
+      const int r0 = rg * 16;
+      const int rows = j->rows - r0 < 16 ? j->rows - r0 : 16;
+      const __m256i xs = _mm256_set1_epi32(j->xsum[g]);
+      int32_t s[16];
+      for (int h = 0; h < 2; h++) _mm256_storeu_si256((__m256i *)(s + 8 * h), _mm256_sub_epi32(_mm256_add_epi32(lo32[h], _mm256_srai_epi32(hi32[h], 2)), xs));
+      int32_t *o = j->out + (size_t)r0 * j->groups + g;
+      for (int i = 0; i < rows; i++) o[(size_t)i * j->groups] = s[i];
+    }
+  }
 }
 
+#define VT2(A, T) vtile_avx2(j, rg, b0, A, T)
+
+/* One row group (16 rows, 16 * cols / 4 bytes: in L1 or L2) against every 4 or 2 batch rows
+   before the next, so the weights stream from memory once. */
 AVX2 static void gemm_avx2_vertical(const job_t *j) {
   if (j->batch == 1) {
-    gemv_avx2_vertical(j);
+    gemv_avx2_stream(j);
     return;
   }
   const int rg_end = (j->r1 + 15) / 16;
@@ -343,10 +385,60 @@ VNNI static inline __attribute__((always_inline)) void vtile(const job_t *j, int
   }
 }
 
+/* GEMV one row group at a time: the codes are read as one sequential stream, left to the hardware
+   prefetcher, and each 2-bit field of two chunks has its own accumulator (no vpdpbusd waits on
+   another). Decoding reads every matrix from DRAM: there a 1-thread GEMV (Zen 4) ran 10-30 % faster
+   than the 8-row-group tile (8 streams, software prefetch), 20-32 GB/s; prefetching this one stream
+   only slowed it. A matrix already in L3 (a kernel bench's loop) runs about 15 % slower than with
+   the tile, which reads 8 streams at once. */
+VNNI __attribute__((noinline)) static void gemv_vnni_stream(const job_t *j) {
+  const __m512i three = _mm512_set1_epi8(3);
+  const int chunks_per_group = j->gcols / 16;
+  const size_t cols = (size_t)j->cols;
+  const int rg_end = (j->r1 + 15) / 16;
+  for (int rg = j->r0 / 16; rg < rg_end; rg++) {
+    const uint8_t *w = j->codes + (size_t)rg * RG_BYTES(cols);
+    int kc = 0;
+    for (int g = 0; g < j->groups; g++) {
+      __m512i acc[8];
+      for (int f = 0; f < 8; f++) acc[f] = _mm512_setzero_si512();
+      /* chunks_per_group is even: groups are multiples of 32 columns */
+      for (int e = 0; e < chunks_per_group; e += 2, kc += 2) {
+        for (int u = 0; u < 2; u++) {
+          const __m512i c = _mm512_loadu_si512((const void *)(w + (size_t)(kc + u) * 64));
+          for (int f = 0; f < 4; f++) {
+            const __m512i d = _mm512_and_si512(f == 0 ? c : _mm512_srli_epi16(c, 2 * f), three);
+            /* the activations as an embedded broadcast operand: GCC loads them with a separate
+               vpbroadcastd, which ran 2-18 % slower from DRAM */
+            __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc[4 * u + f]) : "v"(d), "m"(*(const int32_t *)(j->x + 16 * (kc + u) + 4 * f)));
+          }
+        }
+      }
+      for (int f = 0; f < 4; f++) acc[f] = _mm512_add_epi32(acc[f], acc[4 + f]);
+      const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
+      const __m512i y = _mm512_sub_epi32(sum, _mm512_set1_epi32(j->xsum[g]));
+      const int r0 = rg * 16;
+      const int n = j->rows - r0 < 16 ? j->rows - r0 : 16;
+      int32_t *o = j->out + (size_t)r0 * j->groups + g;
+      if (j->groups == 1) {
+        _mm512_mask_storeu_epi32(o, (__mmask16)((1u << n) - 1), y);
+      } else {
+        int32_t s[16];
+        _mm512_storeu_si512((void *)s, y);
+        for (int i = 0; i < n; i++) o[(size_t)i * j->groups] = s[i];
+      }
+    }
+  }
+}
+
 #define VT(A, T) vtile(j, rg, b0, A, T)
 
 /* Tiles by batch rows left: up to 16 accumulators. */
 VNNI static void gemm_vnni_vertical(const job_t *j) {
+  if (j->batch == 1) {
+    gemv_vnni_stream(j);
+    return;
+  }
   const int rg_end = (j->r1 + 15) / 16;
   for (int b0 = 0; b0 < j->batch;) {
     const int left = j->batch - b0;
