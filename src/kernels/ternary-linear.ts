@@ -25,6 +25,13 @@ const f32 = Math.fround;
  * per-token activation scale, computed by the kernel tiers. Outputs equal BitLinear's inference
  * mode bit for bit (same quantization, same order of float operations).
  */
+// The kernel's int32 sums and padded activations, shared by every layer (a call uses them only
+// until it returns): a decoder calls each layer once a token, and a buffer per layer sized for a
+// prompt kept 150 MB of a 2.4B model's; fresh typed arrays are off-heap allocations whose
+// external-memory accounting triggers full collections.
+let sharedAcc = new Int32Array(0);
+let sharedX = new Int8Array(0);
+
 export class TernaryLinear {
   readonly outFeatures: number;
   readonly inFeatures: number;
@@ -113,20 +120,15 @@ export class TernaryLinear {
     return y;
   }
 
-  // Reused between calls: a decoder calls each layer once a token, and fresh typed arrays of this
-  // size are off-heap allocations whose external-memory accounting triggers full collections.
-  #acc = new Int32Array(0);
-  #x = new Int8Array(0);
-
   private scratchAcc(n: number): Int32Array {
-    if (this.#acc.length < n) this.#acc = new Int32Array(n);
-    return this.#acc.length === n ? this.#acc : this.#acc.subarray(0, n);
+    if (sharedAcc.length < n) sharedAcc = new Int32Array(n);
+    return sharedAcc.length === n ? sharedAcc : sharedAcc.subarray(0, n);
   }
 
   /** Zero-filled: the padding columns must stay zero. */
   private scratchX(n: number): Int8Array {
-    if (this.#x.length < n) this.#x = new Int8Array(n);
-    const x = this.#x.length === n ? this.#x : this.#x.subarray(0, n);
+    if (sharedX.length < n) sharedX = new Int8Array(n);
+    const x = sharedX.length === n ? sharedX : sharedX.subarray(0, n);
     x.fill(0);
     return x;
   }
