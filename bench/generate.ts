@@ -142,11 +142,13 @@ export async function benchGenerate(): Promise<void> {
   ];
   console.log('\nGeneration, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
   console.log(formatTable([header, ...rows]));
+  const forced = process.env.BITNET_NATIVE_ISA;
   await writeResult(
-    'generate.json',
+    forced === undefined || forced === '' ? 'generate.json' : `generate-${forced}.json`,
     `${JSON.stringify({ bench: 'generate', machine: machine(), date: new Date().toISOString(), promptTokens: PROMPT, generatedTokens: GENERATE, results: json }, null, 2)}\n`,
   );
   const paths = [...new Set(measured.map((r) => r.a.nativePath))].join(', ');
+  const variant = forced === undefined || forced === '' ? undefined : `native path ${paths} (forced by BITNET_NATIVE_ISA)`;
   const profileHeader = ['model', 'threads', 'numerics', 'ternary GEMVs ms', 'GEMV calls', 'head ms', 'attention ms', 'other ms', 'total ms'];
   const profileRows = measured.flatMap(({ m, threads, a, b }) =>
     [
@@ -169,5 +171,6 @@ export async function benchGenerate(): Promise<void> {
     'generate.md',
     'Generation: this toolkit vs llama.cpp',
     `Native path: ${paths}; llama.cpp: node-llama-cpp 3.21.1's CPU build; ${PROMPT}-token prompt, ${GENERATE} greedy tokens; each of our runs in a process of its own (its peak RSS), weights loaded packed.\n\n${formatMarkdownTable([header, ...rows])}\n\nWhere a generated token's time goes (ms per token, timed around each kernel call; other = norms, activation quantization, RoPE, SiLU-GLU, residuals, embedding, the argmax):\n\n${formatMarkdownTable([profileHeader, ...profileRows])}`,
+    variant,
   );
 }

@@ -44,9 +44,9 @@ export async function writeResult(name: string, content: string): Promise<string
  * Writes bench/results/<name> keeping one section per machine: the section headed `## <machine>`
  * (CPU model, cores, platform) is replaced, other machines' sections stay as they were.
  */
-export async function writeMachineSection(name: string, title: string, body: string): Promise<string> {
+export async function writeMachineSection(name: string, title: string, body: string, variant?: string): Promise<string> {
   const m = machine();
-  const heading = `## ${String(m.cpu)}, ${String(m.cores)} cores (${String(m.platform)})`;
+  const heading = `## ${String(m.cpu)}, ${String(m.cores)} cores (${String(m.platform)})${variant === undefined ? '' : `, ${variant}`}`;
   let previous = '';
   try {
     previous = await readFile(join(RESULTS_DIR, name), 'utf8');

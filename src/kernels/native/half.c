@@ -37,14 +37,17 @@ __attribute__((target("avx2,fma,f16c"))) void gemv_f16_avx2(const job_t *j) {
   const int n8 = j->cols / 8 * 8;
   for (int r = j->r0; r < j->r1; r++) {
     const uint16_t *w = j->wh + (size_t)r * j->cols;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    /* four chains: two left each FMA waiting on the last (4 cycles), about 30 GB/s at most */
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int k = 0;
-    for (; k + 16 <= n8; k += 16) {
+    for (; k + 32 <= n8; k += 32) {
       a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
       a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8))), _mm256_loadu_ps(j->xf + k + 8), a1);
+      a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 16))), _mm256_loadu_ps(j->xf + k + 16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 24))), _mm256_loadu_ps(j->xf + k + 24), a3);
     }
     for (; k < n8; k += 8) a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(j->xf + k), a0);
-    a0 = _mm256_add_ps(a0, a1);
+    a0 = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
