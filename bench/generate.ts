@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,20 +11,10 @@ import { loadLmWeights } from '../src/inference/load-lm.js';
 import { packageRoot } from '../src/kernels/package-root.js';
 import { randomBitnetWeights } from '../src/models/bitnet/weights.js';
 import { ByteTokenizer } from '../src/tokenizer/byte-tokenizer.js';
-import { GENERATE, lengths, PROMPT, PROMPT_TEXT, type OursResult } from './generate-ours.js';
+import { GENERATE, PROMPT, type OursResult } from './generate-ours.js';
+import type { LlamaResult } from './generate-llama.js';
 import { machine, writeMachineSection, writeResult } from './lib.js';
 import { BITNET_2B4T_SHAPES, parameterCount, writeRandomBitnetGguf } from './random-gguf.js';
-
-interface LlamaApi {
-  getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModel>; dispose(): Promise<void> }>;
-  LlamaLogLevel: { error: string };
-}
-interface LlamaModel {
-  createContext(
-    o: Record<string, unknown>,
-  ): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
-  dispose(): Promise<void>;
-}
 
 /** This toolkit's run in a child process (bench/generate-ours.ts): its peak RSS is the decoder's own. */
 function ours(path: string, numerics: Numerics, threads: number): OursResult {
@@ -33,36 +22,25 @@ function ours(path: string, numerics: Numerics, threads: number): OursResult {
   return JSON.parse(execFileSync(process.execPath, [worker, path, numerics, String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 })) as OursResult;
 }
 
-async function llamaCpp(api: LlamaApi, path: string, threads: number, contextLength: number): Promise<{ prompt: number; gen: number }> {
-  const { prompt, generate } = lengths(contextLength);
-  const llama = await api.getLlama({ gpu: false, build: 'never', logLevel: api.LlamaLogLevel.error });
-  const model = await llama.loadModel({ modelPath: path });
-  const context = await model.createContext({ contextSize: contextLength, threads, flashAttention: false });
-  const tokens = new ByteTokenizer().encode(PROMPT_TEXT).slice(0, prompt);
-  const seq = context.getSequence();
-  const t0 = performance.now();
-  let first = 0;
-  let n = 0;
-  for await (const _ of seq.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
-    if (n === 0) first = performance.now();
-    if (++n > generate) break;
-  }
-  const t2 = performance.now();
-  seq.dispose();
-  await context.dispose();
-  await model.dispose();
-  await llama.dispose();
-  return { prompt: (tokens.length * 1000) / (first - t0), gen: (generate * 1000) / (t2 - first) };
+/** llama.cpp's run in a child process (bench/generate-llama.ts). */
+function llamaCpp(path: string, threads: number, contextLength: number): LlamaResult {
+  const worker = fileURLToPath(new URL('./generate-llama.js', import.meta.url));
+  const out = execFileSync(process.execPath, [worker, path, String(threads), String(contextLength)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out.trim().split('\n').pop() as string) as LlamaResult;
 }
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 
 export async function benchGenerate(): Promise<void> {
   const root = packageRoot();
-  const interop = join(root, 'test', 'interop', 'package.json');
   if (!existsSync(join(root, 'test', 'interop', 'node_modules', 'node-llama-cpp'))) {
     console.log('\ngeneration bench skipped: install llama.cpp first (npm --prefix test/interop ci --omit=optional --ignore-scripts)');
     return;
   }
-  const api = (await import(createRequire(interop).resolve('node-llama-cpp'))) as LlamaApi;
   const dir = mkdtempSync(join(tmpdir(), 'bitnet-genbench-'));
   const shipped = join(root, 'runs', 'shakespeare-lm-bitnet');
   const models: { name: string; path: string; context: number; threads: number[] }[] = [];
@@ -92,38 +70,45 @@ export async function benchGenerate(): Promise<void> {
     await writeRandomBitnetGguf(big, BITNET_2B4T_SHAPES, 7);
     models.push({ name: `random BitNet-2B4T shapes (${(parameterCount(BITNET_2B4T_SHAPES) / 1e9).toFixed(2)} B)`, path: big, context: 512, threads: [1, 2] });
   }
-  // Every run of ours comes before llama.cpp is first loaded: its threads stay in this process
-  // after dispose and were seen to slow the next measurements.
-  const measured: {
-    m: (typeof models)[number];
-    threads: number;
-    loadSeconds: number;
-    peakRssGB: number;
-    a: OursResult;
-    b: OursResult;
-  }[] = [];
+  // Ours and llama.cpp alternate, each run in a process of its own: this shared machine's speed
+  // drifts by tens of percent between minutes, so each ratio compares runs next to each other.
+  const rounds = Math.max(1, Number(process.env.BITNET_BENCH_ROUNDS ?? 3));
+  const measured: { m: (typeof models)[number]; threads: number; runs: OursResult[]; llama: LlamaResult[]; a: OursResult; b: OursResult }[] = [];
   for (const m of models) {
     for (const threads of m.threads) {
-      const a = ours(m.path, 'bitnet', threads);
+      const runs: OursResult[] = [];
+      const llama: LlamaResult[] = [];
+      for (let r = 0; r < rounds; r++) {
+        runs.push(ours(m.path, 'bitnet', threads));
+        llama.push(llamaCpp(m.path, threads, m.context));
+      }
+      const first = JSON.stringify(runs[0]?.tokens);
+      if (runs.some((r) => JSON.stringify(r.tokens) !== first)) throw new Error(`${m.name}, ${threads} threads: greedy tokens differ between runs`);
+      const byGen = [...runs].sort((x, y) => x.gen - y.gen);
       const b = ours(m.path, 'llama.cpp', threads);
-      measured.push({ m, threads, loadSeconds: a.loadSeconds, peakRssGB: a.peakRssGB, a, b });
+      measured.push({ m, threads, runs, llama, a: byGen[byGen.length >> 1] as OursResult, b });
     }
   }
+  const span = (values: number[]): string => `${Math.min(...values).toFixed(2)}..${Math.max(...values).toFixed(2)}`;
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
-  for (const { m, threads, loadSeconds, peakRssGB, a, b } of measured) {
-    const c = await llamaCpp(api, m.path, threads, m.context);
-    json.push({ model: m.name, threads, loadSeconds, peakRssGB, ours: a, oursLlamaNumerics: b, llamaCpp: c });
+  for (const { m, threads, runs, llama, b } of measured) {
+    const genRatios = runs.map((r, i) => r.gen / (llama[i] as LlamaResult).gen);
+    const promptRatios = runs.map((r, i) => r.prompt / (llama[i] as LlamaResult).prompt);
+    const peakRssGB = Math.max(...runs.map((r) => r.peakRssGB));
+    json.push({ model: m.name, threads, rounds, peakRssGB, ours: runs, oursLlamaNumerics: b, llamaCpp: llama, genRatios, promptRatios });
     rows.push([
       m.name,
       String(threads),
-      a.prompt.toFixed(1),
-      a.gen.toFixed(1),
+      median(runs.map((r) => r.prompt)).toFixed(1),
+      median(runs.map((r) => r.gen)).toFixed(1),
       b.gen.toFixed(1),
-      c.prompt.toFixed(1),
-      c.gen.toFixed(1),
-      (a.gen / c.gen).toFixed(2),
-      (a.prompt / c.prompt).toFixed(2),
+      median(llama.map((r) => r.prompt)).toFixed(1),
+      median(llama.map((r) => r.gen)).toFixed(1),
+      median(genRatios).toFixed(2),
+      span(genRatios),
+      median(promptRatios).toFixed(2),
+      span(promptRatios),
       peakRssGB.toFixed(2),
     ]);
   }
@@ -137,7 +122,9 @@ export async function benchGenerate(): Promise<void> {
     'llama.cpp prompt tok/s',
     'llama.cpp gen tok/s',
     'gen ours / llama.cpp',
+    'gen ratio per round',
     'prompt ours / llama.cpp',
+    'prompt ratio per round',
     'peak RSS GB (ours)',
   ];
   console.log('\nGeneration, greedy (this toolkit vs llama.cpp via node-llama-cpp 3.21.1, same GGUF)');
@@ -170,7 +157,7 @@ export async function benchGenerate(): Promise<void> {
   await writeMachineSection(
     'generate.md',
     'Generation: this toolkit vs llama.cpp',
-    `Native path: ${paths}; llama.cpp: node-llama-cpp 3.21.1's CPU build; ${PROMPT}-token prompt, ${GENERATE} greedy tokens; each of our runs in a process of its own (its peak RSS), weights loaded packed.\n\n${formatMarkdownTable([header, ...rows])}\n\nWhere a generated token's time goes (ms per token, timed around each kernel call; other = norms, activation quantization, RoPE, SiLU-GLU, residuals, embedding, the argmax):\n\n${formatMarkdownTable([profileHeader, ...profileRows])}`,
+    `Native path: ${paths}; llama.cpp: node-llama-cpp 3.21.1's CPU build; ${PROMPT}-token prompt, ${GENERATE} greedy tokens; ${rounds} alternating rounds of ours and llama.cpp, each run in a process of its own (ours: its peak RSS), weights loaded packed; tok/s are medians, ratios the median of the rounds' ratios; the profile is from our median-speed run.\n\n${formatMarkdownTable([header, ...rows])}\n\nWhere a generated token's time goes (ms per token, timed around each kernel call; other = norms, activation quantization, RoPE, SiLU-GLU, residuals, embedding, the argmax):\n\n${formatMarkdownTable([profileHeader, ...profileRows])}`,
     variant,
   );
 }

@@ -10,7 +10,7 @@ import { hostGgmlAmx, hostGgmlIsa, siluf, type GgmlIsa } from '../kernels/ggml-f
 import { LowRankTerm } from './low-rank-term.js';
 import { ggmlAttention, ggmlRopeRow } from './ggml-attention.js';
 import { type Numerics, Projector } from './projector.js';
-import { threadsFor } from '../settings.js';
+import { defaultThreads, threadsFor } from '../settings.js';
 import { floatToHalf, halfToFloat, roundToHalf } from '../util/half.js';
 
 export type { Numerics } from './projector.js';
@@ -18,6 +18,8 @@ export type { Numerics } from './projector.js';
 const f32 = Math.fround;
 /** BitLinear's activation quantization: int8 absmax per token, eps 1e-5 (as float32). */
 const ACTIVATION_RANGE = { min: -128, max: 127, eps: f32(1e-5) };
+/** Decode attention splits its heads over the native pool from this many query·key terms (a 2.4B layer at ~25 positions). */
+const ATTENTION_THREADING = 1 << 16;
 
 function roundHalfArray(a: Float32Array): Float32Array {
   return a.map(roundToHalf);
@@ -188,7 +190,18 @@ export class BitnetRunner {
       const v = this.vCache[layer] as Float32Array;
       return ggmlAttention(q, k, v, pos, c.numHeads, c.numKvHeads, headDim(c), batched ? 'tiny' : 'vec', this.ggmlIsa);
     }
-    this.kernels.attention(q, this.kCache[layer] as Float32Array, this.vCache[layer] as Float32Array, pos, c.numHeads, c.numKvHeads, headDim(c), out);
+    const work = (pos + 1) * c.numHeads * headDim(c);
+    this.kernels.attention(
+      q,
+      this.kCache[layer] as Float32Array,
+      this.vCache[layer] as Float32Array,
+      pos,
+      c.numHeads,
+      c.numKvHeads,
+      headDim(c),
+      out,
+      work >= ATTENTION_THREADING ? defaultThreads() : 1,
+    );
     return out;
   }
 

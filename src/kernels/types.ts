@@ -63,7 +63,10 @@ export type GemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Flo
 export type GgmlHeadPath = GgmlIsa | 'amx';
 export type GgmlGemvHalfKernel = (w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, path: GgmlHeadPath, threads: number) => void;
 
-/** One query row against a KV cache of pos + 1 positions (GQA), sums in double; out receives heads * headDim values. */
+/**
+ * One query row against a KV cache of pos + 1 positions (GQA), sums in double; out receives heads * headDim values.
+ * `threads` (native tier) splits the heads; the values do not depend on it.
+ */
 export type AttentionKernel = (
   q: Float32Array,
   k: Float32Array,
@@ -73,6 +76,7 @@ export type AttentionKernel = (
   kvHeads: number,
   headDim: number,
   out: Float32Array,
+  threads?: number,
 ) => void;
 
 /** The capabilities a tier may offer; a tier without one defers to the next tier down. */

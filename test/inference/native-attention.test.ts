@@ -38,4 +38,28 @@ describe.runIf(native !== null)('native tier (attention, F16 head, GEMM) against
       expect(a.greedy([1, 2, 3], 16)).toEqual(b.greedy([1, 2, 3], 16));
     });
   }
+
+  it('splits the heads over threads with the same values, bit for bit, and matches the reference', () => {
+    const tier = native as NonNullable<typeof native>;
+    const reference = resolveKernels('reference');
+    const heads = 12;
+    const kvHeads = 4;
+    const hd = 64;
+    const pos = 70;
+    const noise = (i: number): number => Math.sin(i * 12.9898) * 0.7;
+    const q = Float32Array.from({ length: heads * hd }, (_, i) => noise(i + 1));
+    const k = Float32Array.from({ length: (pos + 1) * kvHeads * hd }, (_, i) => noise(i + 5000));
+    const v = Float32Array.from({ length: (pos + 1) * kvHeads * hd }, (_, i) => noise(i + 90000));
+    const run = (threads: number | undefined): Float32Array => {
+      const out = new Float32Array(heads * hd);
+      (tier.attention as NonNullable<typeof tier.attention>)(q, k, v, pos, heads, kvHeads, hd, out, threads);
+      return out;
+    };
+    const one = run(undefined);
+    for (const threads of [1, 2, 3, 5]) expect(Array.from(run(threads))).toEqual(Array.from(one));
+    const want = new Float32Array(heads * hd);
+    reference.attention(q, k, v, pos, heads, kvHeads, hd, want);
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs((one[i] as number) - (want[i] as number))).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want[i] as number)));
+  });
 });

@@ -171,26 +171,37 @@ static napi_value gemv_half_ggml(napi_env env, napi_callback_info info) {
 }
 
 static napi_value attention(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   void *q, *k, *v, *out;
   size_t nq, nk, nv, nout;
-  int32_t pos, heads, kv_heads, hd;
+  int32_t pos, heads, kv_heads, hd, threads = 1;
   if (argc < 8 || !typed(env, argv[0], napi_float32_array, &q, &nq) || !typed(env, argv[1], napi_float32_array, &k, &nk) ||
       !typed(env, argv[2], napi_float32_array, &v, &nv) || !typed(env, argv[7], napi_float32_array, &out, &nout))
-    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, out)");
+    return throw_error(env, "attention(q, kCache, vCache, pos, heads, kvHeads, headDim, out, threads?)");
   napi_get_value_int32(env, argv[3], &pos);
   napi_get_value_int32(env, argv[4], &heads);
   napi_get_value_int32(env, argv[5], &kv_heads);
   napi_get_value_int32(env, argv[6], &hd);
+  if (argc > 8) {
+    napi_valuetype t;
+    napi_typeof(env, argv[8], &t);
+    if (t == napi_number) napi_get_value_int32(env, argv[8], &threads);
+  }
   if (pos < 0 || heads <= 0 || kv_heads <= 0 || hd <= 0 || heads % kv_heads != 0 || nq != (size_t)heads * hd || nout != nq ||
       nk < (size_t)(pos + 1) * kv_heads * hd || nv < (size_t)(pos + 1) * kv_heads * hd)
     return throw_error(env, "attention: array lengths do not match the shape");
-  double *scores = malloc(sizeof(double) * ((size_t)pos + 1 + hd));
-  if (scores == NULL) return throw_error(env, "out of memory");
-  attention_decode(q, k, v, pos, heads, kv_heads, hd, scores, scores + pos + 1, out);
-  free(scores);
+  int failed = 0;
+  attention_args_t args = {q, k, v, pos, heads, kv_heads, hd, out, &failed};
+  job_t job = {0};
+  job.fn = attention_job;
+  job.rows = heads;
+  job.r1 = heads;
+  job.ctx = &args;
+  job.align = 1;
+  run_jobs(&job, threads < 1 ? 1 : threads);
+  if (failed) return throw_error(env, "out of memory");
   return NULL;
 }
 

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include "native.h"
 
 /* ------------------------------------------------------------------ decode attention */
@@ -8,11 +9,11 @@
 
 #define DOTS 8
 
-void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, double *scores,
+void attention_decode(const float *q, const float *k, const float *v, int pos, int h0, int h1, int heads, int kv_heads, int hd, double *scores,
                       double *acc, float *out) {
   const int kv_dim = hd * kv_heads, group = heads / kv_heads;
   const float scale = (float)(1.0 / sqrt((double)hd));
-  for (int h = 0; h < heads; h++) {
+  for (int h = h0; h < h1; h++) {
     const int kv_base = (h / group) * hd, q_base = h * hd;
     double *qh = acc; /* the query row in double; acc is free until the sum */
     for (int i = 0; i < hd; i++) qh[i] = (double)q[q_base + i];
@@ -51,3 +52,17 @@ void attention_decode(const float *q, const float *k, const float *v, int pos, i
   }
 }
 
+
+/* Heads r0..r1 of a decode attention (job->ctx: attention_args_t), for the thread pool: heads are
+   independent, so any split gives the same values. */
+void attention_job(const job_t *job) {
+  const attention_args_t *a = job->ctx;
+  if (job->r0 >= job->r1) return;
+  double *scratch = malloc(sizeof(double) * ((size_t)a->pos + 1 + a->hd));
+  if (scratch == NULL) {
+    __atomic_store_n(a->failed, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  attention_decode(a->q, a->k, a->v, a->pos, job->r0, job->r1, a->heads, a->kv_heads, a->hd, scratch, scratch + a->pos + 1, a->out);
+  free(scratch);
+}

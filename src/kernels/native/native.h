@@ -68,8 +68,16 @@ void gemv_f16_ggml_avx512(const job_t *j);
 void gemv_f16_ggml_avx2(const job_t *j);
 #endif
 
-/* attention.c: one query row against a KV cache */
-void attention_decode(const float *q, const float *k, const float *v, int pos, int heads, int kv_heads, int hd, double *scores, double *acc, float *out);
+/* attention.c: one query row against a KV cache (heads h0..h1; scores: pos + 1 doubles, acc: hd) */
+void attention_decode(const float *q, const float *k, const float *v, int pos, int h0, int h1, int heads, int kv_heads, int hd, double *scores, double *acc,
+                      float *out);
+typedef struct {
+  const float *q, *k, *v;
+  int pos, heads, kv_heads, hd;
+  float *out;
+  int *failed; /* set when a job's scratch could not be allocated */
+} attention_args_t;
+void attention_job(const job_t *job);
 
 /* pool.c: a persistent thread pool splitting base->rows across threads */
 void run_jobs(const job_t *base, int threads);
