@@ -51,9 +51,13 @@ export const referenceGgmlGemvHalf: GgmlGemvHalfKernel = (w, rows, cols, x, out,
   }
 };
 
-/** Decode attention in TypeScript: the sums the native tier repeats in C. */
+/**
+ * Decode attention in TypeScript: the sums the native tier repeats in C. A q·k dot adds term i
+ * into lane i mod 8 and the lanes as ((0+1)+(2+3))+((4+5)+(6+7)), the order of the C kernel's vectors.
+ */
 export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads, hd, out) => {
   const kvDim = hd * kvHeads;
+  const lanes = new Float64Array(8);
   const group = heads / kvHeads;
   const acc = new Float64Array(hd);
   const scores = new Float64Array(pos + 1);
@@ -64,9 +68,10 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
     let max = -Infinity;
     for (let t = 0; t <= pos; t++) {
       const kb = t * kvDim + kvBase;
-      let dot = 0;
-      for (let i = 0; i < hd; i++) dot += (q[qBase + i] as number) * (k[kb + i] as number);
-      const sc = dot * scale;
+      lanes.fill(0);
+      for (let i = 0; i < hd; i++) lanes[i & 7] = (lanes[i & 7] as number) + (q[qBase + i] as number) * (k[kb + i] as number);
+      const [l0, l1, l2, l3, l4, l5, l6, l7] = lanes as unknown as [number, number, number, number, number, number, number, number];
+      const sc = (l0 + l1 + (l2 + l3) + (l4 + l5 + (l6 + l7))) * scale;
       scores[t] = sc;
       if (sc > max) max = sc;
     }

@@ -78,6 +78,7 @@ typedef struct {
   int *failed; /* set when a job's scratch could not be allocated */
 } attention_args_t;
 void attention_job(const job_t *job);
+void choose_attention(int avx512, int avx2);
 
 /* pool.c: a persistent thread pool splitting base->rows across threads */
 void run_jobs(const job_t *base, int threads);
