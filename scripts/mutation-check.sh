@@ -68,7 +68,7 @@ mutate 'kernel registry: BITNET_KERNEL=reference still gets native capabilities'
   src/kernels/registry.ts "s/const start: KernelTierName = automatic ? 'native' : preference;/const start: KernelTierName = 'native';/" \
   test/kernels/kernel-setting.test.ts
 mutate 'runner: attention calls the native tier directly' \
-  src/inference/bitnet-forward.ts "s/^    this.kernels.attention(q, /    (loadTier('native')?.attention ?? this.kernels.attention)(q, /; s/^import { resolveKernels } from '..\/kernels\/registry.js';/import { loadTier, resolveKernels } from '..\/kernels\/registry.js';/" \
+  src/inference/bitnet-forward.ts "s/^    this.kernels.attention($/    (loadTier('native')?.attention ?? this.kernels.attention)(/; s/^import { resolveKernels } from '..\/kernels\/registry.js';/import { loadTier, resolveKernels } from '..\/kernels\/registry.js';/" \
   test/kernels/kernel-setting.test.ts
 mutate "llama.cpp numerics: the TQ2_0 lanes add the scaled sums without FMA" \
   src/kernels/tq2-lanes.ts 's/lanes\[k\] = fmaf(\(.*\), dd, lanes\[k\] as number);/lanes[k] = f32((lanes[k] as number) + f32((\1) * dd));/' \
