@@ -27,7 +27,7 @@ try {
   include = '/usr/include/node';
 }
 const cc = process.env.CC ?? 'cc';
-const SOURCES = ['addon.c', 'entry.c', 'ternary.c', 'ternary-arm.c', 'half.c', 'ggml.c', 'attention.c', 'pool.c', 'sgemm.c', 'adamw.c', 'train.c'];
+const SOURCES = ['addon.c', 'entry.c', 'ternary.c', 'ternary-arm.c', 'half.c', 'ggml.c', 'attention.c', 'silu.c', 'pool.c', 'sgemm.c', 'adamw.c', 'train.c'];
 mkdirSync(join(root, 'build'), { recursive: true });
 const tmp = join(root, 'build', `ternary.${process.pid}.tmp.node`);
 try {

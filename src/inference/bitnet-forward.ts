@@ -20,6 +20,8 @@ const f32 = Math.fround;
 const ACTIVATION_RANGE = { min: -128, max: 127, eps: f32(1e-5) };
 /** Decode attention splits its heads over the native pool from this many query·key terms (a 2.4B layer at ~25 positions). */
 const ATTENTION_THREADING = 1 << 16;
+/** SiLU-GLU splits over the native pool from this many elements (a prompt's; one token's MLP is ~7,000). */
+const SILU_THREADING = 1 << 15;
 
 function roundHalfArray(a: Float32Array): Float32Array {
   return a.map(roundToHalf);
@@ -295,10 +297,7 @@ export class BitnetRunner {
       } else if (ggml) {
         for (let j = 0; j < act.length; j++) act[j] = f32(siluf(gate[j] as number, this.ggmlIsa) * (up[j] as number));
       } else {
-        for (let j = 0; j < act.length; j++) {
-          const g = gate[j] as number;
-          act[j] = f32(f32(g / (1 + Math.exp(-g))) * (up[j] as number));
-        }
+        this.kernels.siluGlu(gate, up, act, act.length >= SILU_THREADING ? defaultThreads() : 1);
       }
       const [down] = (yield { layer: i, projections: [...NORM_FEEDS.ffnSubNorm], x: rowsNormed(act, layer.ffnSubNorm), rows: n }) as [Float32Array];
       addInPlace(x, down);

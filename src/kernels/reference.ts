@@ -1,6 +1,6 @@
 import { halfTable } from '../util/half.js';
 import { dotF16, dotF16Amx } from './ggml-f16-dot.js';
-import type { AttentionKernel, GemmShape, GemvHalfKernel, GgmlGemvHalfKernel, KernelTier } from './types.js';
+import type { AttentionKernel, GemmShape, GemvHalfKernel, GgmlGemvHalfKernel, KernelTier, SiluGluKernel } from './types.js';
 
 /** Position of column k of a row in the packed bytes: [byte offset in the row, bit shift]. */
 export function codePosition(k: number): [number, number] {
@@ -91,6 +91,14 @@ export const referenceAttention: AttentionKernel = (q, k, v, pos, heads, kvHeads
   }
 };
 
+/** SiLU-GLU in TypeScript, the formula itself. */
+export const referenceSiluGlu: SiluGluKernel = (gate, up, out) => {
+  for (let j = 0; j < gate.length; j++) {
+    const g = gate[j] as number;
+    out[j] = f32(f32(g / (1 + Math.exp(-g))) * (up[j] as number));
+  }
+};
+
 /** The oracle tier: every capability, in plain TypeScript. */
 export const referenceTier: KernelTier = {
   name: 'reference',
@@ -103,4 +111,5 @@ export const referenceTier: KernelTier = {
   gemvHalf: referenceGemvHalf,
   ggmlGemvHalf: referenceGgmlGemvHalf,
   attention: referenceAttention,
+  siluGlu: referenceSiluGlu,
 };

@@ -63,6 +63,7 @@ export function resolveKernels(preference: KernelPreference = settings().kernel)
     gemvHalf: provider('gemvHalf').gemvHalf as NonNullable<KernelTier['gemvHalf']>,
     ggmlGemvHalf: provider('ggmlGemvHalf').ggmlGemvHalf as NonNullable<KernelTier['ggmlGemvHalf']>,
     attention: provider('attention').attention as NonNullable<KernelTier['attention']>,
+    siluGlu: provider('siluGlu').siluGlu as NonNullable<KernelTier['siluGlu']>,
   };
 }
 

@@ -79,8 +79,14 @@ export type AttentionKernel = (
   threads?: number,
 ) => void;
 
+/**
+ * SiLU-GLU of an MLP: out[i] = f32(f32(g / (1 + Math.exp(-g))) * up[i]) for g = gate[i], the exp as
+ * V8's Math.exp (fdlibm). Every tier gives the same bits; `threads` (native tier) splits the elements.
+ */
+export type SiluGluKernel = (gate: Float32Array, up: Float32Array, out: Float32Array, threads?: number) => void;
+
 /** The capabilities a tier may offer; a tier without one defers to the next tier down. */
-export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'ggmlGemvHalf', 'attention'] as const;
+export const KERNEL_CAPABILITIES = ['ternary', 'gemvHalf', 'ggmlGemvHalf', 'attention', 'siluGlu'] as const;
 export type KernelCapability = (typeof KERNEL_CAPABILITIES)[number];
 
 /** One registry entry (src/kernels/registry.ts): a tier and the capabilities it offers. */
@@ -92,6 +98,7 @@ export interface KernelTier {
   readonly gemvHalf?: GemvHalfKernel;
   readonly ggmlGemvHalf?: GgmlGemvHalfKernel;
   readonly attention?: AttentionKernel;
+  readonly siluGlu?: SiluGluKernel;
 }
 
 /** The kernels a path runs on: each capability from the chosen tier, or the next one down that has it. */
@@ -106,6 +113,7 @@ export interface Kernels {
   readonly gemvHalf: GemvHalfKernel;
   readonly ggmlGemvHalf: GgmlGemvHalfKernel;
   readonly attention: AttentionKernel;
+  readonly siluGlu: SiluGluKernel;
 }
 
 /** A packed weight's codes readied by a tier: in place where it can, else uploaded in the 'rows' layout. */

@@ -37,7 +37,7 @@ describe('kernel tiers', () => {
     if (expectedIsa !== undefined) expect(native?.detail).toBe(expectedIsa);
     expect(wasm).not.toBeNull();
     const report = await kernelReport();
-    expect(report.find((r) => r.name === 'reference')?.capabilities).toEqual(['ternary', 'gemvHalf', 'ggmlGemvHalf', 'attention']);
+    expect(report.find((r) => r.name === 'reference')?.capabilities).toEqual(['ternary', 'gemvHalf', 'ggmlGemvHalf', 'attention', 'siluGlu']);
     console.log(`kernel tiers here: ${report.map((r) => `${r.name}=${r.available ? r.detail : 'unavailable'}`).join(', ')}`);
   });
 

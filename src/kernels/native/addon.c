@@ -205,6 +205,35 @@ static napi_value attention(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* SiLU-GLU elementwise (silu.c), split over the pool. */
+static napi_value silu_glu(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *gate, *up, *out;
+  size_t ng, nu, no;
+  int32_t threads = 1;
+  if (argc < 3 || !typed(env, argv[0], napi_float32_array, &gate, &ng) || !typed(env, argv[1], napi_float32_array, &up, &nu) ||
+      !typed(env, argv[2], napi_float32_array, &out, &no))
+    return throw_error(env, "siluGlu(gate, up, out: Float32Array, threads?)");
+  if (argc > 3) {
+    napi_valuetype t;
+    napi_typeof(env, argv[3], &t);
+    if (t == napi_number) napi_get_value_int32(env, argv[3], &threads);
+  }
+  if (nu != ng || no != ng || ng > INT32_MAX) return throw_error(env, "siluGlu: gate, up and out must have the same length");
+  if (ng == 0) return NULL;
+  silu_args_t args = {gate, up, out};
+  job_t job = {0};
+  job.fn = silu_glu_job;
+  job.rows = (int)ng;
+  job.r1 = (int)ng;
+  job.ctx = &args;
+  job.align = 64;
+  run_jobs(&job, threads < 1 ? 1 : threads);
+  return NULL;
+}
+
 /* cosf and sinf of the C library, elementwise: the values llama.cpp's RoPE cache takes from it. */
 static napi_value cos_sin_f(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -283,6 +312,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"prepareInPlace", NULL, prepare_in_place, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
+      {"siluGlu", NULL, silu_glu, NULL, NULL, NULL, napi_default, NULL},
       {"cosSinF", NULL, cos_sin_f, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalfGgml", NULL, gemv_half_ggml, NULL, NULL, NULL, napi_default, NULL},
   };

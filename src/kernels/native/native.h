@@ -80,6 +80,15 @@ typedef struct {
 void attention_job(const job_t *job);
 void choose_attention(int avx512, int avx2);
 
+/* silu.c: out = f32(f32(g / (1 + exp(-g))) * up), exp as V8's Math.exp (fdlibm); elements r0..r1 per job */
+typedef struct {
+  const float *gate, *up;
+  float *out;
+} silu_args_t;
+double fdlibm_exp(double x);
+void silu_glu_job(const job_t *job);
+void choose_silu(int avx2);
+
 /* pool.c: a persistent thread pool splitting base->rows across threads */
 void run_jobs(const job_t *base, int threads);
 

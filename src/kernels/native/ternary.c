@@ -483,6 +483,7 @@ void choose_kernels(void) {
   else if (avx2 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) kernels.gemv_f16 = gemv_f16_avx2;
   choose_sgemm(force == NULL ? __builtin_cpu_supports("avx512f") : vnni, avx2 && __builtin_cpu_supports("fma"));
   choose_attention(force == NULL ? __builtin_cpu_supports("avx512f") : vnni, avx2);
+  choose_silu(avx2);
   choose_train(force == NULL ? __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") : vnni, avx2);
   if (vnni) { kernels.gemm = gemm_vnni_vertical; kernels.name = "avx512-vnni"; kernels.vertical = 1; }
   else if (avxvnni) { kernels.gemm = gemm_avxvnni; kernels.name = "avx-vnni"; kernels.vertical = 1; }

@@ -5,7 +5,7 @@ import { BitNetError } from '../../errors.js';
 import { settings } from '../../settings.js';
 import { packageRoot } from '../package-root.js';
 import { rowsLayoutCodes } from '../../quant/packed-codes.js';
-import type { AttentionKernel, GemvHalfKernel, KernelTier } from '../types.js';
+import type { AttentionKernel, GemvHalfKernel, KernelTier, SiluGluKernel } from '../types.js';
 
 interface NativeAddon {
   gemm(codes: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, groupCols: number, out: Int32Array, threads: number): void;
@@ -16,6 +16,7 @@ interface NativeAddon {
   gemvHalf: GemvHalfKernel;
   gemvHalfGgml(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads: number): void;
   attention: AttentionKernel;
+  siluGlu: SiluGluKernel;
   /** cosf and sinf of the C library (llama.cpp's RoPE takes its cos and sin from them). */
   cosSinF(theta: Float32Array, cos: Float32Array, sin: Float32Array): void;
   features(): string;
@@ -46,7 +47,7 @@ interface NativeAddon {
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
-/** The native N-API tier (AVX-512 VNNI / AVX-VNNI / AVX2, ARM64 I8MM / dotprod / NEON, portable C; chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention. */
+/** The native N-API tier (AVX-512 VNNI / AVX-VNNI / AVX2, ARM64 I8MM / dotprod / NEON, portable C; chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention, SiLU-GLU. */
 export function nativeTier(addon: NativeAddon): KernelTier {
   return {
     name: 'native',
@@ -68,6 +69,7 @@ export function nativeTier(addon: NativeAddon): KernelTier {
     gemvHalf: addon.gemvHalf.bind(addon),
     ggmlGemvHalf: (w, rows, cols, x, out, path, threads) => addon.gemvHalfGgml(w, rows, cols, x, out, path === 'avx512' ? 0 : path === 'avx2' ? 1 : 2, threads),
     attention: addon.attention.bind(addon),
+    siluGlu: addon.siluGlu.bind(addon),
   };
 }
 
