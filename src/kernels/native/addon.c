@@ -291,6 +291,34 @@ static napi_value prepare_in_place(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* weightBytes(delta): packed weights prepared (+) or collected (-), the working set the VNNI GEMV chooses by */
+static napi_value weight_bytes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t delta = 0;
+  if (argc < 1 || napi_get_value_int64(env, argv[0], &delta) != napi_ok) return throw_error(env, "weightBytes(delta: number)");
+  ternary_weight_bytes(delta);
+  return NULL;
+}
+
+/* gemvPath(choice?): 0 by working set, 1 stream, 2 tile; returns the GEMV the next call would run ('stream' or 'tile') */
+static napi_value gemv_path(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc > 0) {
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    int32_t choice = 0;
+    if (t == napi_number) napi_get_value_int32(env, argv[0], &choice);
+    if (t == napi_number && (choice < 0 || choice > 2)) return throw_error(env, "gemvPath(choice?): 0 by working set, 1 stream, 2 tile");
+    if (t == napi_number) ternary_gemv_choice(choice);
+  }
+  napi_create_string_utf8(env, ternary_gemv_streams() ? "stream" : "tile", NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 static napi_value features(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
@@ -310,6 +338,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"features", NULL, features, NULL, NULL, NULL, napi_default, NULL},
       {"prepare", NULL, prepare, NULL, NULL, NULL, napi_default, NULL},
       {"prepareInPlace", NULL, prepare_in_place, NULL, NULL, NULL, napi_default, NULL},
+      {"weightBytes", NULL, weight_bytes, NULL, NULL, NULL, napi_default, NULL},
+      {"gemvPath", NULL, gemv_path, NULL, NULL, NULL, napi_default, NULL},
       {"gemvHalf", NULL, gemv_half, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"siluGlu", NULL, silu_glu, NULL, NULL, NULL, napi_default, NULL},

@@ -36,6 +36,10 @@ typedef struct {
 } kernels_t;
 extern kernels_t kernels;
 void choose_kernels(void);
+/* The VNNI GEMV's choice (ternary.c): packed weight bytes prepared (+) or collected (-); force 1 stream, 2 tile, 0 by working set */
+void ternary_weight_bytes(long long delta);
+void ternary_gemv_choice(int choice);
+int ternary_gemv_streams(void);
 size_t vertical_size(int rows, int cols);
 void repack_vertical(const uint8_t *codes, int rows, int cols, uint8_t *dst);
 

@@ -13,6 +13,10 @@ interface NativeAddon {
   prepare(codes: Uint8Array, rows: number, cols: number): Uint8Array;
   /** The active kernel's layout made in place: 0 it reads the codes as they are ('rows'), 1 converted to 'rows16', 2 rows not a multiple of 16 (use prepare). */
   prepareInPlace(codes: Uint8Array, rows: number, cols: number): 0 | 1 | 2;
+  /** Packed weight bytes prepared (+) or collected (-): the working set by which the VNNI GEMV picks stream or tile. */
+  weightBytes(delta: number): void;
+  /** 0 chooses by working set, 1 forces the stream, 2 the tile; returns the GEMV a batch-1 call runs now (VNNI; other paths ignore it). */
+  gemvPath(choice?: 0 | 1 | 2): 'stream' | 'tile';
   gemvHalf: GemvHalfKernel;
   gemvHalfGgml(w: Uint16Array, rows: number, cols: number, x: Float32Array, out: Float32Array, variant: 0 | 1 | 2, threads: number): void;
   attention: AttentionKernel;
@@ -47,21 +51,30 @@ interface NativeAddon {
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
+/** Counts the codes a kernel will read in the addon's working set until they are collected. */
+function counted(addon: NativeAddon, collected: FinalizationRegistry<number>, codes: Uint8Array): Uint8Array {
+  addon.weightBytes(codes.byteLength);
+  collected.register(codes, codes.byteLength);
+  return codes;
+}
+
 /** The native N-API tier (AVX-512 VNNI / AVX-VNNI / AVX2, ARM64 I8MM / dotprod / NEON, portable C; chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention, SiLU-GLU. */
 export function nativeTier(addon: NativeAddon): KernelTier {
+  const collected = new FinalizationRegistry<number>((bytes) => addon.weightBytes(-bytes));
+  const count = (codes: Uint8Array): Uint8Array => counted(addon, collected, codes);
   return {
     name: 'native',
     detail: addon.features(),
     ternary: {
-      upload: (codes, rows, paddedCols) => ({ codes: addon.prepare(codes, rows, paddedCols), tier: 'native' }),
+      upload: (codes, rows, paddedCols) => ({ codes: count(addon.prepare(codes, rows, paddedCols)), tier: 'native' }),
       uploadCodes: (codes, rows, paddedCols) => {
         if (codes.layout === 'rows16') {
-          if (addon.features() !== 'scalar') return { codes: codes.bytes, tier: 'native' };
-          return { codes: addon.prepare(rowsLayoutCodes(codes, [rows, paddedCols]), rows, paddedCols), tier: 'native' };
+          if (addon.features() !== 'scalar') return { codes: count(codes.bytes), tier: 'native' };
+          return { codes: count(addon.prepare(rowsLayoutCodes(codes, [rows, paddedCols]), rows, paddedCols)), tier: 'native' };
         }
         const done = addon.prepareInPlace(codes.bytes, rows, paddedCols);
         if (done === 1) codes.layout = 'rows16';
-        return { codes: done === 2 ? addon.prepare(codes.bytes, rows, paddedCols) : codes.bytes, tier: 'native' };
+        return { codes: count(done === 2 ? addon.prepare(codes.bytes, rows, paddedCols) : codes.bytes), tier: 'native' };
       },
       release: () => {},
       gemm: (weights, s) => addon.gemm(weights.codes, s.rows, s.paddedCols, s.x, s.batch, s.groupCols, s.out, s.threads ?? 1),
@@ -88,6 +101,16 @@ export function libmCosSin(): NativeAddon['cosSinF'] | undefined {
 export function nativeSgemm(): { sgemm: NativeAddon['sgemm']; path: string } | undefined {
   if (loadNativeTier() === null || typeof addonLoaded?.sgemm !== 'function') return undefined;
   return { sgemm: addonLoaded.sgemm.bind(addonLoaded), path: addonLoaded.sgemmPath() };
+}
+
+/**
+ * The GEMV a batch-1 call of the VNNI path runs now ('stream' or 'tile'), after forcing it when
+ * `choice` is given (0: by the working set of uploaded weights, 1: stream, 2: tile); undefined
+ * without the addon.
+ */
+export function nativeGemvPath(choice?: 0 | 1 | 2): 'stream' | 'tile' | undefined {
+  if (loadNativeTier() === null || typeof addonLoaded?.gemvPath !== 'function') return undefined;
+  return addonLoaded.gemvPath(choice);
 }
 
 /** The addon's one-pass AdamW update, when the addon is built; undefined otherwise. */
