@@ -72,7 +72,13 @@ describe('BITNET_KERNEL=reference', () => {
     weights.tokenEmbeddingHalf = Uint16Array.from(weights.tokenEmbedding, floatToHalf);
     for (const numerics of ['bitnet', 'llama.cpp'] as const) {
       const runner = new BitnetRunner(weights, numerics);
-      expect(runner.kernels.providers).toEqual({ ternary: 'reference', gemvHalf: 'reference', ggmlGemvHalf: 'reference', attention: 'reference', siluGlu: 'reference' });
+      expect(runner.kernels.providers).toEqual({
+        ternary: 'reference',
+        gemvHalf: 'reference',
+        ggmlGemvHalf: 'reference',
+        attention: 'reference',
+        siluGlu: 'reference',
+      });
       runner.prefill([1, 2, 3]);
       runner.forward(4);
     }
