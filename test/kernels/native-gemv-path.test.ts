@@ -7,15 +7,24 @@ import { SeededRandom } from '../../src/util/random.js';
 
 const native = loadNativeTier();
 
-describe.runIf(native !== null)('native GEMV: the stream and the tile (AVX-512 VNNI picks by working set; other paths have one GEMV)', () => {
+/** Tests that need the native addon are registered only where it is built (the WebAssembly-tier CI run has none). */
+const withNative = (name: string, fn: () => void): void => {
+  if (native !== null) it(name, fn);
+};
+const gemmOf = (): TernaryGemmKernel => (native as NonNullable<typeof native>).ternary as TernaryGemmKernel;
+
+describe('native GEMV: the stream and the tile (AVX-512 VNNI picks by working set; other paths have one GEMV)', () => {
   afterAll(() => nativeGemvPath(0));
-  const gemm = (native as NonNullable<typeof native>).ternary as TernaryGemmKernel;
+
+  it('can be chosen exactly when the native tier loads', () => {
+    expect(nativeGemvPath() === undefined).toBe(native === null);
+  });
 
   for (const [choice, name] of [
     [1, 'stream'],
     [2, 'tile'],
   ] as const) {
-    it(`forced to the ${name}: the reference's sums, rows not a multiple of 16 or of 8 row groups, one group and several, 1 and 3 threads`, () => {
+    withNative(`forced to the ${name}: the reference's sums, rows not a multiple of 16 or of 8 row groups, one group and several, 1 and 3 threads`, () => {
       nativeGemvPath(choice);
       const rng = new SeededRandom(choice);
       for (const [rows, cols, groupCols] of [
@@ -32,6 +41,7 @@ describe.runIf(native !== null)('native GEMV: the stream and the tile (AVX-512 V
         const groups = paddedCols / groupCols;
         const want = new Int32Array(rows * groups);
         referenceGemm(codes, { rows, paddedCols, x, batch: 1, groupCols, out: want });
+        const gemm = gemmOf();
         const uploaded = gemm.upload(codes, rows, paddedCols);
         for (const threads of [1, 3]) {
           const out = new Int32Array(rows * groups).fill(-7);
@@ -42,15 +52,18 @@ describe.runIf(native !== null)('native GEMV: the stream and the tile (AVX-512 V
     });
   }
 
-  it('chooses the stream once the uploaded weights pass 64 MiB (a decoder reads them from DRAM), the tile below (the choice the VNNI path follows)', () => {
-    nativeGemvPath(0);
-    const before = nativeGemvPath();
-    const rows = 16 * 4200;
-    const cols = 4096;
-    const big = new Uint8Array((rows * cols) / 4).fill(0x55); // 68.8 MB of zero weights
-    const uploaded = gemm.uploadCodes?.({ bytes: big, layout: 'rows' }, rows, cols);
-    expect(nativeGemvPath()).toBe('stream');
-    expect(before).toBe('tile');
-    expect(uploaded?.codes.byteLength).toBe(big.byteLength);
-  });
+  withNative(
+    'chooses the stream once the uploaded weights pass 64 MiB (a decoder reads them from DRAM), the tile below (the choice the VNNI path follows)',
+    () => {
+      nativeGemvPath(0);
+      const before = nativeGemvPath();
+      const rows = 16 * 4200;
+      const cols = 4096;
+      const big = new Uint8Array((rows * cols) / 4).fill(0x55); // 68.8 MB of zero weights
+      const uploaded = gemmOf().uploadCodes?.({ bytes: big, layout: 'rows' }, rows, cols);
+      expect(nativeGemvPath()).toBe('stream');
+      expect(before).toBe('tile');
+      expect(uploaded?.codes.byteLength).toBe(big.byteLength);
+    },
+  );
 });
