@@ -35,7 +35,8 @@ interface Sequence {
     metadata: { probabilities: true },
     options: Record<string, unknown>,
   ): AsyncGenerator<{ probabilities: Map<number, number> }>;
-  dispose(): void;
+  /** Frees the sequence's id for the next getSequence() once it resolves (node-llama-cpp 3.x). */
+  dispose(): Promise<void>;
 }
 interface Context {
   getSequence(): Sequence;
@@ -85,7 +86,7 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
         theirs.push(token);
         if (theirs.length === ours.length) break;
       }
-      sequence.dispose();
+      await sequence.dispose();
       expect(theirs, `prompt ${prompt.join(',')}`).toEqual(ours);
     }
     await context.dispose();
@@ -136,7 +137,7 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
           tokens.push(token);
           if (tokens.length === 12) break;
         }
-        sequence.dispose();
+        await sequence.dispose();
         out.push(tokens);
       }
       await context.dispose();
@@ -196,7 +197,7 @@ describe.runIf(installed)('llama.cpp (node-llama-cpp 3.21.1) runs what the expor
           probabilities = out.probabilities;
           break;
         }
-        sequence.dispose();
+        await sequence.dispose();
         return probabilities;
       };
       // node-llama-cpp once gave an empty map for the one-token prompt in a loaded CI run (not
