@@ -16,7 +16,10 @@ interface LlamaApi {
 interface LlamaModel {
   createContext(
     o: Record<string, unknown>,
-  ): Promise<{ getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): void }; dispose(): Promise<void> }>;
+  ): Promise<{
+    getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): Promise<void> };
+    dispose(): Promise<void>;
+  }>;
   dispose(): Promise<void>;
 }
 
@@ -44,7 +47,7 @@ async function measure(path: string, threads: number, contextLength: number): Pr
     if (++n > generate) break;
   }
   const t2 = performance.now();
-  seq.dispose();
+  await seq.dispose();
   await context.dispose();
   await model.dispose();
   await llama.dispose();

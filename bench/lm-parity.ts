@@ -33,7 +33,8 @@ interface Probabilities {
 interface LlamaSequence {
   evaluate(tokens: number[], options: object): AsyncIterable<number>;
   evaluateWithMetadata(tokens: number[], metadata: object, options: object): AsyncIterable<{ probabilities: Probabilities }>;
-  dispose(): void;
+  /** Frees the sequence's id for the next getSequence() once it resolves (node-llama-cpp 3.x). */
+  dispose(): Promise<void>;
 }
 
 interface NodeLlamaCpp {
@@ -106,7 +107,7 @@ export async function ggufParity(
       theirs.push(t);
       if (theirs.length === steps) break;
     }
-    seq.dispose();
+    await seq.dispose();
     result.greedy.push({ prompt: text, equal: JSON.stringify(ours) === JSON.stringify(theirs), ours: input.decode(ours), theirs: input.decode(theirs) });
     if (llamaLogitsAvailable()) {
       const runner = new BitnetRunner(weights, 'llama.cpp');
@@ -122,7 +123,7 @@ export async function ggufParity(
     const sum = ex.reduce((a, b) => a + b, 0);
     const s2 = context.getSequence();
     const p = await probsAfter(s2, prompt);
-    s2.dispose();
+    await s2.dispose();
     let dot = 0;
     let a2 = 0;
     let b2 = 0;
@@ -158,7 +159,7 @@ export async function ggufParity(
       if (ours === theirs) agree++;
       total++;
     }
-    seq.dispose();
+    await seq.dispose();
   }
   result.agreement = agree / total;
   result.positions = total;
