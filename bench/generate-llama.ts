@@ -14,9 +14,7 @@ interface LlamaApi {
   LlamaLogLevel: { error: string };
 }
 interface LlamaModel {
-  createContext(
-    o: Record<string, unknown>,
-  ): Promise<{
+  createContext(o: Record<string, unknown>): Promise<{
     getSequence(): { evaluate(t: number[], o: Record<string, unknown>): AsyncGenerator<number>; dispose(): Promise<void> };
     dispose(): Promise<void>;
   }>;
