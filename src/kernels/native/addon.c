@@ -20,6 +20,13 @@ static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
   return type == want;
 }
 
+/* argv[i] as an int32 when it was passed as a number; 0 (and *v untouched) otherwise. */
+static int optional_int32(napi_env env, size_t argc, napi_value *argv, size_t i, int32_t *v) {
+  napi_valuetype t;
+  if (argc <= i || napi_typeof(env, argv[i], &t) != napi_ok || t != napi_number) return 0;
+  return napi_get_value_int32(env, argv[i], v) == napi_ok;
+}
+
 static napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -184,11 +191,7 @@ static napi_value attention(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, argv[4], &heads);
   napi_get_value_int32(env, argv[5], &kv_heads);
   napi_get_value_int32(env, argv[6], &hd);
-  if (argc > 8) {
-    napi_valuetype t;
-    napi_typeof(env, argv[8], &t);
-    if (t == napi_number) napi_get_value_int32(env, argv[8], &threads);
-  }
+  optional_int32(env, argc, argv, 8, &threads);
   if (pos < 0 || heads <= 0 || kv_heads <= 0 || hd <= 0 || heads % kv_heads != 0 || nq != (size_t)heads * hd || nout != nq ||
       nk < (size_t)(pos + 1) * kv_heads * hd || nv < (size_t)(pos + 1) * kv_heads * hd)
     return throw_error(env, "attention: array lengths do not match the shape");
@@ -216,11 +219,7 @@ static napi_value silu_glu(napi_env env, napi_callback_info info) {
   if (argc < 3 || !typed(env, argv[0], napi_float32_array, &gate, &ng) || !typed(env, argv[1], napi_float32_array, &up, &nu) ||
       !typed(env, argv[2], napi_float32_array, &out, &no))
     return throw_error(env, "siluGlu(gate, up, out: Float32Array, threads?)");
-  if (argc > 3) {
-    napi_valuetype t;
-    napi_typeof(env, argv[3], &t);
-    if (t == napi_number) napi_get_value_int32(env, argv[3], &threads);
-  }
+  optional_int32(env, argc, argv, 3, &threads);
   if (nu != ng || no != ng || ng > INT32_MAX) return throw_error(env, "siluGlu: gate, up and out must have the same length");
   if (ng == 0) return NULL;
   silu_args_t args = {gate, up, out};
@@ -307,13 +306,10 @@ static napi_value gemv_path(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc > 0) {
-    napi_valuetype t;
-    napi_typeof(env, argv[0], &t);
-    int32_t choice = 0;
-    if (t == napi_number) napi_get_value_int32(env, argv[0], &choice);
-    if (t == napi_number && (choice < 0 || choice > 2)) return throw_error(env, "gemvPath(choice?): 0 by working set, 1 stream, 2 tile");
-    if (t == napi_number) ternary_gemv_choice(choice);
+  int32_t choice = 0;
+  if (optional_int32(env, argc, argv, 0, &choice)) {
+    if (choice < 0 || choice > 2) return throw_error(env, "gemvPath(choice?): 0 by working set, 1 stream, 2 tile");
+    ternary_gemv_choice(choice);
   }
   napi_create_string_utf8(env, ternary_gemv_streams() ? "stream" : "tile", NAPI_AUTO_LENGTH, &out);
   return out;

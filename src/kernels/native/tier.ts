@@ -51,17 +51,15 @@ interface NativeAddon {
 
 export const NATIVE_PATH = (): string => join(packageRoot(), 'build', 'ternary.node');
 
-/** Counts the codes a kernel will read in the addon's working set until they are collected. */
-function counted(addon: NativeAddon, collected: FinalizationRegistry<number>, codes: Uint8Array): Uint8Array {
-  addon.weightBytes(codes.byteLength);
-  collected.register(codes, codes.byteLength);
-  return codes;
-}
-
 /** The native N-API tier (AVX-512 VNNI / AVX-VNNI / AVX2, ARM64 I8MM / dotprod / NEON, portable C; chosen at load): zero-copy, threaded; GEMM, F16 GEMV (also in ggml's order), decode attention, SiLU-GLU. */
 export function nativeTier(addon: NativeAddon): KernelTier {
   const collected = new FinalizationRegistry<number>((bytes) => addon.weightBytes(-bytes));
-  const count = (codes: Uint8Array): Uint8Array => counted(addon, collected, codes);
+  /** Counts the codes a kernel will read in the addon's working set until they are collected. */
+  const count = (codes: Uint8Array): Uint8Array => {
+    addon.weightBytes(codes.byteLength);
+    collected.register(codes, codes.byteLength);
+    return codes;
+  };
   return {
     name: 'native',
     detail: addon.features(),
